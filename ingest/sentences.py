@@ -1,0 +1,63 @@
+"""Sentence splitting (NLTK Punkt, no data download) and fitting sentences to the model's token limit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# Punkt learns abbreviations from the document itself; these are the ones a
+# single book may use too rarely to learn (lower case, without the final period).
+ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "rev", "hon", "gen", "col", "capt", "lt",
+    "sgt", "cpl", "maj", "gov", "sen", "rep", "pres", "messrs", "mme", "mlle", "vs", "etc", "e.g",
+    "i.e", "cf", "viz", "approx", "no", "nos", "vol", "vols", "fig", "figs", "p", "pp", "ch",
+    "chap", "sec", "ed", "eds", "inc", "ltd", "co", "corp", "dept", "est", "mt", "ave", "blvd",
+    "rd", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "a.m", "p.m", "u.s", "u.k", "ph.d", "m.d", "b.a", "m.a", "d.c", "op", "esq",
+}
+CLAUSE_BREAKS = [
+    re.compile(r"(?<=[;:])\s+"),
+    re.compile(r"\s+(?=[\u2014\u2013]|--)|(?<=[\u2014\u2013])\s*|(?<=--)\s*"),
+    re.compile(r"(?<=,)\s+"),
+    re.compile(r"\s+(?=(?:and|but|or|nor|so|yet|because|which|while|whereas|although|though|when|where|that)\b)"),
+    re.compile(r"\s+"),  # last resort: any word boundary, never mid-word
+]
+TokenCounter = Callable[[str], int]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of one paragraph (or more): Punkt trained on the text plus known abbreviations."""
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    tokenizer = PunktSentenceTokenizer(text)
+    tokenizer._params.abbrev_types.update(ABBREVIATIONS)
+    sentences: list[str] = []
+    for sentence in tokenizer.tokenize(text):
+        # '"Are you there?" she asked.' is one sentence: a lower-case start continues the last one.
+        if sentences and sentence[:1].islower():
+            sentences[-1] = f"{sentences[-1]} {sentence}"
+        else:
+            sentences.append(sentence)
+    return [" ".join(s.split()) for s in sentences if s.strip()]
+
+
+def fit_to_tokens(sentence: str, count_tokens: TokenCounter, limit: int) -> list[str]:
+    """Split a sentence over `limit` tokens at clause boundaries, preferring ; : dashes , conjunctions."""
+    if count_tokens(sentence) <= limit:
+        return [sentence]
+    for pattern in CLAUSE_BREAKS:
+        cut = _middle_cut(sentence, pattern)
+        if cut is not None:
+            head, tail = sentence[:cut[0]].rstrip(), sentence[cut[1]:].lstrip()
+            return fit_to_tokens(head, count_tokens, limit) + fit_to_tokens(tail, count_tokens, limit)
+    return [sentence]  # a single word over the limit: nothing sensible to cut
+
+
+def _middle_cut(text: str, pattern: re.Pattern) -> tuple[int, int] | None:
+    """The match of `pattern` closest to the middle that leaves text on both sides."""
+    cuts = [(m.start(), m.end()) for m in pattern.finditer(text)
+            if text[:m.start()].strip() and text[m.end():].strip()]
+    if not cuts:
+        return None
+    middle = len(text) / 2
+    return min(cuts, key=lambda c: abs(c[0] - middle))

@@ -1,0 +1,64 @@
+"""Every default of pocket-batch, in one validated config model.
+
+The CLI, job files and tests build a `RunConfig`; stages read from it and never
+from the environment. The resolved config is written into each output's manifest.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SAMPLE_RATE = 24_000  # Pocket TTS / Mimi output rate
+FRAME_RATE = 12.5  # Mimi latent frames per second
+SAMPLES_PER_FRAME = int(SAMPLE_RATE / FRAME_RATE)
+MAX_TOKENS_PER_CHUNK = 50  # pocket-tts's own MAX_TOKEN_PER_CHUNK
+WORKER_RSS_BYTES = 1_300_000_000  # one full-size model per worker, measured ~1 GB plus headroom
+
+# Voice samples for cloning.
+MIN_VOICE_SECONDS = 2.0
+MAX_VOICE_SECONDS = 30.0  # pocket-tts truncates long prompts to 30 s
+SILENCE_DBFS = -60.0  # a sample whose RMS is below this is silent
+VOICE_AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelOptions(Strict):
+    """Which Pocket TTS model to load; everything here changes the audio."""
+
+    language: str | None = None  # a pocket-tts language config; "english" when nothing is set
+    config: Path | None = None  # a pocket-tts YAML (e.g. from `pocket-batch model make-random`)
+    quantize: bool = False
+
+
+class GenerationOptions(Strict):
+    temperature: float | None = None  # None: the model config's default_temperature
+    seed: int = 0
+    max_tokens: int = MAX_TOKENS_PER_CHUNK
+
+
+class RunConfig(Strict):
+    inputs: tuple[Path, ...]
+    output: Path
+    voice: str = "alba"
+    consent: Path | None = None
+    model: ModelOptions = ModelOptions()
+    generation: GenerationOptions = GenerationOptions()
+    workers: int | None = None  # None: from cores and memory; 0: in-process, no Ray
+    torch_threads: int = 1  # intra-op threads per worker; fixed so audio is identical at any scale
+    address: str | None = None  # an existing Ray cluster; None starts a local one
+    sentence_pause: float = Field(default=0.3, ge=0)
+    voice_cache_size: int = Field(default=8, ge=1)
+
+
+def default_workers(cores: int | None = None, memory_bytes: int | None = None) -> int:
+    """One worker per core, capped by how many models fit in memory."""
+    cores = cores or os.cpu_count() or 1
+    if memory_bytes is None:
+        memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return max(1, min(cores, memory_bytes // WORKER_RSS_BYTES))

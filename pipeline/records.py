@@ -1,0 +1,71 @@
+"""The records that flow through the stages: Book -> Chapter -> Chunk, then ChunkAudio.
+
+Ids are derived from position (`ch003-s00042`), so they are stable across runs
+of the same input; audio lengths are integer sample counts, durations derived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+
+class Boundary(str, Enum):
+    """What follows a chunk; post-processing turns it into a pause."""
+
+    SENTENCE = "sentence"
+    PARAGRAPH = "paragraph"
+    SECTION = "section"
+    CHAPTER = "chapter"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str  # "ch003-s00042"
+    chapter: int
+    text: str  # as written in the source (manifest and subtitles show this)
+    normalized: str  # what the model reads
+    boundary: Boundary = Boundary.SENTENCE
+
+
+@dataclass(frozen=True)
+class Chapter:
+    index: int
+    title: str
+    chunks: tuple[Chunk, ...]
+
+
+@dataclass(frozen=True)
+class Book:
+    source: Path
+    title: str
+    chapters: tuple[Chapter, ...]
+    author: str | None = None
+    language: str | None = None
+    metadata: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return [chunk for chapter in self.chapters for chunk in chapter.chunks]
+
+
+@dataclass(frozen=True)
+class ChunkAudio:
+    """What synthesizing one chunk produced: the cache key names its audio file."""
+
+    key: str
+    samples: int
+    sample_rate: int
+    max_length: bool  # generation ran to the model's max length without EOS
+    worker: str
+    wall_seconds: float
+    cached: bool = False
+
+    @property
+    def duration(self) -> float:
+        return self.samples / self.sample_rate
+
+
+def chunk_id(chapter: int, sentence: int) -> str:
+    return f"ch{chapter:03d}-s{sentence:05d}"

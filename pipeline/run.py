@@ -1,0 +1,76 @@
+"""Wiring the stages: ingest -> synth (on an executor) -> join and manifest.
+
+Every input and the voice are checked before anything is written; the executor
+(and with it Ray) starts only when some chunk is not in the cache yet.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from pocket_batch.ingest import read_book
+from pocket_batch.pipeline.config import SAMPLE_RATE, RunConfig, default_workers
+from pocket_batch.pipeline.progress import SynthProgress
+from pocket_batch.pipeline.records import Book
+from pocket_batch.postproc.join import join_wav
+from pocket_batch.postproc.manifest import write_manifest
+from pocket_batch.synth import Plan, collect, plan, run_tasks
+from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.executors import make_executor
+from pocket_batch.synth.model import ModelSource
+from pocket_batch.synth.voices import resolve_voice
+from pocket_batch.synth.worker import SynthWorker
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outputs: list[Path]  # one manifest per input
+    synthesized: int  # chunks synthesized by this run (0 when all were cached)
+
+
+def render(config: RunConfig, show_progress: bool = True) -> RunResult:
+    source = ModelSource(config.model)
+    voice = resolve_voice(config.voice, source, config.consent)
+    books = [read_book(p, source.count_tokens, config.generation.max_tokens) for p in config.inputs]
+    cache = AudioCache(config.output / "cache")
+    plans = [plan(book.chunks, voice, source, config.generation, cache) for book in books]
+    tasks = list({t.key: t for p in plans for t in p.tasks}.values())
+    if tasks:
+        _synthesize(config, tasks, voice, cache, show_progress)
+    manifests = [_finish(config, book, p, source, voice.provenance | {"kind": voice.kind,
+                 "name": voice.name, "fingerprint": voice.fingerprint}, cache)
+                 for book, p in zip(books, plans)]
+    return RunResult(manifests, len(tasks))
+
+
+def _synthesize(config: RunConfig, tasks, voice, cache: AudioCache, show_progress: bool) -> None:
+    workers = default_workers() if config.workers is None else config.workers
+    make_worker = functools.partial(SynthWorker, config.model, config.generation.temperature,
+                                    config.torch_threads, config.voice_cache_size)
+    with make_executor(make_worker, workers, config.torch_threads, config.address) as executor:
+        if not show_progress:
+            return run_tasks(tasks, [voice], executor, cache)
+        with SynthProgress(len(tasks)) as progress:
+            run_tasks(tasks, [voice], executor, cache,
+                      on_result=lambda out: progress.advance(out.audio.size / SAMPLE_RATE))
+
+
+def book_dir(config: RunConfig, book: Book) -> Path:
+    """The output folder itself for one input; a subfolder per input for several."""
+    return config.output if len(config.inputs) == 1 else config.output / book.source.stem
+
+
+def _finish(config: RunConfig, book: Book, p: Plan, source: ModelSource, voice: dict,
+            cache: AudioCache) -> Path:
+    folder = book_dir(config, book)
+    wav = folder / f"{book.source.stem}.wav"
+    placed = join_wav(wav, book.chunks, collect(p, cache), p.keys, cache, SAMPLE_RATE,
+                      config.sentence_pause)
+    manifest = folder / "manifest.json"
+    model = {"config": str(source.config_path), "fingerprint": source.fingerprint,
+             "quantize": config.model.quantize, "params": p.params}
+    write_manifest(manifest, book, wav, placed, config=config.model_dump(mode="json"),
+                   model=model, voice=voice, sample_rate=SAMPLE_RATE)
+    return manifest

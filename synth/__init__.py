@@ -1,0 +1,69 @@
+"""Synth: chunks into audio, content-addressed, on whichever executor the caller hands in.
+
+A chunk's key hashes everything that determines its audio (model prompt, voice,
+model, generation parameters, run seed); its seed derives from the key, so the
+same input yields byte-identical audio at any worker count, and a rerun finds
+every finished chunk in the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from pocket_batch.pipeline.config import SAMPLE_RATE, GenerationOptions
+from pocket_batch.pipeline.files import sha256_json
+from pocket_batch.pipeline.records import Chunk, ChunkAudio
+from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.model import ModelSource
+from pocket_batch.synth.voices import Voice
+from pocket_batch.synth.worker import SynthOutput, SynthTask
+
+OnResult = Callable[[SynthOutput], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every chunk's key, and the tasks still to synthesize (one per distinct key)."""
+
+    keys: dict[str, str]  # chunk id -> cache key
+    tasks: list[SynthTask]
+    params: dict
+
+
+def generation_params(source: ModelSource, options: GenerationOptions) -> dict:
+    temperature = options.temperature
+    if temperature is None:
+        temperature = source.config.default_temperature
+    return {"temperature": temperature, "max_tokens": options.max_tokens, "seed": options.seed}
+
+
+def plan(chunks: Iterable[Chunk], voice: Voice, source: ModelSource, options: GenerationOptions,
+         cache: AudioCache) -> Plan:
+    params = generation_params(source, options)
+    keys: dict[str, str] = {}
+    tasks: dict[str, SynthTask] = {}
+    for chunk in chunks:
+        prompt = source.prepare(chunk.normalized)
+        key = sha256_json({"prompt": prompt, "voice": voice.fingerprint, "model": source.fingerprint,
+                           "params": params})[:32]
+        keys[chunk.id] = key
+        if key not in tasks and cache.get(key) is None:
+            seed = int(key[:12], 16)
+            tasks[key] = SynthTask(key, chunk.normalized, voice.fingerprint, seed, options.max_tokens)
+    return Plan(keys, list(tasks.values()), params)
+
+
+def run_tasks(tasks: list[SynthTask], voices: list[Voice], executor, cache: AudioCache,
+              on_result: OnResult | None = None) -> None:
+    """Stream tasks through the executor, storing each result in the cache as it arrives."""
+    for output in executor.map(tasks, voices):
+        cache.put(output.key, output.audio, SAMPLE_RATE, max_length=output.max_length,
+                  worker=output.worker, wall_seconds=round(output.wall_seconds, 3))
+        if on_result:
+            on_result(output)
+
+
+def collect(plan: Plan, cache: AudioCache) -> dict[str, ChunkAudio]:
+    """The cached audio record of every planned chunk (all must be done)."""
+    return {chunk_id: cache.get(key) for chunk_id, key in plan.keys.items()}

@@ -1,0 +1,135 @@
+"""Loading Pocket TTS and naming exactly which model a piece of audio came from.
+
+The real path is pocket-tts's own `TTSModel.load_model(language=..., config=...,
+quantize=...)`, unchanged; a local config (the offline random model, or weights
+a user keeps on disk) goes through the same call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from pocket_batch.pipeline.config import FRAME_RATE, ModelOptions
+from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.pipeline.files import sha256_file, sha256_json
+
+DEFAULT_LANGUAGE = "english"
+UNREACHABLE = (
+    "could not fetch {what} from Hugging Face ({reason}). Either use a model that is cached "
+    "or on disk (--model-config PATH/config.yaml), or, for testing only, build the offline "
+    "random model with `pocket-batch model make-random DIR` and pass --model-config DIR/config.yaml"
+)
+
+
+@contextlib.contextmanager
+def hub_errors(what: str) -> Iterator[None]:
+    """Turn a failed Hugging Face download into one line naming both ways out."""
+    try:
+        yield
+    except OSError as exc:  # huggingface_hub's LocalEntryNotFoundError is an OSError
+        if "huggingface" not in f"{type(exc).__module__} {exc}".lower():
+            raise
+        reason = str(exc).splitlines()[0][:120]
+        raise PocketBatchError(UNREACHABLE.format(what=what, reason=reason)) from None
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model as named by the user, resolved to its pocket-tts config file."""
+
+    options: ModelOptions
+
+    @property
+    def config_path(self) -> Path:
+        from pocket_tts.utils.config import CONFIGS_DIR
+
+        if self.options.config is not None:
+            path = self.options.config.expanduser().resolve()
+            if not path.is_file():
+                raise PocketBatchError(f"{path}: model config not found")
+            return path
+        language = self.options.language or DEFAULT_LANGUAGE
+        path = CONFIGS_DIR / f"{language}.yaml"
+        if not path.is_file():
+            known = sorted(p.stem for p in CONFIGS_DIR.glob("*.yaml"))
+            raise PocketBatchError(f"unknown --language {language!r}: choose one of {', '.join(known)}")
+        return path
+
+    @cached_property
+    def config(self):
+        from pocket_tts.utils.config import Config
+
+        try:
+            return Config(**yaml.safe_load(self.config_path.read_text()))
+        except Exception as exc:
+            raise PocketBatchError(f"{self.config_path}: not a valid pocket-tts config ({exc})".splitlines()[0]) from None
+
+    @property
+    def is_builtin(self) -> bool:
+        """Loaded from a pocket-tts language config: presets come from Hugging Face."""
+        return self.options.config is None
+
+    @property
+    def voices_dir(self) -> Path:
+        """Where a local model keeps its preset voice states (`<name>.safetensors`)."""
+        return self.config_path.parent / "voices"
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Config text, the hashes of local weight and tokenizer files, and quantization."""
+        config = self.config
+        local = {}
+        for ref in (config.weights_path, config.flow_lm.weights_path, config.mimi.weights_path,
+                    config.flow_lm.lookup_table.tokenizer_path):
+            if ref and "://" not in ref:
+                path = Path(ref)
+                if not path.is_file():
+                    raise PocketBatchError(f"{self.config_path}: {ref} not found")
+                local[ref] = sha256_file(path)
+        return sha256_json({
+            "config": self.config_path.read_text(),
+            "files": local,
+            "quantize": self.options.quantize,
+        })[:16]
+
+    @cached_property
+    def tokenizer(self):
+        from pocket_tts.modules.text_conditioner import build_tokenizer
+
+        table = self.config.flow_lm.lookup_table
+        with hub_errors("the Pocket TTS tokenizer"):
+            return build_tokenizer(table.n_bins, table.tokenizer_path, table.tokenizer)
+
+    def prepare(self, text: str) -> str:
+        """The exact prompt pocket-tts will feed the model for `text`."""
+        from pocket_tts.models.text_chunking import prepare_text_prompt
+
+        c = self.config
+        prompt, _ = prepare_text_prompt(
+            text, c.pad_with_spaces_for_short_inputs, c.remove_semicolons,
+            c.append_terminal_punctuation, c.capitalize_first_letter, c.replace_characters,
+        )
+        return prompt
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(self.prepare(text)))
+
+    def max_frames(self, text: str) -> int:
+        """pocket-tts's generation limit for one prompt: tokens/3 + 2 s of frames."""
+        return math.ceil((self.count_tokens(text) / 3.0 + 2.0) * FRAME_RATE)
+
+    def load(self, temperature: float | None = None):
+        """The real pocket-tts load path, for the released weights and local ones alike."""
+        from pocket_tts import TTSModel
+
+        source = {"config": str(self.config_path)} if self.options.config else {
+            "language": self.options.language or DEFAULT_LANGUAGE}
+        with hub_errors("the Pocket TTS weights"):
+            return TTSModel.load_model(**source, temp=temperature, quantize=self.options.quantize)

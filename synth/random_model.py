@@ -1,0 +1,153 @@
+"""The offline model: Pocket TTS's real architecture with random weights.
+
+No machine of this project reaches Hugging Face, so tests and benchmarks build
+the model themselves: a pocket-tts config, randomly initialized, saved as local
+safetensors with a locally trained sentencepiece tokenizer, and loaded through
+the same `TTSModel.load_model(config=...)` path as the released weights. It
+speaks noise, at exactly the cost of the real model.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from pocket_batch.pipeline.config import SAMPLE_RATE
+from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.pipeline.files import atomic_open, atomic_path
+
+ARCHES = ("english", "english_2m_2026-10")  # full size (benchmarks) and small (tests)
+NEVER_EOS = 1.0e9  # random weights fire EOS at once; run every chunk to max length instead
+PUNCTUATION = [".", "!", "?", ",", ";", ":"]  # pocket-tts's splitter looks these up as pieces
+VOICE_SECONDS = 3.0
+
+
+def make_random_model(directory: Path, arch: str = "english_2m_2026-10", seed: int = 0) -> Path:
+    """Build the model in `directory`; return the path of its config.yaml."""
+    from pocket_tts.utils.config import CONFIGS_DIR, Config
+
+    if arch not in ARCHES:
+        raise PocketBatchError(f"unknown arch {arch!r}: choose one of {', '.join(ARCHES)}")
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    spec = yaml.safe_load((CONFIGS_DIR / f"{arch}.yaml").read_text())
+    n_bins = spec["flow_lm"]["lookup_table"]["n_bins"]
+    tokenizer = directory / "tokenizer.model"
+    train_tokenizer(tokenizer, n_bins, seed)
+    weights = directory / "model.safetensors"
+    spec = _local_spec(spec, tokenizer, weights)
+    _save_random_weights(Config(**spec), weights, seed)
+    config_path = directory / "config.yaml"
+    with atomic_open(config_path) as f:
+        f.write(f"# Random {arch} weights made by pocket-batch: noise, for tests and benchmarks.\n")
+        yaml.safe_dump(spec, f, sort_keys=False)
+    _make_preset_voices(config_path, directory / "voices")
+    return config_path
+
+
+def _local_spec(spec: dict, tokenizer: Path, weights: Path) -> dict:
+    spec = dict(spec)
+    spec.pop("weights_path_without_voice_cloning", None)
+    spec["weights_path"] = str(weights)
+    spec["default_eos_threshold"] = NEVER_EOS
+    lookup = spec["flow_lm"]["lookup_table"]
+    lookup["tokenizer"] = "sentencepiece"
+    lookup["tokenizer_path"] = str(tokenizer)
+    return spec
+
+
+def train_tokenizer(target: Path, vocab_size: int, seed: int) -> None:
+    """A unigram sentencepiece model of exactly `vocab_size` pieces, trained on generated text."""
+    import sentencepiece as spm
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(_training_sentences(seed)),
+        input_sentence_size=0,
+        model_writer=model,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        character_coverage=1.0,
+        byte_fallback=True,  # any text tokenizes, never to <unk>
+        user_defined_symbols=PUNCTUATION,
+        num_threads=1,
+        minloglevel=2,
+    )
+    with atomic_open(target, "wb") as f:
+        f.write(model.getvalue())
+
+
+def _training_sentences(seed: int) -> list[str]:
+    """English text that ships with every Python: the reference pages behind `help()`.
+
+    Real English keeps token counts per word close to the released tokenizer's,
+    so chunk sizes and generation lengths (tokens/3 + 2 s) stay realistic.
+    """
+    from pydoc_data.topics import topics
+
+    text = " ".join(topics[name] for name in sorted(topics))
+    sentences = [" ".join(s.split()) for s in re.split(r"(?<=[.!?])\s+", text)]
+    rng = random.Random(seed)
+    sentences += [_pseudo_sentence(rng) for _ in range(3000)]  # enough pieces for a 4000 vocab
+    rng.shuffle(sentences)
+    return [s for s in sentences if len(s) > 3]
+
+
+def _pseudo_sentence(rng: random.Random) -> str:
+    onsets = "b c d f g h k l m n p r s t v w z bl br ch cr dr fl gr pl sh st th tr".split()
+    rhymes = "a e i o u ai ea ee oo ou an en in on ar er or ing est ack ell".split()
+    words = [
+        "".join(rng.choice(onsets) + rng.choice(rhymes) for _ in range(rng.randint(1, 3)))
+        for _ in range(rng.randint(4, 12))
+    ]
+    return " ".join(words).capitalize() + rng.choice(".?!")
+
+
+def _save_random_weights(config, weights: Path, seed: int) -> None:
+    import safetensors.torch
+    import torch
+    from pocket_tts import TTSModel
+    from pocket_tts.models.mimi import build_mimi
+
+    torch.manual_seed(seed)
+    model = TTSModel._from_pydantic_config(config, 0.3, 1, None, NEVER_EOS, origin=None)
+    model.mimi = build_mimi(config.mimi)
+    # pocket-tts creates speaker_proj_weight as zeros; zeros would make every voice identical.
+    d_model = config.flow_lm.transformer.d_model
+    inner = config.mimi.inner_dim or config.mimi.seanet.dimension
+    model.flow_lm.speaker_proj_weight = torch.nn.Parameter(torch.randn(d_model, inner) / inner**0.5)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(weights) as tmp:
+        safetensors.torch.save_file(state, str(tmp))
+
+
+def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
+    """A state for every preset name, from synthetic audio through the real cloning path."""
+    import torch
+    from pocket_tts import TTSModel, export_model_state
+    from pocket_tts.utils.utils import _ORIGINS_OF_PREDEFINED_VOICES
+
+    model = TTSModel.load_model(config=str(config_path))
+    voices_dir.mkdir(exist_ok=True)
+    for name in sorted(_ORIGINS_OF_PREDEFINED_VOICES):
+        audio = torch.from_numpy(synthetic_voice(name))[None, :]
+        state = model.get_state_for_audio_prompt(audio)
+        with atomic_path(voices_dir / f"{name}.safetensors") as tmp:
+            export_model_state(state, tmp)
+
+
+def synthetic_voice(name: str, seconds: float = VOICE_SECONDS) -> np.ndarray:
+    """A deterministic voiced-sounding signal per name: harmonics under a syllable envelope."""
+    rng = np.random.default_rng(sum(name.encode()))
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    f0 = rng.uniform(90, 240) * (1 + 0.05 * np.sin(2 * np.pi * 0.7 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
+    envelope = np.clip(np.sin(2 * np.pi * rng.uniform(3, 5) * t), 0, None) ** 2
+    signal = 0.3 * voiced * envelope + 0.01 * rng.standard_normal(t.size)
+    return (signal / np.abs(signal).max() * 0.5).astype(np.float32)

@@ -1,0 +1,109 @@
+"""One synthesis worker: one Pocket TTS model, loaded once, and a bounded cache of voice states.
+
+The same class runs in-process and as a Ray actor; it knows nothing of either.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from pocket_batch.pipeline.config import SAMPLES_PER_FRAME, ModelOptions
+from pocket_batch.synth.model import ModelSource, hub_errors
+from pocket_batch.synth.voices import Voice
+
+
+@dataclass(frozen=True)
+class SynthTask:
+    key: str
+    text: str  # what the model reads
+    voice: str  # a Voice fingerprint registered with add_voice
+    seed: int
+    max_tokens: int
+
+
+@dataclass(frozen=True)
+class SynthOutput:
+    key: str
+    audio: np.ndarray  # float32 mono at the model's sample rate
+    max_length: bool
+    worker: str
+    wall_seconds: float
+
+
+class SynthWorker:
+    def __init__(self, model: ModelOptions, temperature: float | None = None,
+                 torch_threads: int = 1, voice_cache_size: int = 8):
+        self.source = ModelSource(model)
+        self.temperature = temperature
+        self.torch_threads = torch_threads
+        self.voice_cache_size = voice_cache_size
+        self.voices: dict[str, Voice] = {}
+        self.states: OrderedDict[str, dict] = OrderedDict()
+        self.model = None
+        self.name = ""
+
+    def setup(self) -> str:
+        """Load the model (once). Returns the worker's name."""
+        if self.model is None:
+            import torch
+
+            # Named here, not in __init__: a Ray actor is constructed in the driver, then shipped.
+            self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+            self.model = self.source.load(self.temperature)
+            # Decode one latent frame per Mimi call: batching whatever frames happen to be
+            # queued makes the decoder's shapes, and so its float rounding, depend on timing.
+            self.model.max_decoder_frames_per_call = 1
+            # pocket_tts forces one thread at import; set ours explicitly, after that import.
+            torch.set_num_threads(self.torch_threads)
+            # It also warns on every chunk that hits max length; we record that per chunk instead.
+            logging.getLogger("pocket_tts").setLevel(logging.ERROR)
+        return self.name
+
+    def add_voice(self, voice: Voice) -> None:
+        self.voices[voice.fingerprint] = voice
+
+    def synthesize(self, task: SynthTask) -> SynthOutput:
+        import torch
+
+        self.setup()
+        state = self._voice_state(task.voice)
+        started = time.perf_counter()
+        torch.manual_seed(task.seed)
+        audio = self.model.generate_audio(state, task.text, max_tokens=task.max_tokens, copy_state=True)
+        audio = audio.numpy().astype(np.float32, copy=False)
+        frames = -(-audio.size // SAMPLES_PER_FRAME)
+        limit = self.model._estimate_max_gen_len(self.source.count_tokens(task.text))
+        return SynthOutput(task.key, audio, frames >= limit, self.name, time.perf_counter() - started)
+
+    def _voice_state(self, fingerprint: str) -> dict:
+        if fingerprint in self.states:
+            self.states.move_to_end(fingerprint)
+            return self.states[fingerprint]
+        state = self._compute_state(self.voices[fingerprint])
+        self.states[fingerprint] = state
+        while len(self.states) > self.voice_cache_size:
+            self.states.popitem(last=False)
+        return state
+
+    def _compute_state(self, voice: Voice) -> dict:
+        import torch
+
+        if voice.audio is not None:
+            # A tensor, not a path: pocket-tts's own WAV reader misreads anything but 16-bit.
+            return self.model.get_state_for_audio_prompt(torch.from_numpy(voice.audio)[None, :])
+        if voice.state is not None:
+            with tempfile.NamedTemporaryFile(suffix=".safetensors") as f:
+                f.write(voice.state)
+                f.flush()
+                return self.model.get_state_for_audio_prompt(f.name)
+        with hub_errors(f"the preset voice {voice.name!r}"):
+            return self.model.get_state_for_audio_prompt(voice.name)
