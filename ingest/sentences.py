@@ -22,6 +22,8 @@ CLAUSE_BREAKS = [
     re.compile(r"\s+(?=(?:and|but|or|nor|so|yet|because|which|while|whereas|although|though|when|where|that)\b)"),
     re.compile(r"\s+"),  # last resort: any word boundary, never mid-word
 ]
+# Punkt never ends a sentence at an ellipsis; one followed by a capital usually does.
+ELLIPSIS_END = re.compile(r"(?:(?<=\.\.\.)|(?<=\u2026))\s+(?=[\"\u201c'\u2018]?[A-Z])")
 TokenCounter = Callable[[str], int]
 
 
@@ -32,7 +34,7 @@ def split_sentences(text: str) -> list[str]:
     tokenizer = PunktSentenceTokenizer(text)
     tokenizer._params.abbrev_types.update(ABBREVIATIONS)
     sentences: list[str] = []
-    for sentence in tokenizer.tokenize(text):
+    for sentence in (part for s in tokenizer.tokenize(text) for part in ELLIPSIS_END.split(s)):
         # '"Are you there?" she asked.' is one sentence: a lower-case start continues the last one.
         if sentences and sentence[:1].islower():
             sentences[-1] = f"{sentences[-1]} {sentence}"

@@ -1,0 +1,52 @@
+"""The command line as a user types it: help, voices, one-line errors with a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from conftest import write_sample
+
+CLI = [sys.executable, "-c", "from pocket_batch.pipeline.cli import main; main()"]
+
+
+def run(*args, env=None):
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def test_help_lists_commands():
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("render", "voices", "model", "bench"):
+        assert command in result.stdout
+
+
+def test_voices_lists_presets_with_origin(small_model):
+    result = run("voices", "--model-config", small_model)
+    assert result.returncode == 0
+    assert "fantine" in result.stdout and "hf://kyutai/tts-voices" in result.stdout
+    assert "missing" not in result.stdout
+
+
+def test_missing_input_is_one_line_error(small_model, tmp_path):
+    result = run(tmp_path / "nope.txt", "--model-config", small_model, "-o", tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "nope.txt: input file not found" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_clone_without_consent_exits_non_zero_naming_the_sample(small_model, notes, tmp_path):
+    sample = write_sample(tmp_path / "me.wav", 3.0)
+    result = run(notes, "--voice", sample, "--model-config", small_model, "-o", tmp_path / "out")
+    assert result.returncode == 2 and "me.wav: no consent record" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_hub_names_both_ways_out(notes, tmp_path):
+    # HF_HUB_OFFLINE fails at once the way a closed network fails after its retries.
+    result = run(notes, "-o", tmp_path / "out", env={"HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 2
+    assert "--model-config" in result.stderr and "make-random" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,105 @@
+"""Text file -> WAV + manifest on a real Ray pool; cache, determinism, consent and voice samples."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pocket_batch.pipeline.config import GenerationOptions
+from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.pipeline.run import render
+
+from conftest import write_consent, write_sample
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_text_to_wav_and_manifest_with_two_workers_then_rerun_is_free(notes, make_config, ray_cluster):
+    config = make_config([notes], workers=2)
+    result = render(config, show_progress=False)
+    out = config.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    audio, rate = sf.read(out / "notes.wav")
+    chunks = manifest["chunks"]
+
+    assert rate == 24_000 and audio.size == manifest["output"]["samples"]
+    assert result.synthesized == len(chunks) >= 4
+    assert {c["id"] for c in chunks} == {f"ch001-s{n:05d}" for n in range(1, len(chunks) + 1)}
+    assert len({c["worker"] for c in chunks}) == 2  # both actors took work
+    assert all(c["max_length"] for c in chunks)  # the random model never fires EOS: flagged
+    pause = int(0.3 * rate)
+    for a, b in zip(chunks, chunks[1:]):
+        assert b["offset"] == a["offset"] + a["samples"] + pause
+    assert manifest["model"]["fingerprint"] and manifest["voice"]["name"] == "alba"
+
+    before = digest(out / "notes.wav")
+    again = render(config, show_progress=False)
+    assert again.synthesized == 0
+    assert digest(out / "notes.wav") == before
+
+
+def test_same_seed_same_audio_in_process_and_with_one_or_two_workers(notes, make_config, ray_cluster, tmp_path):
+    hashes = {}
+    for workers in (0, 1, 2):
+        config = make_config([notes], workers=workers, output=tmp_path / f"w{workers}")
+        render(config, show_progress=False)
+        hashes[workers] = digest(config.output / "notes.wav")
+    assert len(set(hashes.values())) == 1, hashes
+
+    other = make_config([notes], output=tmp_path / "seed1", generation=GenerationOptions(seed=1))
+    render(other, show_progress=False)
+    assert digest(other.output / "notes.wav") != hashes[0]
+
+
+def test_clone_without_consent_is_refused_before_anything_is_written(notes, make_config, tmp_path):
+    sample = write_sample(tmp_path / "speaker.wav", 4.0)
+    config = make_config([notes], voice=str(sample))
+    with pytest.raises(PocketBatchError, match="consent"):
+        render(config, show_progress=False)
+    assert not config.output.exists()
+
+
+def test_24_bit_stereo_48k_sample_with_consent_is_cloned(make_config, tmp_path):
+    text = tmp_path / "short.txt"
+    text.write_text("Hello there.")
+    sample = write_sample(tmp_path / "speaker.wav", 4.0, rate=48_000, channels=2, subtype="PCM_24")
+    consent = write_consent(sample)
+    config = make_config([text], voice=str(sample))
+    render(config, show_progress=False)
+    voice = json.loads((config.output / "manifest.json").read_text())["voice"]
+    assert voice["kind"] == "clone"
+    assert voice["sample_sha256"] == digest(sample)
+    assert voice["consent_sha256"] == digest(consent)
+
+
+@pytest.mark.parametrize("seconds, amplitude, reason", [(0.5, 0.3, "at least"), (4.0, 0.0, "silent")])
+def test_short_or_silent_samples_are_refused(make_config, notes, tmp_path, seconds, amplitude, reason):
+    sample = write_sample(tmp_path / "speaker.wav", seconds, amplitude=amplitude)
+    write_consent(sample)
+    config = make_config([notes], voice=str(sample))
+    with pytest.raises(PocketBatchError, match=reason):
+        render(config, show_progress=False)
+    assert not config.output.exists()
+
+
+def test_corrupt_sample_and_url_are_refused(make_config, notes, tmp_path):
+    sample = tmp_path / "speaker.wav"
+    sample.write_bytes(b"RIFF\x00\x00not audio at all" * 10)
+    write_consent(sample)
+    with pytest.raises(PocketBatchError, match="cannot decode"):
+        render(make_config([notes], voice=str(sample)), show_progress=False)
+    with pytest.raises(PocketBatchError, match="local files"):
+        render(make_config([notes], voice="https://example.invalid/v.wav"), show_progress=False)
+
+
+def test_long_sample_is_truncated_to_30_seconds(tmp_path):
+    from pocket_batch.synth.voices import load_voice_sample
+
+    audio = load_voice_sample(write_sample(tmp_path / "long.flac", 40.0, rate=16_000, subtype="PCM_16"))
+    assert audio.size == 30 * 24_000 and np.isfinite(audio).all()
