@@ -1,23 +1,94 @@
-"""Plain text files: decoded, split into paragraphs (blank lines) under one chapter."""
+"""Plain text: encoding detected, chapter headings found, paragraphs split on blank lines."""
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 
+from pocket_batch.ingest.normalize import roman_to_int
+from pocket_batch.ingest.structure import Extracted, Para, Section
 from pocket_batch.pipeline.errors import PocketBatchError
 
+HEADING = re.compile(
+    r"^(chapter|book|part|volume|act|prologue|epilogue|interlude|preface|introduction|afterword)\b"
+    r"(\s+([0-9]+|[ivxlcdm]+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"[a-z]+teen|twenty[- a-z]*|thirty[- a-z]*|first|second|third|fourth|fifth|last))?\b[.:]?(\s.*)?$",
+    re.IGNORECASE,
+)
+SCENE_BREAK = re.compile(r"^\s*([*#~\u2022\u00b7-]\s*){3,}$|^\s*\*\s*\*\s*\*\s*$")
+MOJIBAKE = re.compile("\u00c3[\u0080-\u00bf]|\u00e2\u20ac[\u2122\u0153\u009d\u201c\u201d\u02dc]")
 
-def read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PocketBatchError(f"{path}: cannot read ({exc.strerror})") from None
+
+def decode(data: bytes, path: Path) -> str:
+    """UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern), else cp1252, else a clear error."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _try(data, "utf-16", path)
+    if len(data) >= 4 and data[1::2].count(0) > len(data) // 4 and data[::2].count(0) == 0:
+        return _try(data, "utf-16-le", path)
+    if len(data) >= 4 and data[::2].count(0) > len(data) // 4 and data[1::2].count(0) == 0:
+        return _try(data, "utf-16-be", path)
+    if b"\x00" in data:
+        raise PocketBatchError(f"{path}: binary data, not text")
     try:
         return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _try(data, "cp1252", path)
+
+
+def _try(data: bytes, encoding: str, path: Path) -> str:
+    try:
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise PocketBatchError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise PocketBatchError(f"{path}: undecodable text (not UTF-8, UTF-16 or cp1252; byte {exc.start})") from None
 
 
-def paragraphs(text: str) -> list[str]:
-    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+def read_text_file(path: Path) -> str:
+    try:
+        return decode(path.read_bytes(), path)
+    except OSError as exc:
+        raise PocketBatchError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def blocks(text: str) -> list[str]:
+    return [b.strip() for b in re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n")) if b.strip()]
+
+
+def is_heading(block: str) -> bool:
+    if "\n" in block or len(block) > 80:
+        return False
+    line = block.strip()
+    if HEADING.match(line) or roman_to_int(line.rstrip(".")) is not None:
+        return True
+    letters = [c for c in line if c.isalpha()]
+    # A short all-caps line standing alone: "THE RETURN", but not a shouted sentence.
+    return len(letters) >= 3 and line.upper() == line and len(line.split()) <= 8 and line[-1] not in ".!?,;"
+
+
+def extract_text(path: Path) -> Extracted:
+    text = read_text_file(path)
+    warnings = ["text looks like mojibake (UTF-8 decoded as cp1252 somewhere upstream)"] if MOJIBAKE.search(text) else []
+    sections: list[Section] = [Section(path.stem, [], spoken_title=False)]
+    for block in blocks(text):
+        if SCENE_BREAK.match(block):
+            if sections[-1].paras:
+                sections[-1].paras[-1].section_break = True
+        elif is_heading(block):
+            sections.append(Section(" ".join(block.split()), []))
+        else:
+            sections[-1].paras.append(Para(" ".join(block.split())))
+    if not sections[0].paras:
+        sections.pop(0)
+    sections = _merge_title_lines(sections)
+    return Extracted(title=path.stem, sections=sections, warnings=warnings)
+
+
+def _merge_title_lines(sections: list[Section]) -> list[Section]:
+    """'CHAPTER I' followed by a heading-like 'THE PERIOD' is one title, not an empty chapter."""
+    merged: list[Section] = []
+    for section in sections:
+        if merged and not merged[-1].paras and merged[-1].spoken_title:
+            merged[-1] = Section(f"{merged[-1].title}. {section.title}", section.paras)
+        else:
+            merged.append(section)
+    return merged

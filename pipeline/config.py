@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,11 +43,19 @@ class GenerationOptions(Strict):
     max_tokens: int = MAX_TOKENS_PER_CHUNK
 
 
+class IngestOptions(Strict):
+    include_front_matter: bool = False  # cover, title page, copyright, contents, index...
+    footnotes: Literal["skip", "chapter-end"] = "skip"
+    lexicon: Path | None = None  # word -> respelling, TSV or JSON
+    language: str | None = None  # normalization language; None: the book's, else English
+
+
 class RunConfig(Strict):
     inputs: tuple[Path, ...]
     output: Path
     voice: str = "alba"
     consent: Path | None = None
+    ingest: IngestOptions = IngestOptions()
     model: ModelOptions = ModelOptions()
     generation: GenerationOptions = GenerationOptions()
     workers: int | None = None  # None: from cores and memory; 0: in-process, no Ray

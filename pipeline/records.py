@@ -43,6 +43,8 @@ class Book:
     chapters: tuple[Chapter, ...]
     author: str | None = None
     language: str | None = None
+    skipped: tuple[tuple[str, str], ...] = ()  # (section title, why it is not read)
+    warnings: tuple[str, ...] = ()
     metadata: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property

@@ -33,7 +33,8 @@ class RunResult:
 def render(config: RunConfig, show_progress: bool = True) -> RunResult:
     source = ModelSource(config.model)
     voice = resolve_voice(config.voice, source, config.consent)
-    books = [read_book(p, source.count_tokens, config.generation.max_tokens) for p in config.inputs]
+    books = [read_book(p, source.count_tokens, config.generation.max_tokens, config.ingest)
+             for p in config.inputs]
     cache = AudioCache(config.output / "cache")
     plans = [plan(book.chunks, voice, source, config.generation, cache) for book in books]
     tasks = list({t.key: t for p in plans for t in p.tasks}.values())

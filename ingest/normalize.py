@@ -1,0 +1,215 @@
+"""Text normalization: what Pocket TTS can read aloud, from what a book prints.
+
+Pocket TTS is too small to read symbols, digits or abbreviations, and its
+maintainers ask users to preprocess. A `Normalizer` per language: English is
+complete; other languages get the user lexicon, quotes, dashes and numbers in
+words (num2words knows the language), and keep the rest as written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from num2words import num2words
+
+from pocket_batch.pipeline.errors import PocketBatchError
+
+Rule = tuple[re.Pattern, Callable[[re.Match], str] | str]
+
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"', "\u00ab": '"',
+                        "\u00bb": '"', "\u2026": "...", "\u00a0": " ", "\u2009": " ", "\u202f": " "})
+ABBREVIATIONS = {
+    "Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz", "Dr.": "Doctor", "Prof.": "Professor",
+    "Jr.": "Junior", "Sr.": "Senior", "Rev.": "Reverend", "Capt.": "Captain", "Lt.": "Lieutenant",
+    "Gen.": "General", "Col.": "Colonel", "Sgt.": "Sergeant", "Mt.": "Mount", "Ave.": "Avenue",
+    "vs.": "versus", "etc.": "et cetera", "e.g.": "for example", "i.e.": "that is", "approx.": "approximately",
+    "Jan.": "January", "Feb.": "February", "Aug.": "August", "Sept.": "September", "Oct.": "October",
+    "Nov.": "November", "Dec.": "December",
+}
+SYMBOLS = {"&": " and ", "%": " percent", "\u00b0": " degrees", "\u00a7": " section ", "+": " plus ",
+           "=": " equals ", "@": " at ", "#": " number ", "\u00bd": " and a half", "\u00bc": " and a quarter"}
+CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "\u00a3": ("pound", "pounds", "penny", "pence"),
+              "\u20ac": ("euro", "euros", "cent", "cents"), "\u00a5": ("yen", "yen", "sen", "sen")}
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December"]
+KEEP_CAPS = {"I", "A", "OK", "TV", "UK", "US", "USA", "EU", "UN", "BBC", "NASA", "FBI", "CIA", "DNA", "AI"}
+ROMAN = re.compile(r"^(?=[MDCLXVI])M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
+
+
+def roman_to_int(text: str) -> int | None:
+    if not text or not ROMAN.match(text.upper()):
+        return None
+    values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+    total = 0
+    for a, b in zip(text.upper(), text.upper()[1:] + " "):
+        total += -values[a] if values.get(b, 0) > values[a] else values[a]
+    return total
+
+
+def load_lexicon(path: Path) -> dict[str, str]:
+    """A pronunciation lexicon: word -> respelling, as TSV (two columns) or a JSON object."""
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("expected a JSON object of word: respelling")
+            return {str(k): str(v) for k, v in data.items()}
+        rows = csv.reader(path.read_text(encoding="utf-8-sig").splitlines(), delimiter="\t")
+        lexicon = {}
+        for n, row in enumerate(rows, start=1):
+            if not row or row[0].startswith("#"):
+                continue
+            if len(row) != 2:
+                raise ValueError(f"line {n} has {len(row)} columns, expected word<TAB>respelling")
+            lexicon[row[0]] = row[1]
+        return lexicon
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise PocketBatchError(f"{path}: bad lexicon ({exc})") from None
+
+
+class Normalizer:
+    """Lexicon first, then the language's rules; `__call__` maps written text to spoken text."""
+
+    def __init__(self, language: str = "en", lexicon: dict[str, str] | None = None):
+        self.language = language
+        self.lexicon = lexicon or {}
+        self._lexicon_re = (re.compile(r"\b(" + "|".join(map(re.escape, sorted(self.lexicon, key=len, reverse=True))) + r")\b")
+                            if self.lexicon else None)
+        self.rules = ENGLISH_RULES if language.startswith("en") else self._generic_rules()
+
+    def __call__(self, text: str) -> str:
+        text = text.translate(QUOTES)
+        if self._lexicon_re:
+            text = self._lexicon_re.sub(lambda m: self.lexicon[m.group(1)], text)
+        for pattern, replacement in self.rules:
+            text = pattern.sub(replacement, text)
+        return " ".join(text.split())
+
+    def _generic_rules(self) -> list[Rule]:
+        lang = self.language.split("_")[0][:2]
+
+        def number(m: re.Match) -> str:
+            return num2words(int(m.group().replace(",", "")), lang=lang)
+
+        return [(re.compile(r"\s*[\u2014\u2013]\s*"), ", "), (re.compile(r"\d+"), number)]
+
+
+def _words(n: int | float) -> str:
+    return num2words(n).replace(",", "")  # "one thousand, five hundred": no pause inside a number
+
+
+def _meridiem(m: re.Match, letter: str) -> str:
+    """'a m' / 'p m', keeping the period of 'p.m.' when it also ends the sentence."""
+    rest = m.string[m.end():]
+    ends = m.group().endswith(".") and (not rest.strip() or re.match(r"\s+[A-Z]", rest))
+    return f"{letter.lower()} m" + ("." if ends else "")
+
+
+def _currency(m: re.Match) -> str:
+    one, many, sub_one, sub_many = CURRENCIES[m.group("sym")]
+    whole = int(m.group("whole").replace(",", ""))
+    scale = m.group("scale")
+    if scale:
+        return f"{_words(float(m.group('whole').replace(',', '') + (m.group('frac') and '.' + m.group('frac') or '')))} {scale} {many}"
+    text = f"{_words(whole)} {one if whole == 1 else many}"
+    cents = int((m.group("frac") or "0").ljust(2, "0")[:2])
+    if cents:
+        text += f" and {_words(cents)} {sub_one if cents == 1 else sub_many}"
+    return text
+
+
+def _time(m: re.Match) -> str:
+    hour, minute = int(m.group(1)), int(m.group(2))
+    spoken = _words(hour) + ("" if minute == 0 else f" oh {_words(minute)}" if minute < 10 else f" {_words(minute)}")
+    suffix = m.group(3)
+    if suffix:
+        spoken += " " + _meridiem(m, suffix[0])
+    elif minute == 0:
+        spoken += " o'clock"
+    return spoken
+
+
+def _date_iso(m: re.Match) -> str:
+    year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return m.group()
+    return f"{MONTHS[month - 1]} {num2words(day, to='ordinal')}, {num2words(year, to='year')}"
+
+
+def _month_day(m: re.Match) -> str:
+    return f"{m.group(1)} {num2words(int(m.group(2)), to='ordinal')}"
+
+
+def _day_month(m: re.Match) -> str:
+    return f"the {num2words(int(m.group(1)), to='ordinal')} of {m.group(2)}"
+
+
+def _range(m: re.Match) -> str:
+    return f"{m.group(1)} to {m.group(2)}"
+
+
+def _decimal(m: re.Match) -> str:
+    whole, frac = m.group(1).replace(",", ""), m.group(2)
+    return f"{_words(int(whole))} point {' '.join(_words(int(d)) for d in frac)}"
+
+
+def _cardinal(m: re.Match) -> str:
+    text = m.group()
+    value = int(text.replace(",", ""))
+    if "," not in text and len(text) == 4 and 1100 <= value <= 2099:
+        return num2words(value, to="year")
+    if len(text) > 1 and text.startswith("0"):
+        return " ".join(_words(int(d)) for d in text)  # 007, zip codes: digit by digit
+    return _words(value)
+
+
+def _url(m: re.Match) -> str:
+    host = re.sub(r"^(https?://)?(www\.)?", "", m.group()).split("/")[0]
+    return host.replace(".", " dot ")
+
+
+def _email(m: re.Match) -> str:
+    user, host = m.group().split("@")
+    return f"{user.replace('.', ' dot ')} at {host.replace('.', ' dot ')}"
+
+
+def _shouted(m: re.Match) -> str:
+    word = m.group()
+    return word if word in KEEP_CAPS else word.lower()
+
+
+def _heading_roman(m: re.Match) -> str:
+    value = roman_to_int(m.group(2))
+    return f"{m.group(1)} {_words(value)}" if value else m.group()
+
+
+ENGLISH_RULES: list[Rule] = [
+    (re.compile(r"https?://\S+[\w/]|www\.\S+[\w/]"), _url),
+    (re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b"), _email),
+    (re.compile(r"(?<!\w)(" + "|".join(map(re.escape, ABBREVIATIONS)) + r")(?=\s|$)"), lambda m: ABBREVIATIONS[m.group(1)]),
+    (re.compile(r"\bSt\.(?=\s+[A-Z])"), "Saint"),
+    (re.compile(r"\bSt\."), "Street"),
+    (re.compile(r"\bNo\.\s*(?=\d)"), "number "),
+    (re.compile(r"\b(Chapter|Book|Part|Volume|Act|Scene)\s+([IVXLCDM]+)\b"), _heading_roman),
+    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), _date_iso),
+    (re.compile(r"(?P<sym>[$\u00a3\u20ac\u00a5])\s?(?P<whole>\d[\d,]*)(?:\.(?P<frac>\d+))?(?:\s(?P<scale>million|billion|trillion|thousand))?"), _currency),
+    (re.compile(r"\b(\d{1,2}):(\d{2})\s?([ap]\.?m\.?)?(?=\W|$)", re.I), _time),
+    (re.compile(r"\b(\d{1,2})\s?([ap])\.?m\.?(?=\W|$)", re.I), lambda m: f"{_words(int(m.group(1)))} {_meridiem(m, m.group(2))}"),
+    (re.compile(r"\b(" + "|".join(MONTHS) + r")\s+(\d{1,2})(?:st|nd|rd|th)?\b"), _month_day),
+    (re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(MONTHS) + r")\b"), _day_month),
+    (re.compile(r"\b(\d+)(?:st|nd|rd|th)\b"), lambda m: num2words(int(m.group(1)), to="ordinal").replace(",", "")),
+    (re.compile(r"\b(\d[\d,]*(?:\.\d+)?)\s?%"), lambda m: f"{m.group(1)} percent"),
+    (re.compile(r"\b(\d[\d,.]*)\s?[\u2013-]\s?(\d[\d,.]*)\b"), _range),
+    (re.compile(r"(\d)\s*[\u2013\u2014]\s*(\d)"), r"\1 to \2"),
+    (re.compile(r"\s*(?:\u2014|--|\u2013)\s*"), ", "),
+    (re.compile(r"\b(\d[\d,]*)\.(\d+)\b"), _decimal),
+    (re.compile(r"\b\d{1,3}(?:,\d{3})+\b|\b\d+\b"), _cardinal),
+    (re.compile("[" + re.escape("".join(SYMBOLS)) + "]"), lambda m: SYMBOLS[m.group()]),
+    (re.compile(r"\b[A-Z]{2,}(?:'[A-Z]+)?\b"), _shouted),
+    (re.compile(r"[*_~`|<>{}\[\]\\^]"), " "),
+]

@@ -1,0 +1,36 @@
+"""What a reader extracts before chunking: sections of paragraphs, plus book metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Para:
+    text: str
+    section_break: bool = False  # a scene break (* * *, <hr>, a sub-heading) follows
+
+
+@dataclass
+class Section:
+    title: str
+    paras: list[Para]
+    spoken_title: bool = True  # the title is part of the text (a heading), so it is read
+
+
+@dataclass
+class Extracted:
+    title: str
+    sections: list[Section]
+    author: str | None = None
+    language: str | None = None
+    date: str | None = None
+    cover: bytes | None = field(default=None, repr=False)
+    cover_type: str | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (title, why)
+    warnings: list[str] = field(default_factory=list)
+
+    def text_of(self, section: Section) -> str:
+        """Everything of a section that should be spoken, for the nothing-lost check."""
+        parts = ([section.title] if section.spoken_title else []) + [p.text for p in section.paras]
+        return " ".join(parts)

@@ -1,0 +1,137 @@
+"""Building EPUB fixtures in code: every part of the package under the test's control."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+XHTML = ('<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml" '
+         'xmlns:epub="http://www.idpf.org/2007/ops"><head><title>{title}</title></head>'
+         '<body{body_type}>{body}</body></html>')
+
+
+@dataclass
+class Doc:
+    name: str
+    body: str
+    epub_type: str = ""
+    linear: bool = True
+    raw: bytes | None = None  # exact bytes, for encoding tests
+
+
+@dataclass
+class Epub:
+    docs: list[Doc]
+    toc: list = field(default_factory=list)  # [(title, href, [children...]), ...]
+    landmarks: list[tuple[str, str]] = field(default_factory=list)  # (epub:type, href)
+    title: str | None = "A Test Book"
+    author: str = "Ada Example"
+    language: str = "en"
+    date: str = "1859"
+    version: int = 3  # 3: nav (and NCX); 2: NCX only
+    nav: bool = True
+    ncx: bool = True
+    cover: bytes | None = None
+    extra: dict[str, bytes] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()  # manifest entries whose files are left out
+
+    def write(self, path: Path) -> Path:
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")
+            zf.writestr("META-INF/container.xml",
+                        '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+                        '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+                        '</rootfiles></container>')
+            zf.writestr("OEBPS/content.opf", self._opf())
+            for doc in self.docs:
+                if doc.name in self.missing:
+                    continue
+                body_type = f' epub:type="{doc.epub_type}"' if doc.epub_type else ""
+                zf.writestr(f"OEBPS/{doc.name}", doc.raw if doc.raw is not None else
+                            XHTML.format(title=doc.name, body_type=body_type, body=doc.body))
+            if self.version == 3 and self.nav:
+                zf.writestr("OEBPS/nav.xhtml", self._nav())
+            if self.ncx:
+                zf.writestr("OEBPS/toc.ncx", self._ncx())
+            if self.cover:
+                zf.writestr("OEBPS/cover.png", self.cover)
+            for name, data in self.extra.items():
+                zf.writestr(name, data)
+        return path
+
+    def _opf(self) -> str:
+        items = "".join(f'<item id="d{n}" href="{d.name}" media-type="application/xhtml+xml"/>'
+                        for n, d in enumerate(self.docs))
+        if self.version == 3 and self.nav:
+            items += '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>'
+        if self.ncx:
+            items += '<item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>'
+        if self.cover:
+            items += '<item id="cover-img" href="cover.png" media-type="image/png" properties="cover-image"/>'
+        nonlinear = ' linear="no"'
+        spine = "".join(f'<itemref idref="d{n}"{"" if d.linear else nonlinear}/>' for n, d in enumerate(self.docs))
+        spine_toc = ' toc="ncx"' if self.ncx else ""
+        title = f"<dc:title>{self.title}</dc:title>" if self.title else ""
+        meta = '<meta name="cover" content="cover-img"/>' if self.cover else ""
+        return (f'<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" version="{self.version}.0" '
+                f'unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">{title}'
+                f'<dc:creator>{self.author}</dc:creator><dc:language>{self.language}</dc:language>'
+                f'<dc:date>{self.date}</dc:date><dc:identifier id="id">test-book</dc:identifier>{meta}</metadata>'
+                f'<manifest>{items}</manifest><spine{spine_toc}>{spine}</spine></package>')
+
+    def _nav(self) -> str:
+        def ol(entries) -> str:
+            return "<ol>" + "".join(f'<li><a href="{href}">{title}</a>{ol(children) if children else ""}</li>'
+                                    for title, href, children in entries) + "</ol>"
+
+        marks = "".join(f'<li><a epub:type="{t}" href="{h}">{t}</a></li>' for t, h in self.landmarks)
+        landmarks = f'<nav epub:type="landmarks"><ol>{marks}</ol></nav>' if marks else ""
+        return XHTML.format(title="nav", body_type="", body=f'<nav epub:type="toc"><h1>Contents</h1>{ol(self.toc)}</nav>{landmarks}')
+
+    def _ncx(self) -> str:
+        counter = iter(range(1, 10_000))
+
+        def points(entries) -> str:
+            return "".join(f'<navPoint id="p{next(counter)}"><navLabel><text>{title}</text></navLabel>'
+                           f'<content src="{href}"/>{points(children)}</navPoint>' for title, href, children in entries)
+
+        return ('<?xml version="1.0" encoding="utf-8"?><ncx xmlns="http://www.daisy.org/z3986/2005/ncx/" version="2005-1">'
+                f'<head/><docTitle><text>{self.title}</text></docTitle><navMap>{points(self.toc)}</navMap></ncx>')
+
+
+def chapter(n: int, paragraphs: int = 2) -> str:
+    body = "".join(f"<p>Paragraph {p} of chapter {n} tells how the travellers went on along the road.</p>"
+                   for p in range(1, paragraphs + 1))
+    return f"<h1>Chapter {n}</h1>{body}"
+
+
+def sample_book(**overrides) -> Epub:
+    """Front matter, a nested TOC with a part, two chapters in one file (anchors), one over two files, notes."""
+    docs = [
+        Doc("cover.xhtml", '<img src="cover.png" alt="Cover"/>', epub_type="cover"),
+        Doc("title.xhtml", "<h1>A Test Book</h1><p>Ada Example</p>", epub_type="titlepage"),
+        Doc("copyright.xhtml", "<p>Copyright 1859 Ada Example. All rights reserved.</p>"),
+        Doc("part1.xhtml", "<h1>Part One</h1>"),
+        Doc("ch1.xhtml", chapter(1) + '<p>It rained<a epub:type="noteref" href="notes.xhtml#n1">1</a> all day, '
+                         'and the road<sup><a href="#fn2">2</a></sup> was long.</p><hr/><p>Later that night they slept.</p>'
+                         '<aside epub:type="footnote" id="fn2"><p>2 A dusty road.</p></aside>'),
+        Doc("ch23.xhtml", '<section id="c2">' + chapter(2) + '</section><section id="c3">' + chapter(3) + "</section>"),
+        Doc("ch4a.xhtml", chapter(4, 1) + "<table><tr><td>North</td><td>South</td></tr></table>"),
+        Doc("ch4b.xhtml", "<p>The second half of chapter 4 continues in another file.</p>"),
+        Doc("notes.xhtml", '<section epub:type="endnotes"><h1>Notes</h1><ol><li id="n1"><p>Heavy rain, as usual.</p></li></ol></section>',
+            epub_type="backmatter"),
+        Doc("index.xhtml", "<h1>Index</h1><p>road, 1, 4</p>", epub_type="index"),
+    ]
+    book = Epub(
+        docs=docs,
+        toc=[("Cover", "cover.xhtml", []), ("Title Page", "title.xhtml", []), ("Copyright", "copyright.xhtml", []),
+             ("Part One", "part1.xhtml", [("Chapter 1", "ch1.xhtml", []), ("Chapter 2", "ch23.xhtml#c2", []),
+                                          ("Chapter 3", "ch23.xhtml#c3", [])]),
+             ("Chapter 4", "ch4a.xhtml", []), ("Notes", "notes.xhtml", []), ("Index", "index.xhtml", [])],
+        landmarks=[("cover", "cover.xhtml"), ("bodymatter", "ch1.xhtml")],
+        cover=b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+    )
+    for key, value in overrides.items():
+        setattr(book, key, value)
+    return book
