@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
-from pocket_batch.ingest.sentences import TokenCounter, fit_to_tokens, split_sentences
+from pocket_batch.ingest.sentences import SentenceSplitter, TokenCounter, fit_to_tokens
 from pocket_batch.ingest.structure import Extracted, Section
 from pocket_batch.pipeline.config import IngestOptions
 from pocket_batch.pipeline.errors import PocketBatchError
@@ -37,8 +36,9 @@ def read_book(path: Path, count_tokens: TokenCounter, max_tokens: int,
     extracted = extract(path, options)
     lexicon = load_lexicon(options.lexicon) if options.lexicon else None
     normalize = Normalizer(options.language or extracted.language or "en", lexicon)
+    split = SentenceSplitter("\n\n".join(p.text for s in extracted.sections for p in s.paras))
     chapters = tuple(
-        make_chapter(n, section, normalize, count_tokens, max_tokens)
+        make_chapter(n, section, split, normalize, count_tokens, max_tokens)
         for n, section in enumerate(extracted.sections, start=1)
     )
     chapters = tuple(c for c in chapters if c.chunks)
@@ -51,15 +51,16 @@ def read_book(path: Path, count_tokens: TokenCounter, max_tokens: int,
     )
 
 
-def make_chapter(index: int, section: Section, normalize: Callable[[str], str],
+def make_chapter(index: int, section: Section, split: SentenceSplitter, normalize: Normalizer,
                  count_tokens: TokenCounter, max_tokens: int) -> Chapter:
     """Sentence chunks of a chapter, each marked with what follows it."""
     fits = lambda text: count_tokens(normalize(text))  # noqa: E731 - limits apply to what is read
     pieces: list[tuple[str, Boundary]] = []
-    if section.spoken_title and section.title.strip():
-        pieces.append((section.title, Boundary.PARAGRAPH))
+    heading = section.title if section.spoken_title and section.title.strip() else None
+    if heading:
+        pieces.append((heading, Boundary.PARAGRAPH))
     for para in section.paras:
-        sentences = [p for s in split_sentences(para.text) for p in fit_to_tokens(s, fits, max_tokens)]
+        sentences = [p for s in split(para.text) for p in fit_to_tokens(s, fits, max_tokens)]
         sentences = merge_short(sentences, fits, max_tokens)
         pieces += [(s, Boundary.SENTENCE) for s in sentences]
         if sentences:
@@ -67,7 +68,8 @@ def make_chapter(index: int, section: Section, normalize: Callable[[str], str],
     if pieces:
         pieces[-1] = (pieces[-1][0], Boundary.CHAPTER)
     chunks = tuple(
-        Chunk(chunk_id(index, n), index, text, normalize(text), boundary)
+        Chunk(chunk_id(index, n), index, text,
+              normalize.heading(text) if n == 1 and heading else normalize(text), boundary)
         for n, (text, boundary) in enumerate(pieces, start=1)
     )
     return Chapter(index, section.title, chunks)

@@ -22,7 +22,7 @@ from pocket_batch.pipeline.errors import PocketBatchError
 MATTER = {"cover": "cover", "titlepage": "title page", "title-page": "title page", "halftitlepage": "title page",
           "copyright-page": "copyright page", "copyright": "copyright page", "toc": "table of contents",
           "index": "index", "colophon": "colophon", "imprint": "imprint", "loi": "list of illustrations",
-          "lot": "list of tables"}
+          "lot": "list of tables", "endnotes": "notes", "footnotes": "notes", "rearnotes": "notes"}
 MATTER_TITLES = re.compile(r"^\s*(cover|title\s*page|half\s*title|copyright( page)?|(table of )?contents|index|"
                            r"colophon|imprint|list of (illustrations|figures|tables))\s*$", re.I)
 COPYRIGHT_TEXT = re.compile(r"all rights reserved|\bISBN\b|copyright \u00a9|\u00a9\s*\d{4}", re.I)
@@ -103,7 +103,7 @@ def _spine_documents(book, warnings: list[str]) -> list[html.Document]:
             continue
         if not (item.media_type or "").endswith(("xhtml+xml", "html")) or linear == "no":
             continue
-        root = html.parse_xhtml(_utf8(item.get_content(), item.get_name(), warnings))
+        root = html.parse_xhtml(_utf8(item.content, item.get_name(), warnings))  # raw bytes, not re-serialized
         if root is None:
             continue
         body = next(root.iter("{*}body"), root)

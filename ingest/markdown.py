@@ -41,7 +41,9 @@ def extract_markdown(path: Path) -> Extracted:
             sections[-1].paras[-1].section_break = True
     title = sections[0].title
     if len(sections[0].paras) == (1 if title_level else 0) and len(sections) > 1:
-        sections[1].paras[:0] = sections.pop(0).paras  # a lone title opens the first chapter
+        opening, first = sections.pop(0), sections[0]  # a lone book title opens the first chapter
+        heading = [Para(first.title)] if first.spoken_title else []
+        sections[0] = Section(first.title, opening.paras + heading + first.paras, spoken_title=False)
     return Extracted(title=title, sections=[s for s in sections if s.paras or s.spoken_title])
 
 

@@ -18,6 +18,7 @@ from num2words import num2words
 
 from pocket_batch.pipeline.errors import PocketBatchError
 
+PRIVATE_USE = 0xF0000  # plane 15: never in a book, never matched by \w
 Rule = tuple[re.Pattern, Callable[[re.Match], str] | str]
 
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -84,11 +85,25 @@ class Normalizer:
 
     def __call__(self, text: str) -> str:
         text = text.translate(QUOTES)
+        held: list[str] = []
         if self._lexicon_re:
-            text = self._lexicon_re.sub(lambda m: self.lexicon[m.group(1)], text)
+            # Respellings are the user's last word: held out of every rule as private-use marks.
+            def hold(m: re.Match) -> str:
+                held.append(self.lexicon[m.group(1)])
+                return chr(PRIVATE_USE + len(held) - 1)
+
+            text = self._lexicon_re.sub(hold, text)
         for pattern, replacement in self.rules:
             text = pattern.sub(replacement, text)
+        for n, respelling in enumerate(held):
+            text = text.replace(chr(PRIVATE_USE + n), respelling)
         return " ".join(text.split())
+
+    def heading(self, text: str) -> str:
+        """A heading: roman numerals standing alone are numbers here ("XII", "Book III")."""
+        if roman_to_int(text.strip().rstrip(".")):
+            return num2words(roman_to_int(text.strip().rstrip(".")), lang=self.language[:2])
+        return self(text)
 
     def _generic_rules(self) -> list[Rule]:
         lang = self.language.split("_")[0][:2]
@@ -185,7 +200,7 @@ def _shouted(m: re.Match) -> str:
 
 def _heading_roman(m: re.Match) -> str:
     value = roman_to_int(m.group(2))
-    return f"{m.group(1)} {_words(value)}" if value else m.group()
+    return f"{m.group(1).capitalize()} {_words(value)}" if value else m.group()
 
 
 ENGLISH_RULES: list[Rule] = [
@@ -195,7 +210,7 @@ ENGLISH_RULES: list[Rule] = [
     (re.compile(r"\bSt\.(?=\s+[A-Z])"), "Saint"),
     (re.compile(r"\bSt\."), "Street"),
     (re.compile(r"\bNo\.\s*(?=\d)"), "number "),
-    (re.compile(r"\b(Chapter|Book|Part|Volume|Act|Scene)\s+([IVXLCDM]+)\b"), _heading_roman),
+    (re.compile(r"\b(Chapter|Book|Part|Volume|Act|Scene)\s+([IVXLCDM]+)\b", re.I), _heading_roman),
     (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), _date_iso),
     (re.compile(r"(?P<sym>[$\u00a3\u20ac\u00a5])\s?(?P<whole>\d[\d,]*)(?:\.(?P<frac>\d+))?(?:\s(?P<scale>million|billion|trillion|thousand))?"), _currency),
     (re.compile(r"\b(\d{1,2}):(\d{2})\s?([ap]\.?m\.?)?(?=\W|$)", re.I), _time),

@@ -27,20 +27,28 @@ ELLIPSIS_END = re.compile(r"(?:(?<=\.\.\.)|(?<=\u2026))\s+(?=[\"\u201c'\u2018]?[
 TokenCounter = Callable[[str], int]
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of one paragraph (or more): Punkt trained on the text plus known abbreviations."""
-    from nltk.tokenize.punkt import PunktSentenceTokenizer
+class SentenceSplitter:
+    """NLTK Punkt trained once on a whole book (abbreviations, initials, collocations), plus known abbreviations."""
 
-    tokenizer = PunktSentenceTokenizer(text)
-    tokenizer._params.abbrev_types.update(ABBREVIATIONS)
-    sentences: list[str] = []
-    for sentence in (part for s in tokenizer.tokenize(text) for part in ELLIPSIS_END.split(s)):
-        # '"Are you there?" she asked.' is one sentence: a lower-case start continues the last one.
-        if sentences and sentence[:1].islower():
-            sentences[-1] = f"{sentences[-1]} {sentence}"
-        else:
-            sentences.append(sentence)
-    return [" ".join(s.split()) for s in sentences if s.strip()]
+    def __init__(self, train_text: str):
+        from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+        self.tokenizer = PunktSentenceTokenizer(train_text)
+        self.tokenizer._params.abbrev_types.update(ABBREVIATIONS)
+
+    def __call__(self, text: str) -> list[str]:
+        sentences: list[str] = []
+        for sentence in (part for s in self.tokenizer.tokenize(text) for part in ELLIPSIS_END.split(s)):
+            # '"Are you there?" she asked.' is one sentence: a lower-case start continues the last one.
+            if sentences and sentence[:1].islower():
+                sentences[-1] = f"{sentences[-1]} {sentence}"
+            else:
+                sentences.append(sentence)
+        return [" ".join(s.split()) for s in sentences if s.strip()]
+
+
+def split_sentences(text: str) -> list[str]:
+    return SentenceSplitter(text)(text)
 
 
 def fit_to_tokens(sentence: str, count_tokens: TokenCounter, limit: int) -> list[str]:

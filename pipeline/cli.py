@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.pipeline.config import GenerationOptions, ModelOptions, RunConfig
+from pocket_batch.pipeline.config import GenerationOptions, IngestOptions, ModelOptions, RunConfig
 from pocket_batch.pipeline.errors import PocketBatchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -21,10 +21,14 @@ bench_app = typer.Typer(help="Benchmarks that print throughput ratios.")
 app.add_typer(model_app, name="model")
 app.add_typer(bench_app, name="bench")
 err = Console(stderr=True)
+SOME_FAILED = 1  # exit code: some inputs failed, the others are done (2: nothing could run)
 
 Language = Annotated[Optional[str], typer.Option(help="A pocket-tts language config (default english).")]
 ModelConfig = Annotated[Optional[Path], typer.Option("--model-config", help="A pocket-tts YAML config, e.g. from `model make-random`.")]
 Quantize = Annotated[bool, typer.Option(help="Dynamic int8 quantization of the transformer.")]
+FrontMatter = Annotated[bool, typer.Option(help="Also read cover, title page, copyright, contents, index.")]
+Footnotes = Annotated[str, typer.Option(help="skip, or chapter-end: read the notes after their chapter.")]
+Lexicon = Annotated[Optional[Path], typer.Option(help="Pronunciation lexicon: word<TAB>respelling (TSV) or JSON.")]
 
 
 @app.command()
@@ -40,12 +44,16 @@ def render(
     seed: Annotated[int, typer.Option(help="Run seed; each chunk's seed derives from it.")] = 0,
     workers: Annotated[Optional[int], typer.Option(help="Ray workers (0: in-process; default from cores and memory).")] = None,
     address: Annotated[Optional[str], typer.Option(help="Join this Ray cluster instead of starting one.")] = None,
+    include_front_matter: FrontMatter = False,
+    footnotes: Footnotes = "skip",
+    lexicon: Lexicon = None,
 ) -> None:
-    """Narrate text files: one WAV and a manifest.json per input."""
+    """Narrate books (EPUB, Markdown, text): audio and a manifest.json per input."""
     from pocket_batch.pipeline.run import render as run_render
 
     config = RunConfig(
         inputs=tuple(inputs), output=output, voice=voice, consent=consent,
+        ingest=IngestOptions(include_front_matter=include_front_matter, footnotes=footnotes, lexicon=lexicon),
         model=ModelOptions(language=language, config=model_config, quantize=quantize),
         generation=GenerationOptions(temperature=temperature, seed=seed),
         workers=workers, address=address,
@@ -53,6 +61,46 @@ def render(
     result = run_render(config)
     for manifest in result.outputs:
         err.print(f"[green]done[/] {manifest.parent} ({result.synthesized} chunks synthesized)")
+    for _, message in result.failed:
+        err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    if result.failed:
+        raise typer.Exit(SOME_FAILED)
+
+
+@app.command()
+def inspect(
+    books: Annotated[list[Path], typer.Argument(help="EPUB, Markdown or text files.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    include_front_matter: FrontMatter = False,
+    footnotes: Footnotes = "skip",
+) -> None:
+    """What a book will become: chapters, words, chunks, minutes, skipped sections, warnings. No model needed."""
+    import json
+
+    from pocket_batch.pipeline.inspect import inspect_book
+
+    options = IngestOptions(include_front_matter=include_front_matter, footnotes=footnotes)
+    reports = [inspect_book(book, options) for book in books]
+    if as_json:
+        print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2, ensure_ascii=False))
+        return
+    for report in reports:
+        _print_report(report)
+
+
+def _print_report(report: dict) -> None:
+    console = Console()
+    console.print(f"[bold]{report['title']}[/] by {report['author'] or 'unknown'} "
+                  f"({report['language'] or 'language unknown'}): {report['words']} words, "
+                  f"{report['chunks']} chunks, ~{report['minutes']} min of audio")
+    table = Table("#", "chapter", "words", "chunks", "minutes")
+    for c in report["chapters"]:
+        table.add_row(str(c["index"]), c["title"], str(c["words"]), str(c["chunks"]), str(c["minutes"]))
+    console.print(table)
+    for s in report["skipped"]:
+        console.print(f"skipped: {s['title']} ({s['why']})")
+    for w in report["warnings"]:
+        console.print(f"[yellow]warning:[/] {w}")
 
 
 @app.command()
@@ -101,11 +149,13 @@ def bench_synth(
 def main() -> None:
     """Entry point: `pocket-batch FILE ...` runs `render`; errors are one line, not a traceback."""
     args = sys.argv[1:]
-    commands = {"render", "voices", "model", "bench", "--help", "-h"}
+    commands = {"render", "inspect", "voices", "model", "bench", "--help", "-h"}
     if args and args[0] not in commands:
         args = ["render", *args]
     try:
-        app(args, standalone_mode=False)
+        code = app(args, standalone_mode=False)  # click returns an Exit's code instead of raising it
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except PocketBatchError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -7,11 +7,12 @@ Every input and the voice are checked before anything is written; the executor
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pocket_batch.ingest import read_book
 from pocket_batch.pipeline.config import SAMPLE_RATE, RunConfig, default_workers
+from pocket_batch.pipeline.errors import PocketBatchError
 from pocket_batch.pipeline.progress import SynthProgress
 from pocket_batch.pipeline.records import Book
 from pocket_batch.postproc.join import join_wav
@@ -28,13 +29,13 @@ from pocket_batch.synth.worker import SynthWorker
 class RunResult:
     outputs: list[Path]  # one manifest per input
     synthesized: int  # chunks synthesized by this run (0 when all were cached)
+    failed: list[tuple[Path, str]] = field(default_factory=list)  # inputs that could not be read, and why
 
 
 def render(config: RunConfig, show_progress: bool = True) -> RunResult:
     source = ModelSource(config.model)
     voice = resolve_voice(config.voice, source, config.consent)
-    books = [read_book(p, source.count_tokens, config.generation.max_tokens, config.ingest)
-             for p in config.inputs]
+    books, failed = read_books(config, source)
     cache = AudioCache(config.output / "cache")
     plans = [plan(book.chunks, voice, source, config.generation, cache) for book in books]
     tasks = list({t.key: t for p in plans for t in p.tasks}.values())
@@ -43,7 +44,20 @@ def render(config: RunConfig, show_progress: bool = True) -> RunResult:
     manifests = [_finish(config, book, p, source, voice.provenance | {"kind": voice.kind,
                  "name": voice.name, "fingerprint": voice.fingerprint}, cache)
                  for book, p in zip(books, plans)]
-    return RunResult(manifests, len(tasks))
+    return RunResult(manifests, len(tasks), failed)
+
+
+def read_books(config: RunConfig, source: ModelSource) -> tuple[list[Book], list[tuple[Path, str]]]:
+    """Every readable input; a bad one is reported and the others go on."""
+    books, failed = [], []
+    for path in config.inputs:
+        try:
+            books.append(read_book(path, source.count_tokens, config.generation.max_tokens, config.ingest))
+        except PocketBatchError as exc:
+            failed.append((path, str(exc)))
+    if not books:
+        raise PocketBatchError("; ".join(message for _, message in failed))
+    return books, failed
 
 
 def _synthesize(config: RunConfig, tasks, voice, cache: AudioCache, show_progress: bool) -> None:

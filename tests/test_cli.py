@@ -50,3 +50,28 @@ def test_unreachable_hub_names_both_ways_out(notes, tmp_path):
     assert result.returncode == 2
     assert "--model-config" in result.stderr and "make-random" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_inspect_json_needs_no_model(tmp_path):
+    import json
+
+    from epubs import sample_book
+
+    book = sample_book().write(tmp_path / "book.epub")
+    result = run("inspect", book, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["title"] == "A Test Book" and report["author"] == "Ada Example"
+    assert [c["title"] for c in report["chapters"]] == ["Part One", "Chapter 1", "Chapter 2", "Chapter 3", "Chapter 4"]
+    assert all(c["words"] > 0 and c["chunks"] > 0 and c["minutes"] >= 0 for c in report["chapters"])
+    assert {s["title"]: s["why"] for s in report["skipped"]}["Index"] == "index"
+
+
+def test_a_bad_input_does_not_stop_the_others(small_model, notes, tmp_path):
+    bad = tmp_path / "bad.epub"
+    bad.write_bytes(b"not a zip")
+    result = run(notes, bad, "--model-config", small_model, "-o", tmp_path / "out", "--workers", "0")
+    assert result.returncode == 1
+    assert "bad.epub: not an EPUB" in result.stderr
+    assert (tmp_path / "out" / "notes" / "notes.wav").is_file()
+    assert not (tmp_path / "out" / "bad").exists()

@@ -1,0 +1,44 @@
+"""`pocket-batch inspect`: what a book will become, without loading a model."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pocket_batch.ingest import read_book
+from pocket_batch.ingest.sentences import TokenCounter
+from pocket_batch.pipeline.config import MAX_TOKENS_PER_CHUNK, IngestOptions
+
+WORDS_PER_MINUTE = 155  # narration pace of Pocket TTS voices, roughly
+TOKENS_PER_WORD = 1.35  # the released English tokenizer on prose, roughly
+
+
+def estimate_tokens(text: str) -> int:
+    return round(len(text.split()) * TOKENS_PER_WORD) + 1
+
+
+def inspect_book(path: Path, options: IngestOptions = IngestOptions(),
+                 count_tokens: TokenCounter = estimate_tokens, max_tokens: int = MAX_TOKENS_PER_CHUNK) -> dict:
+    started = time.perf_counter()
+    book = read_book(path, count_tokens, max_tokens, options)
+    warnings = list(book.warnings)
+    chapters = []
+    for chapter in book.chapters:
+        words = sum(len(c.text.split()) for c in chapter.chunks)
+        chapters.append({"index": chapter.index, "title": chapter.title, "words": words,
+                         "chunks": len(chapter.chunks), "minutes": round(words / WORDS_PER_MINUTE, 1)})
+        over = [c.id for c in chapter.chunks if count_tokens(c.normalized) > max_tokens]
+        if over:
+            warnings.append(f"chapter {chapter.index}: {len(over)} chunk(s) over {max_tokens} tokens "
+                            f"(no clause or word boundary to split at): {', '.join(over[:3])}")
+    warnings += [f"empty section skipped: {title}" for title, why in book.skipped if why == "no text"]
+    return {
+        "path": str(path), "title": book.title, "author": book.author, "language": book.language,
+        "date": book.metadata.get("date"), "cover": bool(book.metadata.get("cover")),
+        "chapters": chapters,
+        "words": sum(c["words"] for c in chapters), "chunks": sum(c["chunks"] for c in chapters),
+        "minutes": round(sum(c["words"] for c in chapters) / WORDS_PER_MINUTE, 1),
+        "skipped": [{"title": t, "why": why} for t, why in book.skipped],
+        "warnings": warnings,
+        "seconds": round(time.perf_counter() - started, 3),
+    }

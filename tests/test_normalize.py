@@ -1,0 +1,48 @@
+"""English normalization: what a book prints into what Pocket TTS can read."""
+
+from __future__ import annotations
+
+import pytest
+
+from pocket_batch.ingest.normalize import Normalizer, load_lexicon
+from pocket_batch.pipeline.errors import PocketBatchError
+
+
+@pytest.mark.parametrize("written, spoken", [
+    ("I have 3 apples and 1,500 pears.", "I have three apples and one thousand five hundred pears."),
+    ("He came 1st, she 22nd.", "He came first, she twenty-second."),
+    ("In 1984 it rained.", "In nineteen eighty-four it rained."),
+    ("Pi is 3.14 or so.", "Pi is three point one four or so."),
+    ("It cost $3.50, or \u00a32 million.", "It cost three dollars and fifty cents, or two million pounds."),
+    ("Sales rose 50% today.", "Sales rose fifty percent today."),
+    ("We met at 10:05 p.m.", "We met at ten oh five p m."),
+    ("Born 1990-05-17 here.", "Born May seventeenth, nineteen ninety here."),
+    ("On March 3 we left.", "On March third we left."),
+    ("Read pages 12-15 now.", "Read pages twelve to fifteen now."),
+    ("Mr. Smith met Dr. Jones, e.g. at St. Paul's etc.", "Mister Smith met Doctor Jones, for example at Saint Paul's et cetera"),
+    ("Salt & pepper at 20\u00b0 in \u00a7 4.", "Salt and pepper at twenty degrees in section four."),
+    ("\u201cWait\u201d \u2014 she said \u2018no\u2019.", "\"Wait\", she said 'no'."),
+    ("See https://www.example.com/a/b or mail jo.doe@mail.org now.", "See example dot com or mail jo dot doe at mail dot org now."),
+    ("I AM SO ANGRY at the BBC.", "I am so angry at the BBC."),
+    ("Chapter XIV", "Chapter fourteen"),
+])
+def test_english(written, spoken):
+    assert Normalizer("en")(written) == spoken
+
+
+def test_lexicon_applies_first_from_tsv_and_json(tmp_path):
+    tsv = tmp_path / "lex.tsv"
+    tsv.write_text("# word\trespelling\nHermione\ther-MY-oh-nee\nCOVID\tcoh-vid\n")
+    normalize = Normalizer("en", load_lexicon(tsv))
+    assert normalize("Hermione had COVID.") == "her-MY-oh-nee had coh-vid."
+    js = tmp_path / "lex.json"
+    js.write_text('{"Nguyen": "win"}')
+    assert Normalizer("en", load_lexicon(js))("Mr. Nguyen") == "Mister win"
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("one\ttwo\tthree\n")
+    with pytest.raises(PocketBatchError, match="bad.tsv: bad lexicon"):
+        load_lexicon(bad)
+
+
+def test_other_languages_get_numbers_in_their_own_words():
+    assert Normalizer("fr")("Il a 21 ans \u2014 vraiment.") == "Il a vingt et un ans, vraiment."
