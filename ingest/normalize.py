@@ -9,6 +9,7 @@ words (num2words knows the language), and keep the rest as written.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -84,6 +85,10 @@ class Normalizer:
         self.rules = ENGLISH_RULES if language.startswith("en") else self._generic_rules()
 
     def __call__(self, text: str) -> str:
+        return self._cached(text)
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - chunking asks for the same sentence twice
+    def _cached(self, text: str) -> str:
         text = text.translate(QUOTES)
         held: list[str] = []
         if self._lexicon_re:
@@ -111,7 +116,7 @@ class Normalizer:
         def number(m: re.Match) -> str:
             return num2words(int(m.group().replace(",", "")), lang=lang)
 
-        return [(re.compile(r"\s*[\u2014\u2013]\s*"), ", "), (re.compile(r"\d+"), number)]
+        return [ENGLISH_RULES[0], (re.compile(r"\s*[\u2014\u2013]\s*"), ", "), (re.compile(r"\d+"), number)]
 
 
 def _words(n: int | float) -> str:
@@ -204,6 +209,7 @@ def _heading_roman(m: re.Match) -> str:
 
 
 ENGLISH_RULES: list[Rule] = [
+    (re.compile(r"([=*_~#+\u2022])\1{2,}|\.{4,}|-{4,}"), " "),  # rules and dot leaders are decoration, not words
     (re.compile(r"https?://\S+[\w/]|www\.\S+[\w/]"), _url),
     (re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b"), _email),
     (re.compile(r"(?<!\w)(" + "|".join(map(re.escape, ABBREVIATIONS)) + r")(?=\s|$)"), lambda m: ABBREVIATIONS[m.group(1)]),
@@ -221,7 +227,7 @@ ENGLISH_RULES: list[Rule] = [
     (re.compile(r"\b(\d[\d,]*(?:\.\d+)?)\s?%"), lambda m: f"{m.group(1)} percent"),
     (re.compile(r"\b(\d[\d,.]*)\s?[\u2013-]\s?(\d[\d,.]*)\b"), _range),
     (re.compile(r"(\d)\s*[\u2013\u2014]\s*(\d)"), r"\1 to \2"),
-    (re.compile(r"\s*(?:\u2014|--|\u2013)\s*"), ", "),
+    (re.compile(r"\s*(?:\u2014|-{2,3}|\u2013)\s*"), ", "),
     (re.compile(r"\b(\d[\d,]*)\.(\d+)\b"), _decimal),
     (re.compile(r"\b\d{1,3}(?:,\d{3})+\b|\b\d+\b"), _cardinal),
     (re.compile("[" + re.escape("".join(SYMBOLS)) + "]"), lambda m: SYMBOLS[m.group()]),

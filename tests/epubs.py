@@ -135,3 +135,22 @@ def sample_book(**overrides) -> Epub:
     for key, value in overrides.items():
         setattr(book, key, value)
     return book
+
+
+def large_book(chapters: int = 60) -> Epub:
+    """About 1 MB of real English prose (Python's bundled help pages) in `chapters` chapters."""
+    import html
+    import re
+
+    from pydoc_data.topics import topics
+
+    text = " ".join(topics[name] for name in sorted(topics))
+    sentences = [" ".join(s.split()) for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) > 3]
+    per = len(sentences) // chapters
+    docs = []
+    for n in range(chapters):
+        part = sentences[n * per:(n + 1) * per]
+        paras = "".join(f"<p>{html.escape(' '.join(part[i:i + 5]))}</p>" for i in range(0, len(part), 5))
+        docs.append(Doc(f"c{n + 1}.xhtml", f"<h1>Chapter {n + 1}</h1>{paras}"))
+    toc = [(f"Chapter {n + 1}", f"c{n + 1}.xhtml", []) for n in range(chapters)]
+    return Epub(docs=docs, toc=toc, title="Large Sample")
