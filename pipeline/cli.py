@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.pipeline.config import GenerationOptions, IngestOptions, ModelOptions, RunConfig
+from pocket_batch.pipeline.config import GenerationOptions, IngestOptions, ModelOptions, PostprocOptions, RunConfig
 from pocket_batch.pipeline.errors import PocketBatchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -47,8 +47,10 @@ def render(
     include_front_matter: FrontMatter = False,
     footnotes: Footnotes = "skip",
     lexicon: Lexicon = None,
+    loudness: Annotated[str, typer.Option(help="acx (RMS -20 dB, peak -3 dBFS), podcast (-16 LUFS), ebu (-23 LUFS).")] = "acx",
+    format: Annotated[str, typer.Option("--format", help="Per-chapter files: mp3, flac, wav or opus.")] = "mp3",
 ) -> None:
-    """Narrate books (EPUB, Markdown, text): audio and a manifest.json per input."""
+    """Narrate books (EPUB, Markdown, text): a chaptered M4B, per-chapter files, subtitles and a manifest."""
     from pocket_batch.pipeline.run import render as run_render
 
     config = RunConfig(
@@ -56,6 +58,7 @@ def render(
         ingest=IngestOptions(include_front_matter=include_front_matter, footnotes=footnotes, lexicon=lexicon),
         model=ModelOptions(language=language, config=model_config, quantize=quantize),
         generation=GenerationOptions(temperature=temperature, seed=seed),
+        postproc=PostprocOptions(loudness=loudness, format=format),
         workers=workers, address=address,
     )
     result = run_render(config)

@@ -50,6 +50,39 @@ class IngestOptions(Strict):
     language: str | None = None  # normalization language; None: the book's, else English
 
 
+class LoudnessPreset(Strict):
+    measure: Literal["lufs", "rms"]  # ITU-R BS.1770 integrated loudness, or plain RMS (ACX)
+    target: float  # LUFS, or dBFS RMS
+    ceiling: float  # dBTP
+    mp3_bitrate: str = "128k"
+    mp3_rate: int = 44_100
+
+
+PRESETS = {
+    # ACX: RMS -23..-18 dB, peaks <= -3 dBFS, noise floor <= -60 dB, MP3 192 kbps CBR 44.1 kHz.
+    "acx": LoudnessPreset(measure="rms", target=-20.0, ceiling=-3.0, mp3_bitrate="192k"),
+    "podcast": LoudnessPreset(measure="lufs", target=-16.0, ceiling=-1.0),
+    "ebu": LoudnessPreset(measure="lufs", target=-23.0, ceiling=-1.0),
+}
+
+
+class PostprocOptions(Strict):
+    loudness: Literal["acx", "podcast", "ebu"] = "acx"
+    format: Literal["mp3", "flac", "wav", "opus"] = "mp3"  # per-chapter files
+    sentence_pause: float = Field(default=0.3, ge=0)
+    paragraph_pause: float = Field(default=0.7, ge=0)
+    section_pause: float = Field(default=1.5, ge=0)
+    head_room_tone: float = Field(default=0.75, ge=0.5, le=1.0)  # ACX: 0.5-1 s at the head
+    tail_room_tone: float = Field(default=2.0, ge=1.0, le=5.0)  # ACX: 1-5 s at the tail
+    room_tone_db: float = -75.0  # RMS of the pauses' noise; ACX wants a floor under -60 dB
+    fade_ms: float = 8.0  # chunk edges fade so joins never click
+    trim_db: float = 45.0  # leading/trailing audio this far under a chunk's peak is silence
+    max_chunk_gain_db: float = 15.0  # chunk evening never boosts noise or cuts more than this
+    lossy_margin_db: float = 1.0  # headroom under the ceiling for what AAC/MP3 encoding adds
+    aac_bitrate: str = "64k"
+    ffmpeg: Path | None = None  # a system ffmpeg; None: the one inside imageio-ffmpeg
+
+
 class RunConfig(Strict):
     inputs: tuple[Path, ...]
     output: Path
@@ -61,7 +94,7 @@ class RunConfig(Strict):
     workers: int | None = None  # None: from cores and memory; 0: in-process, no Ray
     torch_threads: int = 1  # intra-op threads per worker; fixed so audio is identical at any scale
     address: str | None = None  # an existing Ray cluster; None starts a local one
-    sentence_pause: float = Field(default=0.3, ge=0)
+    postproc: PostprocOptions = PostprocOptions()
     voice_cache_size: int = Field(default=8, ge=1)
 
 

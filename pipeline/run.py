@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pocket_batch.ingest import read_book
-from pocket_batch.pipeline.config import SAMPLE_RATE, RunConfig, default_workers
+from pocket_batch.pipeline.config import PRESETS, SAMPLE_RATE, RunConfig, default_workers
 from pocket_batch.pipeline.errors import PocketBatchError
 from pocket_batch.pipeline.progress import SynthProgress
 from pocket_batch.pipeline.records import Book
-from pocket_batch.postproc.join import join_wav
+from pocket_batch.postproc.audiobook import SYNTHETIC, assemble
 from pocket_batch.postproc.manifest import write_manifest
 from pocket_batch.synth import Plan, collect, plan, run_tasks
 from pocket_batch.synth.cache import AudioCache
@@ -80,12 +80,20 @@ def book_dir(config: RunConfig, book: Book) -> Path:
 def _finish(config: RunConfig, book: Book, p: Plan, source: ModelSource, voice: dict,
             cache: AudioCache) -> Path:
     folder = book_dir(config, book)
-    wav = folder / f"{book.source.stem}.wav"
-    placed = join_wav(wav, book.chunks, collect(p, cache), p.keys, cache, SAMPLE_RATE,
-                      config.sentence_pause)
+    folder.mkdir(parents=True, exist_ok=True)
+    tags = book_tags(book, voice)
+    result = assemble(book, p.keys, collect(p, cache), cache, folder, config.postproc, tags)
     manifest = folder / "manifest.json"
     model = {"config": str(source.config_path), "fingerprint": source.fingerprint,
              "quantize": config.model.quantize, "params": p.params}
-    write_manifest(manifest, book, wav, placed, config=config.model_dump(mode="json"),
-                   model=model, voice=voice, sample_rate=SAMPLE_RATE)
+    preset = PRESETS[config.postproc.loudness]
+    write_manifest(manifest, book, result, config=config.model_dump(mode="json"), model=model, voice=voice,
+                   loudness={"preset": config.postproc.loudness} | preset.model_dump())
     return manifest
+
+
+def book_tags(book: Book, voice: dict) -> dict[str, str]:
+    year = (book.metadata.get("date") or "")[:4]
+    return {"title": book.title, "album": book.title, "artist": book.author or "", "album_artist": book.author or "",
+            "composer": f"Pocket TTS \u2014 {voice['name']}", "genre": "Audiobook", "date": year if year.isdigit() else "",
+            "comment": SYNTHETIC}

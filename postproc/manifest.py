@@ -1,4 +1,4 @@
-"""The manifest: what went in, which model and voice, and where every chunk sits in the output."""
+"""The manifest: inputs, model, voice and consent, every chapter and chunk as placed in the outputs."""
 
 from __future__ import annotations
 
@@ -6,50 +6,69 @@ import platform
 from importlib.metadata import version
 from pathlib import Path
 
+from pocket_batch.pipeline.config import SAMPLE_RATE
 from pocket_batch.pipeline.files import sha256_file, write_json
 from pocket_batch.pipeline.records import Book
-from pocket_batch.postproc.join import Placed
-
-SYNTHETIC_NOTICE = "Narration synthesized with Kyutai Pocket TTS (AI-generated speech)."
+from pocket_batch.postproc.audiobook import SYNTHETIC, Audiobook, ChapterResult
 
 
 def software_versions() -> dict:
-    names = ("pocket-batch", "pocket-tts", "torch", "ray", "numpy", "soundfile")
+    names = ("pocket-batch", "pocket-tts", "torch", "ray", "numpy", "soundfile", "pyloudnorm", "imageio-ffmpeg")
     return {"python": platform.python_version()} | {n: version(n) for n in names}
 
 
-def write_manifest(target: Path, book: Book, output: Path, placed: list[Placed], *, config: dict,
-                   model: dict, voice: dict, sample_rate: int) -> dict:
-    total = placed[-1].offset + placed[-1].audio.samples if placed else 0
+def seconds(samples: int) -> float:
+    return round(samples / SAMPLE_RATE, 3)
+
+
+def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict, model: dict, voice: dict,
+                   loudness: dict) -> dict:
+    out = target.parent
     manifest = {
-        "synthetic_speech": SYNTHETIC_NOTICE,
-        "input": {"path": str(book.source), "sha256": sha256_file(book.source), "title": book.title},
-        "output": {"path": output.name, "sample_rate": sample_rate, "samples": total,
-                   "duration": round(total / sample_rate, 3)},
+        "synthetic_speech": {"ai_generated": True, "statement": SYNTHETIC},
+        "book": {"source": str(book.source), "sha256": sha256_file(book.source), "title": book.title,
+                 "author": book.author, "language": book.language, "date": book.metadata.get("date"),
+                 "skipped": [{"title": t, "why": why} for t, why in book.skipped],
+                 "warnings": list(book.warnings)},
+        "outputs": {"m4b": result.m4b.name, "srt": result.subtitles[0].name, "vtt": result.subtitles[1].name,
+                    "sample_rate": SAMPLE_RATE, "samples": result.samples, "duration": seconds(result.samples)},
+        "loudness": loudness,
         "config": config,
         "model": model,
         "voice": voice,
         "software": software_versions(),
-        "chunks": [_chunk_row(p, sample_rate) for p in placed],
-        "max_length_chunks": [p.chunk.id for p in placed if p.audio.max_length],
+        "chapters": [_chapter(c, out) for c in result.chapters],
+        "max_length_chunks": [p.chunk.id for c in result.chapters for p in c.plan.chunks if p.audio.max_length],
     }
     write_json(target, manifest)
     return manifest
 
 
-def _chunk_row(p: Placed, sample_rate: int) -> dict:
+def _chapter(c: ChapterResult, out: Path) -> dict:
     return {
-        "id": p.chunk.id,
-        "chapter": p.chunk.chapter,
-        "text": p.chunk.text,
-        "normalized": p.chunk.normalized,
-        "boundary": p.chunk.boundary.value,
-        "key": p.audio.key,
-        "offset": p.offset,
-        "samples": p.audio.samples,
-        "start": round(p.offset / sample_rate, 3),
-        "duration": round(p.audio.samples / sample_rate, 3),
-        "max_length": p.audio.max_length,
-        "worker": p.audio.worker,
-        "wall_seconds": p.audio.wall_seconds,
+        "index": c.plan.chapter.index,
+        "title": c.plan.chapter.title,
+        "file": str(c.file.relative_to(out)),
+        "start": seconds(c.start),
+        "end": seconds(c.start + c.plan.samples),
+        "start_sample": c.start,
+        "samples": c.plan.samples,
+        "loudness": c.loudness,
+        "true_peak": c.true_peak,
+        "gain_db": c.gain_db,
+        "chunks": [{
+            "id": p.chunk.id,
+            "text": p.chunk.text,
+            "normalized": p.chunk.normalized,
+            "boundary": p.chunk.boundary.value,
+            "key": p.audio.key,
+            "offset": c.start + p.offset,  # in the whole book, samples
+            "samples": p.samples,
+            "start": seconds(c.start + p.offset),
+            "duration": seconds(p.samples),
+            "gain_db": round(p.gain_db, 2),
+            "max_length": p.audio.max_length,
+            "worker": p.audio.worker,
+            "wall_seconds": p.audio.wall_seconds,
+        } for p in c.plan.chunks],
     }

@@ -73,5 +73,5 @@ def test_a_bad_input_does_not_stop_the_others(small_model, notes, tmp_path):
     result = run(notes, bad, "--model-config", small_model, "-o", tmp_path / "out", "--workers", "0")
     assert result.returncode == 1
     assert "bad.epub: not an EPUB" in result.stderr
-    assert (tmp_path / "out" / "notes" / "notes.wav").is_file()
+    assert (tmp_path / "out" / "notes" / "notes.m4b").is_file()
     assert not (tmp_path / "out" / "bad").exists()

@@ -20,28 +20,34 @@ def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_text_to_wav_and_manifest_with_two_workers_then_rerun_is_free(notes, make_config, ray_cluster):
+def outputs(folder):
+    """Every audio, subtitle and manifest file of a finished run (the cache aside)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and "cache" not in p.parts)
+
+
+def test_text_to_audio_and_manifest_with_two_workers_then_rerun_is_free(notes, make_config, ray_cluster):
     config = make_config([notes], workers=2)
     result = render(config, show_progress=False)
     out = config.output
     manifest = json.loads((out / "manifest.json").read_text())
-    audio, rate = sf.read(out / "notes.wav")
-    chunks = manifest["chunks"]
+    [chapter] = manifest["chapters"]
+    chunks = chapter["chunks"]
 
-    assert rate == 24_000 and audio.size == manifest["output"]["samples"]
+    assert (out / "notes.m4b").is_file() and (out / chapter["file"]).is_file()
     assert result.synthesized == len(chunks) >= 4
-    assert {c["id"] for c in chunks} == {f"ch001-s{n:05d}" for n in range(1, len(chunks) + 1)}
+    assert [c["id"] for c in chunks] == [f"ch001-s{n:05d}" for n in range(1, len(chunks) + 1)]
     assert len({c["worker"] for c in chunks}) == 2  # both actors took work
     assert all(c["max_length"] for c in chunks)  # the random model never fires EOS: flagged
-    pause = int(0.3 * rate)
+    assert manifest["max_length_chunks"] == [c["id"] for c in chunks]
+    pauses = {"sentence": 0.3, "paragraph": 0.7, "section": 1.5}
     for a, b in zip(chunks, chunks[1:]):
-        assert b["offset"] == a["offset"] + a["samples"] + pause
+        assert b["offset"] == a["offset"] + a["samples"] + round(pauses[a["boundary"]] * 24_000)
     assert manifest["model"]["fingerprint"] and manifest["voice"]["name"] == "alba"
 
-    before = digest(out / "notes.wav")
+    before = {p: digest(p) for p in outputs(out)}
     again = render(config, show_progress=False)
     assert again.synthesized == 0
-    assert digest(out / "notes.wav") == before
+    assert {p: digest(p) for p in outputs(out)} == before
 
 
 def test_same_seed_same_audio_in_process_and_with_one_or_two_workers(notes, make_config, ray_cluster, tmp_path):
@@ -49,12 +55,12 @@ def test_same_seed_same_audio_in_process_and_with_one_or_two_workers(notes, make
     for workers in (0, 1, 2):
         config = make_config([notes], workers=workers, output=tmp_path / f"w{workers}")
         render(config, show_progress=False)
-        hashes[workers] = digest(config.output / "notes.wav")
+        hashes[workers] = (digest(config.output / "notes.m4b"), digest(next((config.output / "chapters").iterdir())))
     assert len(set(hashes.values())) == 1, hashes
 
     other = make_config([notes], output=tmp_path / "seed1", generation=GenerationOptions(seed=1))
     render(other, show_progress=False)
-    assert digest(other.output / "notes.wav") != hashes[0]
+    assert digest(other.output / "notes.m4b") != hashes[0][0]
 
 
 def test_clone_without_consent_is_refused_before_anything_is_written(notes, make_config, tmp_path):

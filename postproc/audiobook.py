@@ -1,0 +1,152 @@
+"""Assembling the audiobook: per chapter, evened chunks and room tone streamed into the encoders.
+
+Each chapter is read from the chunk cache three times (two measuring passes, one
+encoding pass) and never held whole: memory stays flat however long the book.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pocket_batch.pipeline.config import PRESETS, SAMPLE_RATE, PostprocOptions
+from pocket_batch.pipeline.records import Book, ChunkAudio
+from pocket_batch.postproc.encode import LOSSY, Encoder, codec_args, ffmetadata
+from pocket_batch.postproc.loudness import LoudnessMeter, db_to_gain, limit, true_peak_db
+from pocket_batch.postproc.plan import ChapterPlan, plan_book
+from pocket_batch.postproc.subtitles import Cue, write_srt, write_vtt
+from pocket_batch.postproc.tags import tag_synthetic
+from pocket_batch.synth.cache import AudioCache
+
+SYNTHETIC = "AI-generated narration: synthetic speech made with Kyutai Pocket TTS."
+NORMALIZE_PASSES = 2
+ISO639_2 = {"en": "eng", "fr": "fra", "de": "deu", "es": "spa", "it": "ita", "pt": "por", "nl": "nld"}  # the limiter takes a little off; a second measurement corrects for it
+
+
+@dataclass(frozen=True)
+class ChapterResult:
+    plan: ChapterPlan
+    start: int  # samples from the start of the book
+    file: Path
+    loudness: float  # measured on what was encoded (LUFS or dB RMS, as the preset measures)
+    true_peak: float  # dBTP of the encoded samples before the encoder
+    gain_db: float  # the chapter pass's correction on top of the chunk evening
+
+
+@dataclass(frozen=True)
+class Audiobook:
+    m4b: Path
+    chapters: list[ChapterResult]
+    subtitles: tuple[Path, Path]
+    samples: int
+
+
+def safe_name(title: str, fallback: str = "book") -> str:
+    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).strip(" .")
+    return " ".join(name.split())[:100] or fallback
+
+
+def room_tone(samples: int, level_db: float, seed: list[int]) -> np.ndarray:
+    """A very low, deterministic noise floor: ACX rejects dead digital silence, and reruns stay byte-identical."""
+    return (np.random.default_rng(seed).standard_normal(samples) * db_to_gain(level_db)).astype(np.float32)
+
+
+def chapter_blocks(plan: ChapterPlan, keys: dict[str, str], cache: AudioCache, correction_db: float,
+                   ceiling_db: float, options: PostprocOptions) -> Iterator[np.ndarray]:
+    index = plan.chapter.index
+    yield room_tone(plan.head, options.room_tone_db, [index, 0])
+    fade = int(options.fade_ms * SAMPLE_RATE / 1000)
+    ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+    for n, placed in enumerate(plan.chunks, start=1):
+        x = cache.read(keys[placed.chunk.id])[placed.start:placed.end] * db_to_gain(placed.gain_db + correction_db)
+        k = min(fade, x.size // 2)
+        x[:k] *= ramp[:k]
+        x[x.size - k:] *= ramp[:k][::-1]
+        yield limit(x.astype(np.float32), ceiling_db, SAMPLE_RATE)
+        yield room_tone(placed.pause_after, options.room_tone_db, [index, n])
+
+
+def normalize_chapter(plan: ChapterPlan, keys, cache, ceiling_db: float, options: PostprocOptions) -> float:
+    """The chapter's gain to the preset's target, measured on the limited audio."""
+    preset = PRESETS[options.loudness]
+    correction = 0.0
+    for _ in range(NORMALIZE_PASSES):
+        meter = LoudnessMeter(SAMPLE_RATE)
+        for block in chapter_blocks(plan, keys, cache, correction, ceiling_db, options):
+            meter.feed(block)
+        level = meter.level(preset.measure)
+        if not np.isfinite(level):
+            return correction
+        correction += preset.target - level
+    return correction
+
+
+def assemble(book: Book, keys: dict[str, str], audio: dict[str, ChunkAudio], cache: AudioCache,
+             out: Path, options: PostprocOptions, tags: dict[str, str]) -> Audiobook:
+    preset = PRESETS[options.loudness]
+    plans = plan_book(book, keys, audio, cache, preset, options)
+    starts = list(np.cumsum([0] + [p.samples for p in plans]))
+    title = safe_name(book.title)
+    marks = [(round(s * 1000 / SAMPLE_RATE), round((s + p.samples) * 1000 / SAMPLE_RATE), p.chapter.title)
+             for s, p in zip(starts, plans)]
+    m4b = out / f"{title}.m4b"
+    results = []
+    with tempfile.TemporaryDirectory(dir=out, prefix=".assemble-") as scratch, \
+            _book_encoder(m4b, Path(scratch), book, tags, marks, options) as book_encoder:
+        for number, (plan, start) in enumerate(zip(plans, starts), start=1):
+            results.append(_encode_chapter(plan, int(start), number, len(plans), keys, cache, out, options,
+                                           tags, book_encoder))
+    cues = [Cue(int(start) + c.offset, int(start) + c.offset + c.samples, c.chunk.text)
+            for plan, start in zip(plans, starts) for c in plan.chunks]
+    srt, vtt = out / f"{title}.srt", out / f"{title}.vtt"
+    write_srt(srt, cues, SAMPLE_RATE)
+    write_vtt(vtt, cues, SAMPLE_RATE)
+    return Audiobook(m4b, results, (srt, vtt), int(starts[-1]))
+
+
+@contextlib.contextmanager
+def _book_encoder(m4b: Path, scratch: Path, book: Book, tags: dict[str, str], marks, options: PostprocOptions):
+    preset = PRESETS[options.loudness]
+    meta = scratch / "chapters.ffmeta"
+    meta.write_text(ffmetadata(tags, marks), encoding="utf-8")
+    inputs, input_args = [meta], ["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"]
+    cover = book.metadata.get("cover")
+    suffix = {b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg"}
+    suffix = next((s for magic, s in suffix.items() if cover and cover.startswith(magic)), None)
+    if suffix:  # a cover that is neither PNG nor JPEG is left out rather than failing the book
+        (scratch / f"cover{suffix}").write_bytes(cover)
+        inputs.append(scratch / f"cover{suffix}")
+        input_args += ["-map", "2:v", "-c:v", "copy", "-disposition:v", "attached_pic"]
+    language = ISO639_2.get((book.language or "")[:2].lower(), "")
+    encoder = Encoder(m4b, "m4b", codec_args("m4b", preset, options), options, extra_inputs=inputs,
+                      input_args=input_args + (["-metadata:s:a:0", f"language={language}"] if language else []))
+    encoder.finish = lambda tmp: tag_synthetic(tmp, "m4b", SYNTHETIC)
+    with encoder:
+        yield encoder
+
+
+def _encode_chapter(plan: ChapterPlan, start: int, number: int, total: int, keys, cache, out: Path,
+                    options: PostprocOptions, tags: dict[str, str], book_encoder: Encoder) -> ChapterResult:
+    preset = PRESETS[options.loudness]
+    margin = options.lossy_margin_db if {options.format, "m4b"} & LOSSY else 0.0
+    ceiling = preset.ceiling - margin
+    correction = normalize_chapter(plan, keys, cache, ceiling, options)
+    width = max(2, len(str(total)))
+    target = out / "chapters" / f"{number:0{width}d} {safe_name(plan.chapter.title, f'chapter {number}')}.{options.format}"
+    chapter_tags = tags | {"title": plan.chapter.title, "track": f"{number}/{total}", "AI_GENERATED": "true"}
+    encoder = Encoder(target, options.format, codec_args(options.format, preset, options), options, chapter_tags)
+    encoder.finish = lambda tmp: tag_synthetic(tmp, options.format, SYNTHETIC)
+    meter, peak = LoudnessMeter(SAMPLE_RATE), float("-inf")
+    with encoder:
+        for block in chapter_blocks(plan, keys, cache, correction, ceiling, options):
+            meter.feed(block)
+            peak = max(peak, true_peak_db(block)) if block.size else peak
+            encoder.write(block)
+            book_encoder.write(block)
+    return ChapterResult(plan, start, target, round(meter.level(preset.measure), 2), round(peak, 2), round(correction, 2))

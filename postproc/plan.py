@@ -1,0 +1,81 @@
+"""Pass one over a book's chunk audio: trim bounds and an evening gain per chunk, pauses by boundary.
+
+Only numbers are kept, so every chapter's length in samples (and so every chapter
+mark and subtitle time) is known before any audio is assembled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pocket_batch.pipeline.config import SAMPLE_RATE, LoudnessPreset, PostprocOptions
+from pocket_batch.pipeline.records import Book, Boundary, Chapter, Chunk, ChunkAudio
+from pocket_batch.postproc.loudness import chunk_level
+from pocket_batch.synth.cache import AudioCache
+
+TRIM_FRAME = SAMPLE_RATE // 100  # 10 ms
+TRIM_KEEP = SAMPLE_RATE // 50  # 20 ms of margin kept around the speech
+
+
+@dataclass(frozen=True)
+class PlacedChunk:
+    chunk: Chunk
+    audio: ChunkAudio
+    start: int  # first kept sample of the cached audio
+    end: int
+    gain_db: float  # evens this chunk's level to the target
+    offset: int  # where it begins in its chapter
+    pause_after: int  # samples of room tone that follow it
+
+    @property
+    def samples(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class ChapterPlan:
+    chapter: Chapter
+    chunks: tuple[PlacedChunk, ...]
+    head: int  # room tone before the first chunk
+    samples: int  # total, tail room tone included
+
+
+def pause_samples(boundary: Boundary, options: PostprocOptions) -> int:
+    seconds = {Boundary.SENTENCE: options.sentence_pause, Boundary.PARAGRAPH: options.paragraph_pause,
+               Boundary.SECTION: options.section_pause, Boundary.CHAPTER: options.tail_room_tone}[boundary]
+    return round(seconds * SAMPLE_RATE)
+
+
+def trim_bounds(x: np.ndarray, below_peak_db: float) -> tuple[int, int]:
+    """Leading and trailing silence: 10 ms frames under the chunk's loudest frame by `below_peak_db`."""
+    frames = x.size // TRIM_FRAME
+    if frames == 0:
+        return 0, x.size
+    rms = np.sqrt(np.mean(np.square(x[: frames * TRIM_FRAME].reshape(frames, TRIM_FRAME), dtype=np.float64), axis=1))
+    loud = np.flatnonzero(rms > rms.max() * 10 ** (-below_peak_db / 20))
+    if loud.size == 0:
+        return 0, 0
+    start = max(0, loud[0] * TRIM_FRAME - TRIM_KEEP)
+    end = min(x.size, (loud[-1] + 1) * TRIM_FRAME + TRIM_KEEP)
+    return int(start), int(end)
+
+
+def plan_book(book: Book, keys: dict[str, str], audio: dict[str, ChunkAudio], cache: AudioCache,
+              preset: LoudnessPreset, options: PostprocOptions) -> list[ChapterPlan]:
+    plans = []
+    for chapter in book.chapters:
+        head = round(options.head_room_tone * SAMPLE_RATE)
+        offset, placed = head, []
+        for chunk in chapter.chunks:
+            x = cache.read(keys[chunk.id])
+            start, end = trim_bounds(x, options.trim_db)
+            level = chunk_level(x[start:end], SAMPLE_RATE, preset.measure)
+            gain = float(np.clip(preset.target - level, -options.max_chunk_gain_db, options.max_chunk_gain_db)) \
+                if np.isfinite(level) else 0.0
+            pause = pause_samples(chunk.boundary, options)
+            placed.append(PlacedChunk(chunk, audio[chunk.id], start, end, gain, offset, pause))
+            offset += end - start + pause
+        plans.append(ChapterPlan(chapter, tuple(placed), head, offset))
+    return plans
