@@ -114,7 +114,8 @@ def tiny_png(size: int = 8) -> bytes:
 
 
 def chapter(n: int, paragraphs: int = 2) -> str:
-    body = "".join(f"<p>Paragraph {p} of chapter {n} tells how the travellers went on along the road.</p>"
+    body = "".join(f"<p>Paragraph {p} of chapter {n} tells how the travellers went on along the road. "
+                   "They stopped at the inn for the night.</p>"
                    for p in range(1, paragraphs + 1))
     return f"<h1>Chapter {n}</h1>{body}"
 

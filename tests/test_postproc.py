@@ -1,0 +1,166 @@
+"""The audiobook as a listener and a distributor check it, read back with ffmpeg, not with our own code."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pocket_batch.pipeline.config import PRESETS, ModelOptions, PostprocOptions, RunConfig
+from pocket_batch.pipeline.records import Book, Boundary, Chapter, Chunk
+from pocket_batch.pipeline.run import render
+from pocket_batch.postproc.audiobook import assemble
+from pocket_batch.postproc.encode import ffmetadata, ffmpeg_exe
+from pocket_batch.postproc.tags import read_synthetic
+from pocket_batch.synth.cache import AudioCache
+
+from epubs import sample_book
+
+FFMPEG = ffmpeg_exe(PostprocOptions())
+RATE = 24_000
+AAC_FRAME = 1024 / RATE
+
+
+def ebur128(path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) as ffmpeg's own meter reads them."""
+    log = subprocess.run([FFMPEG, "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
+                          "-f", "null", "-"], capture_output=True, text=True, timeout=120).stderr
+    summary = log[log.rindex("Summary:"):]
+    return (float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1)),
+            float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1)))
+
+
+def chapters_of(path) -> list[tuple[float, float, str]]:
+    text = subprocess.run([FFMPEG, "-hide_banner", "-i", str(path), "-f", "ffmetadata", "-"],
+                          capture_output=True, text=True, timeout=60).stdout
+    marks = []
+    for block in text.split("[CHAPTER]")[1:]:
+        fields = dict(line.split("=", 1) for line in block.strip().splitlines() if "=" in line)
+        num, den = map(int, fields["TIMEBASE"].split("/"))
+        marks.append((int(fields["START"]) * num / den, int(fields["END"]) * num / den, fields["title"]))
+    return marks
+
+
+@pytest.fixture(scope="module")
+def audiobook(small_model, tmp_path_factory):
+    """The sample EPUB narrated by the random model (noise, not speech) at podcast loudness, chapters as FLAC."""
+    folder = tmp_path_factory.mktemp("book")
+    config = RunConfig(inputs=(sample_book().write(folder / "book.epub"),), output=folder / "out", voice="fantine",
+                       workers=0, model=ModelOptions(config=small_model),
+                       postproc=PostprocOptions(loudness="podcast", format="flac"))
+    render(config, show_progress=False)
+    return config.output, json.loads((config.output / "manifest.json").read_text())
+
+
+def test_m4b_chapter_marks_match_the_chapters(audiobook):
+    out, manifest = audiobook
+    marks = chapters_of(out / manifest["outputs"]["m4b"])
+    assert [m[2] for m in marks] == [c["title"] for c in manifest["chapters"]]
+    for (start, end, _), chapter in zip(marks, manifest["chapters"]):
+        assert abs(start - chapter["start"]) <= AAC_FRAME and abs(end - chapter["end"]) <= AAC_FRAME
+
+
+def test_each_chapter_is_at_the_target_loudness_under_the_ceiling(audiobook):
+    out, manifest = audiobook
+    preset = PRESETS["podcast"]
+    for chapter in manifest["chapters"]:
+        loudness, peak = ebur128(out / chapter["file"])
+        assert abs(loudness - preset.target) <= 1.0, (chapter["title"], loudness)
+        assert peak <= preset.ceiling, (chapter["title"], peak)
+        assert abs(chapter["loudness"] - preset.target) <= 0.2  # our own meter agrees
+    loudness, peak = ebur128(out / manifest["outputs"]["m4b"])
+    assert abs(loudness - preset.target) <= 1.0 and peak <= preset.ceiling
+
+
+def test_pauses_of_the_configured_lengths_are_in_the_audio(audiobook):
+    out, manifest = audiobook
+    options = PostprocOptions()
+    lengths = {"sentence": options.sentence_pause, "paragraph": options.paragraph_pause,
+               "section": options.section_pause, "chapter": options.tail_room_tone}
+    seen = set()
+    for chapter in manifest["chapters"]:
+        audio, rate = sf.read(out / chapter["file"])
+        base = chapter["start_sample"]
+        for chunk in chapter["chunks"]:
+            begin = chunk["offset"] - base + chunk["samples"]
+            gap = audio[begin:begin + round(lengths[chunk["boundary"]] * rate)]
+            assert gap.size == round(lengths[chunk["boundary"]] * rate)
+            assert 20 * np.log10(np.sqrt(np.mean(gap ** 2))) < -60  # room tone: ACX's noise floor
+            speech = audio[chunk["offset"] - base:chunk["offset"] - base + chunk["samples"]]
+            assert 20 * np.log10(np.sqrt(np.mean(speech ** 2))) > -40
+            seen.add(chunk["boundary"])
+        head = audio[:round(options.head_room_tone * rate)]
+        assert np.sqrt(np.mean(head ** 2)) < 10 ** (-60 / 20)
+    assert {"sentence", "paragraph", "chapter", "section"} <= seen
+
+
+def test_subtitles_are_monotonic_and_match_the_manifest(audiobook):
+    out, manifest = audiobook
+    srt = (out / manifest["outputs"]["srt"]).read_text()
+    vtt = (out / manifest["outputs"]["vtt"]).read_text()
+    assert vtt.startswith("WEBVTT")
+    times = re.findall(r"(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n(.+)", srt)
+    chunks = [c for ch in manifest["chapters"] for c in ch["chunks"]]
+    assert len(times) == len(chunks) == vtt.count(" --> ")
+    previous_end = 0
+    for cue, chunk in zip(times, chunks):
+        h1, m1, s1, ms1, h2, m2, s2, ms2 = map(int, cue[:8])
+        start, end = (h1 * 3600 + m1 * 60 + s1) * 1000 + ms1, (h2 * 3600 + m2 * 60 + s2) * 1000 + ms2
+        assert previous_end <= start < end
+        assert start == round(chunk["offset"] * 1000 / RATE) and end == round((chunk["offset"] + chunk["samples"]) * 1000 / RATE)
+        assert cue[8] == chunk["text"]  # the original text, not the normalized one
+        previous_end = end
+
+
+def test_tags_cover_and_synthetic_statement(audiobook):
+    out, manifest = audiobook
+    from mutagen.mp4 import MP4
+
+    m4b = MP4(out / manifest["outputs"]["m4b"])
+    assert m4b.tags["\xa9nam"] == ["A Test Book"] and m4b.tags["\xa9ART"] == ["Ada Example"]
+    assert m4b.tags["\xa9wrt"] == ["Pocket TTS \u2014 fantine"] and m4b.tags["\xa9day"] == ["1859"]
+    assert m4b.tags["covr"] and read_synthetic(out / manifest["outputs"]["m4b"]) == "true"
+    assert read_synthetic(out / manifest["chapters"][0]["file"]) == "true"
+    assert manifest["synthetic_speech"]["ai_generated"] is True
+    assert [c["title"] for c in manifest["chapters"]] == ["Part One", "Chapter 1", "Chapter 2", "Chapter 3", "Chapter 4"]
+
+
+def test_ffmetadata_escaping_survives_a_round_trip(tmp_path):
+    title = "Odd = title; #1 \\ back\nslash"
+    meta = tmp_path / "m.ffmeta"
+    meta.write_text(ffmetadata({"title": title}, [(0, 1000, title)]))
+    target = tmp_path / "x.m4b"
+    subprocess.run([FFMPEG, "-v", "error", "-f", "lavfi", "-t", "1", "-i", "anullsrc=r=24000:cl=mono", "-i", str(meta),
+                    "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-f", "mp4", str(target)],
+                   check=True, timeout=60)
+    from mutagen.mp4 import MP4
+
+    assert [c.title for c in MP4(target).chapters] == [title]  # read by an independent parser
+    assert MP4(target).tags["\xa9nam"] == [title]
+
+
+def test_limiter_holds_true_peak_on_spiky_audio(tmp_path):
+    """Audio with sharp peaks (a high crest factor) at ACX level: the ceiling holds, measured by ffmpeg."""
+    rng = np.random.default_rng(1)
+    cache = AudioCache(tmp_path / "cache")
+    chunks, keys, audio = [], {}, {}
+    for n in range(1, 4):
+        x = (rng.standard_normal(RATE * 3) * 0.02).astype(np.float32)
+        x[rng.integers(0, x.size, 40)] = rng.choice([-0.9, 0.9], 40)  # clicks far over the ceiling after gain
+        key = f"spiky{n:02d}" + "0" * 24
+        audio[f"ch001-s{n:05d}"] = cache.put(key, x, RATE, max_length=False, worker="test", wall_seconds=0.0)
+        keys[f"ch001-s{n:05d}"] = key
+        chunks.append(Chunk(f"ch001-s{n:05d}", 1, f"Sentence {n}.", f"Sentence {n}.",
+                            Boundary.CHAPTER if n == 3 else Boundary.SENTENCE))
+    book = Book(tmp_path / "b.txt", "Spiky", (Chapter(1, "One", tuple(chunks)),))
+    options = PostprocOptions(loudness="acx", format="wav")
+    out = tmp_path / "out"
+    out.mkdir()
+    result = assemble(book, keys, audio, cache, out, options, {"title": "Spiky"})
+    _, peak = ebur128(result.chapters[0].file)
+    assert peak <= PRESETS["acx"].ceiling
+    assert abs(result.chapters[0].loudness - PRESETS["acx"].target) <= 0.5
