@@ -149,6 +149,20 @@ def bench_synth(
     run(chunks, workers, model_dir, quantize, Console())
 
 
+@bench_app.command("postproc")
+def bench_postproc(
+    hours: Annotated[list[float], typer.Option(help="Book lengths in hours (repeat the option).")] = [1.0, 4.0],
+    model_dir: Annotated[Path, typer.Option(help="Where the small random model is built or reused.")] = Path("models/random-small"),
+    workdir: Annotated[Path, typer.Option(help="Scratch folder for the books and their outputs.")] = Path("bench-postproc"),
+    loudness: Annotated[str, typer.Option(help="Loudness preset.")] = "acx",
+) -> None:
+    """Post-processing wall time and peak memory for books of growing length."""
+    from pocket_batch.postproc.bench import bench_postproc as run
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    run(hours, model_dir, workdir, loudness, Console())
+
+
 def main() -> None:
     """Entry point: `pocket-batch FILE ...` runs `render`; errors are one line, not a traceback."""
     args = sys.argv[1:]

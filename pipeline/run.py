@@ -1,4 +1,4 @@
-"""Wiring the stages: ingest -> synth (on an executor) -> join and manifest.
+"""Wiring the stages: ingest -> synth (on an executor) -> post-processing and manifest.
 
 Every input and the voice are checked before anything is written; the executor
 (and with it Ray) starts only when some chunk is not in the cache yet.
@@ -21,7 +21,7 @@ from pocket_batch.synth import Plan, collect, plan, run_tasks
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.executors import make_executor
 from pocket_batch.synth.model import ModelSource
-from pocket_batch.synth.voices import resolve_voice
+from pocket_batch.synth.voices import Voice, resolve_voice
 from pocket_batch.synth.worker import SynthWorker
 
 
@@ -36,15 +36,32 @@ def render(config: RunConfig, show_progress: bool = True) -> RunResult:
     source = ModelSource(config.model)
     voice = resolve_voice(config.voice, source, config.consent)
     books, failed = read_books(config, source)
-    cache = AudioCache(config.output / "cache")
-    plans = [plan(book.chunks, voice, source, config.generation, cache) for book in books]
+    plans = [plan(book.chunks, voice, source, config.generation, cache_of(config)) for book in books]
     tasks = list({t.key: t for p in plans for t in p.tasks}.values())
     if tasks:
-        _synthesize(config, tasks, voice, cache, show_progress)
-    manifests = [_finish(config, book, p, source, voice.provenance | {"kind": voice.kind,
-                 "name": voice.name, "fingerprint": voice.fingerprint}, cache)
-                 for book, p in zip(books, plans)]
+        _synthesize(config, tasks, voice, cache_of(config), show_progress)
+    manifests = [finish_book(config, book, p, source, voice) for book, p in zip(books, plans)]
     return RunResult(manifests, len(tasks), failed)
+
+
+def cache_of(config: RunConfig) -> AudioCache:
+    return AudioCache(config.output / "cache")
+
+
+def synthesize_plans(config: RunConfig, books: list[Book], show_progress: bool = True) -> int:
+    """Synthesis alone, for benchmarks: every chunk of `books` into the cache."""
+    source = ModelSource(config.model)
+    voice = resolve_voice(config.voice, source, config.consent)
+    plans = [plan(book.chunks, voice, source, config.generation, cache_of(config)) for book in books]
+    tasks = list({t.key: t for p in plans for t in p.tasks}.values())
+    if tasks:
+        _synthesize(config, tasks, voice, cache_of(config), show_progress)
+    return len(tasks)
+
+
+def plan_books(config: RunConfig, source: ModelSource, books: list[Book]) -> tuple[Voice, list[Plan]]:
+    voice = resolve_voice(config.voice, source, config.consent)
+    return voice, [plan(book.chunks, voice, source, config.generation, cache_of(config)) for book in books]
 
 
 def read_books(config: RunConfig, source: ModelSource) -> tuple[list[Book], list[tuple[Path, str]]]:
@@ -77,23 +94,24 @@ def book_dir(config: RunConfig, book: Book) -> Path:
     return config.output if len(config.inputs) == 1 else config.output / book.source.stem
 
 
-def _finish(config: RunConfig, book: Book, p: Plan, source: ModelSource, voice: dict,
-            cache: AudioCache) -> Path:
+def finish_book(config: RunConfig, book: Book, p: Plan, source: ModelSource, voice: Voice) -> Path:
+    """Post-processing and the manifest, once every chunk of the book is in the cache."""
     folder = book_dir(config, book)
     folder.mkdir(parents=True, exist_ok=True)
-    tags = book_tags(book, voice)
-    result = assemble(book, p.keys, collect(p, cache), cache, folder, config.postproc, tags)
+    cache = cache_of(config)
+    voice_info = voice.provenance | {"kind": voice.kind, "name": voice.name, "fingerprint": voice.fingerprint}
+    result = assemble(book, p.keys, collect(p, cache), cache, folder, config.postproc, book_tags(book, voice.name))
     manifest = folder / "manifest.json"
     model = {"config": str(source.config_path), "fingerprint": source.fingerprint,
              "quantize": config.model.quantize, "params": p.params}
     preset = PRESETS[config.postproc.loudness]
-    write_manifest(manifest, book, result, config=config.model_dump(mode="json"), model=model, voice=voice,
+    write_manifest(manifest, book, result, config=config.model_dump(mode="json"), model=model, voice=voice_info,
                    loudness={"preset": config.postproc.loudness} | preset.model_dump())
     return manifest
 
 
-def book_tags(book: Book, voice: dict) -> dict[str, str]:
+def book_tags(book: Book, narrator: str) -> dict[str, str]:
     year = (book.metadata.get("date") or "")[:4]
     return {"title": book.title, "album": book.title, "artist": book.author or "", "album_artist": book.author or "",
-            "composer": f"Pocket TTS \u2014 {voice['name']}", "genre": "Audiobook", "date": year if year.isdigit() else "",
+            "composer": f"Pocket TTS \u2014 {narrator}", "genre": "Audiobook", "date": year if year.isdigit() else "",
             "comment": SYNTHETIC}

@@ -1,0 +1,96 @@
+"""`pocket-batch bench postproc`: wall time and memory of post-processing as books grow.
+
+A book of H hours is built from a small pool of distinct sentences, so the
+content-addressed cache synthesizes each sentence once (small random model,
+noise), while post-processing handles every second of the H hours. Each size
+is post-processed in a fresh process, whose peak RSS is read from the kernel.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pocket_batch.pipeline.config import SAMPLE_RATE, ModelOptions, PostprocOptions, RunConfig
+from pocket_batch.synth.bench import bench_sentences
+
+SENTENCES = 16
+CHAPTER_MINUTES = 10
+SECONDS_PER_CHUNK = 13.0  # the random model runs every chunk to max length: tokens/3 + 2 s
+
+
+def write_book(path: Path, hours: float, seconds_per_chunk: float) -> Path:
+    pool = bench_sentences(SENTENCES)
+    chunks = int(hours * 3600 / (seconds_per_chunk + 0.5))
+    per_chapter = max(1, int(CHAPTER_MINUTES * 60 / (seconds_per_chunk + 0.5)))
+    lines = []
+    for n in range(chunks):
+        if n % per_chapter == 0:
+            lines.append(f"\n\nChapter {n // per_chapter + 1}\n\n")
+        lines.append(pool[n % len(pool)] + "\n\n")  # one sentence a paragraph: identical chunks, one synthesis
+    path.write_text("".join(lines))
+    return path
+
+
+def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: str, console: Console) -> list[dict]:
+    from pocket_batch.synth.random_model import make_random_model
+
+    config = model_dir / "config.yaml"
+    if not config.is_file():
+        make_random_model(model_dir, "english_2m_2026-10")
+    rows = []
+    for h in hours:
+        run = RunConfig(inputs=(write_book(workdir / f"book-{h:g}h.txt", h, SECONDS_PER_CHUNK),), output=workdir / f"out-{h:g}h",
+                        workers=0, model=ModelOptions(config=config), postproc=PostprocOptions(loudness=preset))
+        _synthesize_only(run)
+        result = multiprocessing.get_context("spawn").Pool(1).apply(_postprocess, (run,))
+        rows.append({"hours": h} | result)
+    table = Table(title=f"bench postproc ({preset}): small random model, noise not speech")
+    for column in ("book", "chapters", "audio h", "wall s", "x real time", "peak RSS MB", "RSS growth MB"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(f"{r['hours']:g} h", str(r["chapters"]), f"{r['audio_hours']:.2f}", f"{r['wall']:.1f}",
+                      f"{r['audio_hours'] * 3600 / r['wall']:.0f}", f"{r['peak_mb']:.0f}", f"{r['growth_mb']:.0f}")
+    console.print(table)
+    return rows
+
+
+def _synthesize_only(config: RunConfig) -> None:
+    from pocket_batch.pipeline.run import read_books, synthesize_plans
+
+    synthesize_plans(config, read_books(config, _source(config))[0], show_progress=True)
+
+
+def _source(config: RunConfig):
+    from pocket_batch.synth.model import ModelSource
+
+    return ModelSource(config.model)
+
+
+def _postprocess(config: RunConfig) -> dict:
+    """In a fresh process: ingest and plan first, then measure assembling alone."""
+    from pocket_batch.pipeline.run import finish_book, plan_books, read_books
+
+    source = _source(config)
+    [book], _ = read_books(config, source)
+    voice, [plan] = plan_books(config, source, [book])
+    baseline = _rss_mb()
+    started = time.perf_counter()
+    manifest = finish_book(config, book, plan, source, voice)
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    import json
+
+    data = json.loads(manifest.read_text())
+    return {"wall": wall, "peak_mb": peak, "growth_mb": peak - baseline, "chapters": len(data["chapters"]),
+            "audio_hours": data["outputs"]["samples"] / SAMPLE_RATE / 3600}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
