@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -68,6 +69,47 @@ def render(
         err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     if result.failed:
         raise typer.Exit(SOME_FAILED)
+
+
+@app.command()
+def corpus(
+    csv: Annotated[Path, typer.Argument(help="Prompts: a CSV with id and text columns, or LJSpeech id|text|normalized.")],
+    voice: Annotated[str, typer.Option(help="Voices, comma-separated: every row in each.")] = "alba",
+    voice_column: Annotated[Optional[str], typer.Option(help="Take each row's voice from this column instead.")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Corpus folder.")] = Path("corpus"),
+    id_column: str = "id",
+    text_column: str = "text",
+    consent: Annotated[Optional[Path], typer.Option(help="Consent record for a cloned voice.")] = None,
+    sample_rate: Annotated[int, typer.Option(help="24000 (native), 22050 (LJSpeech-style) or 16000.")] = 24_000,
+    splits: Annotated[str, typer.Option(help="train,validation,test ratios.")] = "0.9,0.05,0.05",
+    retries: Annotated[int, typer.Option(help="Regenerations with a new seed for an utterance failing QA.")] = 2,
+    max_length: Annotated[str, typer.Option(help="An utterance that never fired EOS: fail (regenerate, then leave out) or flag.")] = "fail",
+    lexicon: Lexicon = None,
+    language: Language = None,
+    model_config: ModelConfig = None,
+    quantize: Quantize = False,
+    seed: int = 0,
+    workers: Annotated[Optional[int], typer.Option(help="Ray workers (0: in-process).")] = None,
+    address: Annotated[Optional[str], typer.Option(help="Join this Ray cluster instead of starting one.")] = None,
+) -> None:
+    """A TTS training corpus from CSV prompts: WAVs, LJSpeech and Hugging Face metadata, splits, QA, a card."""
+    from pocket_batch.pipeline.config import CorpusConfig, QAOptions
+    from pocket_batch.pipeline.corpus import build_corpus
+
+    try:
+        ratios = tuple(float(r) for r in splits.split(","))
+    except ValueError:
+        raise PocketBatchError(f"--splits {splits!r}: three comma-separated ratios, e.g. 0.9,0.05,0.05") from None
+    config = CorpusConfig(
+        csv=csv, output=output, voices=tuple(v.strip() for v in voice.split(",") if v.strip()),
+        voice_column=voice_column, id_column=id_column, text_column=text_column, consent=consent,
+        sample_rate=sample_rate, splits=ratios, lexicon=lexicon, qa=QAOptions(retries=retries, max_length=max_length),
+        model=ModelOptions(language=language, config=model_config, quantize=quantize),
+        generation=GenerationOptions(seed=seed), workers=workers, address=address,
+    )
+    result = build_corpus(config)
+    err.print(f"[green]done[/] {output}: {result.kept} utterances kept, {result.failed} left out "
+              f"(report.json), {result.synthesized} synthesized")
 
 
 @app.command()
@@ -166,7 +208,7 @@ def bench_postproc(
 def main() -> None:
     """Entry point: `pocket-batch FILE ...` runs `render`; errors are one line, not a traceback."""
     args = sys.argv[1:]
-    commands = {"render", "inspect", "voices", "model", "bench", "--help", "-h"}
+    commands = {"render", "corpus", "inspect", "voices", "model", "bench", "--help", "-h"}
     if args and args[0] not in commands:
         args = ["render", *args]
     try:
@@ -176,6 +218,11 @@ def main() -> None:
     except PocketBatchError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except ValidationError as exc:  # an option outside what the config allows
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        err.print(f"[red]error:[/] {where}: {problem['msg']}", highlight=False, soft_wrap=True)
+        sys.exit(PocketBatchError.exit_code)
     except KeyboardInterrupt:
         err.print("[red]interrupted[/]")
         sys.exit(130)

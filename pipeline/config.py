@@ -98,6 +98,43 @@ class RunConfig(Strict):
     voice_cache_size: int = Field(default=8, ge=1)
 
 
+class QAOptions(Strict):
+    """Model-free checks of every corpus utterance; a failure is regenerated with a new seed."""
+
+    min_seconds_per_token: float = 0.04
+    max_seconds_per_token: float = 1.0
+    max_edge_silence: float = 1.0  # seconds of silence allowed at either end
+    max_silence_ratio: float = 0.5
+    clip_level: float = 0.999  # |sample| at or over this counts as clipped
+    max_clipped: int = 10  # clipped samples tolerated per utterance
+    max_length: Literal["fail", "flag"] = "fail"  # generation that never fired EOS
+    retries: int = Field(default=2, ge=0)
+
+
+class CorpusConfig(Strict):
+    csv: Path
+    output: Path
+    voices: tuple[str, ...] = ("alba",)  # every row in each voice
+    voice_column: str | None = None  # or each row in its own voice
+    id_column: str = "id"
+    text_column: str = "text"
+    consent: Path | None = None
+    sample_rate: Literal[24_000, 22_050, 16_000] = 24_000
+    target_lufs: float = -23.0  # every utterance evened to this
+    ceiling: float = -1.0  # dBTP
+    splits: tuple[float, float, float] = (0.9, 0.05, 0.05)  # train, validation, test
+    split_seed: int = 0
+    lexicon: Path | None = None
+    language: str = "en"
+    qa: QAOptions = QAOptions()
+    model: ModelOptions = ModelOptions()
+    generation: GenerationOptions = GenerationOptions()
+    workers: int | None = None
+    torch_threads: int = 1
+    address: str | None = None
+    voice_cache_size: int = Field(default=8, ge=1)
+
+
 def default_workers(cores: int | None = None, memory_bytes: int | None = None) -> int:
     """One worker per core, capped by how many models fit in memory."""
     cores = cores or os.cpu_count() or 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pocket_batch.ingest import read_book
-from pocket_batch.pipeline.config import PRESETS, SAMPLE_RATE, RunConfig, default_workers
+from pocket_batch.pipeline.config import PRESETS, SAMPLE_RATE, CorpusConfig, RunConfig, default_workers
 from pocket_batch.pipeline.errors import PocketBatchError
 from pocket_batch.pipeline.progress import SynthProgress
 from pocket_batch.pipeline.records import Book
@@ -22,7 +22,7 @@ from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.executors import make_executor
 from pocket_batch.synth.model import ModelSource
 from pocket_batch.synth.voices import Voice, resolve_voice
-from pocket_batch.synth.worker import SynthWorker
+from pocket_batch.synth.worker import SynthTask, SynthWorker
 
 
 @dataclass(frozen=True)
@@ -36,32 +36,26 @@ def render(config: RunConfig, show_progress: bool = True) -> RunResult:
     source = ModelSource(config.model)
     voice = resolve_voice(config.voice, source, config.consent)
     books, failed = read_books(config, source)
-    plans = [plan(book.chunks, voice, source, config.generation, cache_of(config)) for book in books]
-    tasks = list({t.key: t for p in plans for t in p.tasks}.values())
-    if tasks:
-        _synthesize(config, tasks, voice, cache_of(config), show_progress)
+    plans = plan_books(config, source, voice, books)
+    synthesized = synthesize_plans(config, plans, voice, show_progress)
     manifests = [finish_book(config, book, p, source, voice) for book, p in zip(books, plans)]
-    return RunResult(manifests, len(tasks), failed)
+    return RunResult(manifests, synthesized, failed)
 
 
 def cache_of(config: RunConfig) -> AudioCache:
     return AudioCache(config.output / "cache")
 
 
-def synthesize_plans(config: RunConfig, books: list[Book], show_progress: bool = True) -> int:
-    """Synthesis alone, for benchmarks: every chunk of `books` into the cache."""
-    source = ModelSource(config.model)
-    voice = resolve_voice(config.voice, source, config.consent)
-    plans = [plan(book.chunks, voice, source, config.generation, cache_of(config)) for book in books]
+def plan_books(config: RunConfig, source: ModelSource, voice: Voice, books: list[Book]) -> list[Plan]:
+    return [plan(book.chunks, voice, source, config.generation, cache_of(config)) for book in books]
+
+
+def synthesize_plans(config: RunConfig, plans: list[Plan], voice: Voice, show_progress: bool = True) -> int:
+    """Every chunk the cache lacks, each distinct one once; returns how many were synthesized."""
     tasks = list({t.key: t for p in plans for t in p.tasks}.values())
     if tasks:
-        _synthesize(config, tasks, voice, cache_of(config), show_progress)
+        synthesize_tasks(config, tasks, [voice], cache_of(config), show_progress)
     return len(tasks)
-
-
-def plan_books(config: RunConfig, source: ModelSource, books: list[Book]) -> tuple[Voice, list[Plan]]:
-    voice = resolve_voice(config.voice, source, config.consent)
-    return voice, [plan(book.chunks, voice, source, config.generation, cache_of(config)) for book in books]
 
 
 def read_books(config: RunConfig, source: ModelSource) -> tuple[list[Book], list[tuple[Path, str]]]:
@@ -77,15 +71,17 @@ def read_books(config: RunConfig, source: ModelSource) -> tuple[list[Book], list
     return books, failed
 
 
-def _synthesize(config: RunConfig, tasks, voice, cache: AudioCache, show_progress: bool) -> None:
+def synthesize_tasks(config: RunConfig | CorpusConfig, tasks: list[SynthTask], voices: list[Voice],
+                     cache: AudioCache, show_progress: bool) -> None:
+    """Tasks through an executor made from the config's worker settings, results into the cache."""
     workers = default_workers() if config.workers is None else config.workers
     make_worker = functools.partial(SynthWorker, config.model, config.generation.temperature,
                                     config.torch_threads, config.voice_cache_size)
     with make_executor(make_worker, workers, config.torch_threads, config.address) as executor:
         if not show_progress:
-            return run_tasks(tasks, [voice], executor, cache)
+            return run_tasks(tasks, voices, executor, cache)
         with SynthProgress(len(tasks)) as progress:
-            run_tasks(tasks, [voice], executor, cache,
+            run_tasks(tasks, voices, executor, cache,
                       on_result=lambda out: progress.advance(out.audio.size / SAMPLE_RATE))
 
 

@@ -16,18 +16,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.pipeline.config import SAMPLE_RATE, ModelOptions, PostprocOptions, RunConfig
+from pocket_batch.pipeline.config import FRAME_RATE, SAMPLE_RATE, ModelOptions, PostprocOptions, RunConfig
 from pocket_batch.synth.bench import bench_sentences
 
 SENTENCES = 16
 CHAPTER_MINUTES = 10
-SECONDS_PER_CHUNK = 13.0  # the random model runs every chunk to max length: tokens/3 + 2 s
 
 
 def write_book(path: Path, hours: float, seconds_per_chunk: float) -> Path:
+    """Chapters of about CHAPTER_MINUTES, one pool sentence a paragraph, to about `hours` of audio."""
     pool = bench_sentences(SENTENCES)
-    chunks = int(hours * 3600 / (seconds_per_chunk + 0.5))
-    per_chapter = max(1, int(CHAPTER_MINUTES * 60 / (seconds_per_chunk + 0.5)))
+    chunks = int(hours * 3600 / (seconds_per_chunk + 0.7))
+    per_chapter = max(1, int(CHAPTER_MINUTES * 60 / (seconds_per_chunk + 0.7)))
     lines = []
     for n in range(chunks):
         if n % per_chapter == 0:
@@ -43,11 +43,14 @@ def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: s
     config = model_dir / "config.yaml"
     if not config.is_file():
         make_random_model(model_dir, "english_2m_2026-10")
+    source = _source(RunConfig(inputs=(), output=workdir, model=ModelOptions(config=config)))
+    pool = bench_sentences(SENTENCES)
+    seconds_per_chunk = sum(source.max_frames(s) for s in pool) / len(pool) / FRAME_RATE  # EOS never fires
     rows = []
     for h in hours:
-        run = RunConfig(inputs=(write_book(workdir / f"book-{h:g}h.txt", h, SECONDS_PER_CHUNK),), output=workdir / f"out-{h:g}h",
+        run = RunConfig(inputs=(write_book(workdir / f"book-{h:g}h.txt", h, seconds_per_chunk),), output=workdir / f"out-{h:g}h",
                         workers=0, model=ModelOptions(config=config), postproc=PostprocOptions(loudness=preset))
-        _synthesize_only(run)
+        _prepare(run)
         result = multiprocessing.get_context("spawn").Pool(1).apply(_postprocess, (run,))
         rows.append({"hours": h} | result)
     table = Table(title=f"bench postproc ({preset}): small random model, noise not speech")
@@ -60,10 +63,16 @@ def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: s
     return rows
 
 
-def _synthesize_only(config: RunConfig) -> None:
-    from pocket_batch.pipeline.run import read_books, synthesize_plans
+def _prepare(config: RunConfig):
+    """Book, plan and voice, with every chunk in the cache."""
+    from pocket_batch.pipeline.run import plan_books, read_books, synthesize_plans
+    from pocket_batch.synth.voices import resolve_voice
 
-    synthesize_plans(config, read_books(config, _source(config))[0], show_progress=True)
+    source = _source(config)
+    voice = resolve_voice(config.voice, source, config.consent)
+    [book], _ = read_books(config, source)
+    [plan] = plan_books(config, source, voice, [book])
+    return source, voice, book, plan, synthesize_plans(config, [plan], voice)
 
 
 def _source(config: RunConfig):
@@ -74,11 +83,9 @@ def _source(config: RunConfig):
 
 def _postprocess(config: RunConfig) -> dict:
     """In a fresh process: ingest and plan first, then measure assembling alone."""
-    from pocket_batch.pipeline.run import finish_book, plan_books, read_books
+    from pocket_batch.pipeline.run import finish_book
 
-    source = _source(config)
-    [book], _ = read_books(config, source)
-    voice, [plan] = plan_books(config, source, [book])
+    source, voice, book, plan, _ = _prepare(config)  # all cached by now: nothing is synthesized
     baseline = _rss_mb()
     started = time.perf_counter()
     manifest = finish_book(config, book, plan, source, voice)

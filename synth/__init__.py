@@ -39,8 +39,9 @@ def generation_params(source: ModelSource, options: GenerationOptions) -> dict:
 
 
 def plan(chunks: Iterable[Chunk], voice: Voice, source: ModelSource, options: GenerationOptions,
-         cache: AudioCache) -> Plan:
-    params = generation_params(source, options)
+         cache: AudioCache, attempt: int = 0) -> Plan:
+    """`attempt` > 0 asks for another take (another key, so another seed) of the same chunks."""
+    params = generation_params(source, options) | ({"attempt": attempt} if attempt else {})
     keys: dict[str, str] = {}
     tasks: dict[str, SynthTask] = {}
     for chunk in chunks:

@@ -1,0 +1,146 @@
+"""Writing a corpus: evened 16-bit WAVs and the metadata layouts training tools read.
+
+    corpus/wavs/<voice>/<id>.wav
+    corpus/metadata.csv               LJSpeech: <voice>/<id>|text|normalized, no header, no quoting
+    corpus/splits/{train,validation,test}.csv   the same, per split
+    corpus/wavs/metadata.jsonl        Hugging Face audiofolder (load_dataset("audiofolder", data_dir="corpus/wavs"))
+    corpus/manifest.jsonl             everything about each utterance
+    corpus/report.json, README.md     QA failures; the dataset card
+
+The audiofolder metadata lives beside the audio, not beside metadata.csv: the
+audiofolder loader reads any metadata.csv in its folder, and LJSpeech's has no header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from pocket_batch.ingest.csvfile import Utterance
+from pocket_batch.pipeline.config import SAMPLE_RATE, CorpusConfig
+from pocket_batch.pipeline.files import atomic_open, atomic_path, sha256_file, write_json
+from pocket_batch.pipeline.records import Chunk, ChunkAudio
+from pocket_batch.postproc.audiobook import SYNTHETIC
+from pocket_batch.postproc.loudness import chunk_level, db_to_gain, limit
+from pocket_batch.postproc.plan import trim_bounds
+from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.model import ModelSource
+from pocket_batch.synth.voices import Voice
+
+SPLITS = ("train", "validation", "test")
+MAX_GAIN_DB = 20.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    row: Utterance
+    voice: Voice
+    chunk: Chunk
+    key: str
+    audio: ChunkAudio
+    flags: list[str]
+
+    @property
+    def file(self) -> str:  # relative to wavs/
+        return f"{self.voice.name}/{self.row.id}.wav"
+
+
+def split_of(text: str, config: CorpusConfig) -> str:
+    """By a hash of the text: stable as rows are appended, and one text is in one split for every voice."""
+    digest = hashlib.sha256(f"{config.split_seed}:{text}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") / 2**64
+    train, validation, _ = config.splits
+    return "train" if point < train else "validation" if point < train + validation else "test"
+
+
+def write_wav(target: Path, x: np.ndarray, config: CorpusConfig) -> int:
+    """Trimmed, evened to the target loudness under the ceiling, resampled; returns samples written."""
+    start, end = trim_bounds(x, 45.0)
+    x = x[start:end]
+    level = chunk_level(x, SAMPLE_RATE, "lufs")
+    gain = float(np.clip(config.target_lufs - level, -MAX_GAIN_DB, MAX_GAIN_DB)) if np.isfinite(level) else 0.0
+    x = limit((x * db_to_gain(gain)).astype(np.float32), config.ceiling, SAMPLE_RATE)
+    if config.sample_rate != SAMPLE_RATE:
+        g = np.gcd(config.sample_rate, SAMPLE_RATE)
+        x = resample_poly(x, config.sample_rate // g, SAMPLE_RATE // g)
+    x = np.clip(x, -1.0, 1.0)
+    with atomic_path(target) as tmp:
+        sf.write(tmp, x, config.sample_rate, subtype="PCM_16", format="WAV")
+    return int(x.size)
+
+
+def write_dataset(config: CorpusConfig, source: ModelSource, voices: dict[str, Voice], entries: list[Entry],
+                  failures: list[dict], cache: AudioCache) -> None:
+    out, wavs = config.output, config.output / "wavs"
+    rows = []
+    for e in entries:
+        samples = write_wav(wavs / e.file, cache.read(e.key), config)
+        rows.append({"id": e.row.id, "voice": e.voice.name, "file_name": e.file, "text": e.row.text,
+                     "normalized": e.chunk.normalized, "split": split_of(e.chunk.normalized, config),
+                     "samples": samples, "sample_rate": config.sample_rate,
+                     "duration": round(samples / config.sample_rate, 3), "key": e.key,
+                     "seed": int(e.key[:12], 16), "model": source.fingerprint, "qa_flags": e.flags})
+    kept = {wavs / r["file_name"] for r in rows}
+    for stale in wavs.glob("*/*.wav"):  # a take that no longer passes is not left for loaders to find
+        if stale not in kept:
+            stale.unlink()
+    _write_ljspeech(out / "metadata.csv", rows)
+    for split in SPLITS:
+        _write_ljspeech(out / "splits" / f"{split}.csv", [r for r in rows if r["split"] == split])
+    _write_jsonl(wavs / "metadata.jsonl", [{"file_name": r["file_name"], "transcription": r["normalized"],
+                                           "text": r["text"], "speaker": r["voice"], "split": r["split"]}
+                                          for r in rows])
+    _write_jsonl(out / "manifest.jsonl", rows)
+    write_json(out / "report.json", {"kept": len(rows), "failed": len(failures), "failures": failures})
+    _write_card(out / "README.md", config, source, voices, rows, failures)
+
+
+def _write_ljspeech(path: Path, rows: list[dict]) -> None:
+    with atomic_open(path) as f:
+        for r in rows:
+            fields = [r["file_name"].removesuffix(".wav"), r["text"], r["normalized"]]
+            f.write("|".join(" ".join(x.replace("|", " ").split()) for x in fields) + "\n")
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    with atomic_open(path) as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def _write_card(path: Path, config: CorpusConfig, source: ModelSource, voices: dict[str, Voice],
+                rows: list[dict], failures: list[dict]) -> None:
+    hours = sum(r["duration"] for r in rows) / 3600
+    lines = [
+        "# Synthetic speech corpus", "",
+        f"**{SYNTHETIC}** Every recording here is machine-generated; none is a human recording.", "",
+        f"- Source: `{config.csv.name}` (sha256 `{sha256_file(config.csv)}`)",
+        f"- Model: `{source.config_path}` (fingerprint `{source.fingerprint}`), quantized: {config.model.quantize}",
+        f"- Utterances: {len(rows)} ({hours:.3f} h) at {config.sample_rate} Hz, 16-bit mono, "
+        f"evened to {config.target_lufs} LUFS under {config.ceiling} dBTP",
+        f"- Splits: " + ", ".join(f"{s} {sum(r['split'] == s for r in rows)}" for s in SPLITS),
+        f"- Left out after QA and {config.qa.retries} regeneration(s): {len(failures)} (see report.json)", "",
+        "## Voices", "",
+    ]
+    for name, voice in voices.items():
+        count = sum(r["voice"] == name for r in rows)
+        if voice.kind == "clone":
+            origin = (f"cloned from `{voice.provenance['sample']}` with the consent of {voice.provenance['speaker']} "
+                      f"(permitted use: {voice.provenance['permitted_use']}; consent record sha256 "
+                      f"`{voice.provenance['consent_sha256']}`)")
+        else:
+            origin = f"Pocket TTS preset ({voice.provenance.get('origin', voice.name)}); see the Pocket TTS voices' licences"
+        lines.append(f"- **{name}**: {count} utterances; {origin}")
+    lines += ["", "## Layouts", "",
+              "- LJSpeech: `metadata.csv` (`voice/id|text|normalized`), audio in `wavs/`; per split in `splits/`.",
+              "- Hugging Face: `load_dataset(\"audiofolder\", data_dir=\"wavs\")` "
+              "(columns `audio`, `transcription`, `text`, `speaker`, `split`).",
+              "- `manifest.jsonl`: duration, voice, seed, cache key, model fingerprint and QA flags per utterance.", ""]
+    with atomic_open(path) as f:
+        f.write("\n".join(lines))

@@ -1,0 +1,94 @@
+"""Corpus mode: CSV prompts to a training set that real loaders read, append-only, QA never silent."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import soundfile as sf
+
+from pocket_batch.pipeline.config import CorpusConfig, ModelOptions, QAOptions
+from pocket_batch.pipeline.corpus import build_corpus
+from pocket_batch.pipeline.errors import PocketBatchError
+
+WORDS = "amber birch cedar delta ember fable garnet harbor island juniper kestrel lantern meadow".split()
+
+
+def prompts(path, rows: range):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "text"])
+        for n in rows:
+            writer.writerow([f"utt{n:04d}", f"{WORDS[n % 13].capitalize()} {n}."])  # short: ~3 s of audio each
+    return path
+
+
+@pytest.fixture
+def corpus_config(small_model, tmp_path):
+    def make(csv_path, **overrides) -> CorpusConfig:
+        fields = {"output": tmp_path / "corpus", "voices": ("alba", "marius"), "workers": 2,
+                  "model": ModelOptions(config=small_model), "sample_rate": 22_050,
+                  # the random model never fires EOS: keep its takes flagged rather than regenerate them
+                  "qa": QAOptions(max_length="flag")} | overrides
+        return CorpusConfig(csv=csv_path, **fields)
+
+    return make
+
+
+def test_200_rows_two_voices_load_with_datasets_and_ljspeech_then_append_20(corpus_config, tmp_path, ray_cluster):
+    import datasets
+
+    config = corpus_config(prompts(tmp_path / "prompts.csv", range(200)))
+    first = build_corpus(config, show_progress=False)
+    assert (first.kept, first.failed, first.synthesized) == (400, 0, 400)
+
+    dataset = datasets.load_dataset("audiofolder", data_dir=str(config.output / "wavs"), split="train")
+    assert len(dataset) == 400
+    assert {"audio", "transcription", "text", "speaker", "split"} <= set(dataset.column_names)
+    sample = dataset[0]["audio"]
+    array = sample.get_all_samples() if hasattr(sample, "get_all_samples") else sample
+    rate = array.sample_rate if hasattr(array, "sample_rate") else array["sampling_rate"]
+    assert rate == 22_050
+    assert set(dataset["speaker"]) == {"alba", "marius"}
+
+    lines = list(csv.reader(open(config.output / "metadata.csv", newline=""), delimiter="|", quoting=csv.QUOTE_NONE))
+    assert len(lines) == 400 and all(len(line) == 3 for line in lines)
+    for voice_id, text, normalized in lines:
+        info = sf.info(config.output / "wavs" / f"{voice_id}.wav")
+        assert info.samplerate == 22_050 and info.channels == 1 and info.subtype == "PCM_16"
+    manifest = [json.loads(line) for line in open(config.output / "manifest.jsonl")]
+    splits = {}
+    for row in manifest:
+        splits.setdefault(row["normalized"], set()).add(row["split"])
+        assert row["qa_flags"] == ["max length reached without EOS"] and row["model"]
+    assert all(len(s) == 1 for s in splits.values())  # no text in two splits
+    assert {r["split"] for r in manifest} == {"train", "validation", "test"}
+    card = (config.output / "README.md").read_text()
+    assert "synthetic speech" in card and "400" in card
+
+    config = corpus_config(prompts(tmp_path / "prompts.csv", range(220)))
+    again = build_corpus(config, show_progress=False)
+    assert (again.kept, again.synthesized) == (440, 40)  # exactly the 20 new rows, in both voices
+
+
+def test_failing_takes_are_regenerated_then_reported_and_left_out(corpus_config, tmp_path):
+    config = corpus_config(prompts(tmp_path / "few.csv", range(3)), voices=("alba",), workers=0,
+                           qa=QAOptions(max_length="fail", retries=1))
+    result = build_corpus(config, show_progress=False)
+    assert (result.kept, result.failed, result.synthesized) == (0, 3, 6)  # 3 rows, 2 takes each
+    report = json.loads((config.output / "report.json").read_text())
+    assert [f["id"] for f in report["failures"]] == ["utt0000", "utt0001", "utt0002"]
+    assert all(len(f["attempts"]) == 2 for f in report["failures"])
+    assert (config.output / "metadata.csv").read_text() == ""
+    assert not list((config.output / "wavs").glob("*/*.wav"))
+
+
+def test_bad_rows_refused_with_row_numbers_before_synthesis(corpus_config, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("id,text\na,One.\na,Two.\n../x,Three.\nb,\n")
+    with pytest.raises(PocketBatchError) as info:
+        build_corpus(corpus_config(path), show_progress=False)
+    assert "row 3: duplicate id" in str(info.value) and "row 4: id contains a path separator" in str(info.value)
+    assert "row 5: empty text" in str(info.value)
+    assert not (tmp_path / "corpus").exists()
