@@ -7,6 +7,7 @@ pipeline knows which one runs. Ray is imported only here, inside methods.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from pocket_batch.synth.voices import Voice
@@ -51,11 +52,10 @@ class RayExecutor:
         self.started_ray = False
 
     def __enter__(self) -> RayExecutor:
-        import ray
-
-        if not ray.is_initialized():
+        if not ray_running():
             start_ray(self.address, num_cpus=self.workers * self.cpus_per_worker)
             self.started_ray = True
+        import ray
         # The factory runs here, in the driver: actors get a pickled, not-yet-loaded worker.
         template = self.make_worker()
         actor_class = ray.remote(num_cpus=self.cpus_per_worker, max_restarts=0)(_Actor)
@@ -110,7 +110,12 @@ class _Actor:
         self.worker = worker
 
     def setup(self) -> str:
-        return self.worker.setup()
+        import ray
+
+        self.worker.setup()
+        # Named by the node's address: which machine of the cluster made each chunk.
+        self.worker.name = f"{ray.util.get_node_ip_address()}:{os.getpid()}"
+        return self.worker.name
 
     def add_voice(self, voice: Voice) -> None:
         self.worker.add_voice(voice)
@@ -119,17 +124,24 @@ class _Actor:
         return self.worker.synthesize(task)
 
 
+def ray_running() -> bool:
+    ray = sys.modules.get("ray")  # not imported yet: certainly not running, and importing is for start_ray
+    return ray is not None and ray.is_initialized()
+
+
 def start_ray(address: str | None, num_cpus: int) -> None:
     """Join `address` (or RAY_ADDRESS), else start a local cluster bound to loopback."""
-    import ray
-
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     address = address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        # Without this Ray binds the machine's routable address even for a one-machine run.
+        # Ray reads it once, at import: so nothing in pocket-batch imports ray before this line.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    import ray
+
     if address:
         ray.init(address=address, log_to_driver=False)
         return
-    # Without this Ray 2.60 binds the machine's routable address even for a one-machine run.
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False,
              log_to_driver=False, configure_logging=False)
 

@@ -75,3 +75,16 @@ def test_a_bad_input_does_not_stop_the_others(small_model, notes, tmp_path):
     assert "bad.epub: not an EPUB" in result.stderr
     assert (tmp_path / "out" / "notes" / "notes.m4b").is_file()
     assert not (tmp_path / "out" / "bad").exists()
+
+
+def test_local_cluster_from_the_cli_stays_on_loopback(small_model, notes, tmp_path):
+    import json
+
+    # Without the test session's own loopback setting: the CLI must set it before Ray is imported.
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_ADDRESS")}
+    args = [notes, "--model-config", small_model, "-o", tmp_path / "out", "--workers", "2"]
+    result = subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    workers = {c["worker"] for c in manifest["chapters"][0]["chunks"]}
+    assert len(workers) == 2 and all(w.startswith("127.0.0.1:") for w in workers), workers
