@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pocket_batch.pipeline.config import SAMPLE_RATE, ModelOptions, default_workers
+from pocket_batch.synth import run_tasks
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.executors import RayExecutor, start_ray
 from pocket_batch.synth.random_model import make_random_model
@@ -81,16 +82,13 @@ def _pipeline(options: ModelOptions, texts: list[str], workers: int) -> dict:
     voice = _voice(options)
     tasks = [SynthTask(f"bench{n:05d}", text, voice.fingerprint, n, 50) for n, text in enumerate(texts)]
     make_worker = functools.partial(SynthWorker, options)
-    samples = 0
+    sizes: list[int] = []
     with tempfile.TemporaryDirectory() as tmp, RayExecutor(make_worker, workers) as executor:
-        cache = AudioCache(Path(tmp))
         executor.warm_up()
         started = time.perf_counter()
-        for output in executor.map(tasks, [voice]):
-            cache.put(output.key, output.audio, SAMPLE_RATE, max_length=output.max_length,
-                      worker=output.worker, wall_seconds=output.wall_seconds)
-            samples += output.audio.size
+        run_tasks(tasks, [voice], executor, AudioCache(Path(tmp)), on_result=lambda out: sizes.append(out.audio.size))
         wall = time.perf_counter() - started
+    samples = sum(sizes)
     return _row(f"pipeline, {workers} worker{'s' if workers > 1 else ''}", len(texts), samples, wall)
 
 

@@ -81,7 +81,9 @@ class SynthWorker:
         audio = self.model.generate_audio(state, task.text, max_tokens=task.max_tokens, copy_state=True)
         audio = audio.numpy().astype(np.float32, copy=False)
         frames = -(-audio.size // SAMPLES_PER_FRAME)
-        limit = self.model._estimate_max_gen_len(self.source.count_tokens(task.text))
+        # Counted with the model's own tokenizer, on the prompt pocket-tts builds from the text.
+        tokens = self.model.flow_lm.conditioner.prepare(self.source.prepare(task.text)).shape[1]
+        limit = self.model._estimate_max_gen_len(tokens)
         return SynthOutput(task.key, audio, frames >= limit, self.name, time.perf_counter() - started)
 
     def _voice_state(self, fingerprint: str) -> dict:
