@@ -11,6 +11,7 @@ from pocket_batch.pipeline.config import IngestOptions
 from pocket_batch.pipeline.errors import PocketBatchError
 from pocket_batch.pipeline.records import Book, Boundary, Chapter, Chunk, chunk_id
 
+BOOK_SUFFIXES = (".epub", ".md", ".markdown", ".txt")  # what an inbox picks up; anything else is read as text
 SHORT_WORDS = 2  # a sentence this short ("Yes.", "He nodded.") is read with its neighbour
 
 

@@ -22,7 +22,7 @@ bench_app = typer.Typer(help="Benchmarks that print throughput ratios.")
 app.add_typer(model_app, name="model")
 app.add_typer(bench_app, name="bench")
 err = Console(stderr=True)
-SOME_FAILED = 1  # exit code: some inputs failed, the others are done (2: nothing could run)
+SOME_FAILED = 1  # exit code: some inputs failed, the others are done (2: could not run; 3: output locked)
 
 Language = Annotated[Optional[str], typer.Option(help="A pocket-tts language config (default english).")]
 ModelConfig = Annotated[Optional[Path], typer.Option("--model-config", help="A pocket-tts YAML config, e.g. from `model make-random`.")]
@@ -63,12 +63,55 @@ def render(
         workers=workers, address=address,
     )
     result = run_render(config)
-    for manifest in result.outputs:
-        err.print(f"[green]done[/] {manifest.parent} ({result.synthesized} chunks synthesized)")
-    for _, message in result.failed:
-        err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    _report([result])
     if result.failed:
         raise typer.Exit(SOME_FAILED)
+
+
+@app.command("run")
+def run_job(job: Annotated[Path, typer.Argument(help="A job file (TOML); see the README.")]) -> None:
+    """Render what a job file names and is not finished yet: for cron. Exit 0 all done, 1 some failed,
+    2 could not run, 3 another run holds the output folder."""
+    from pocket_batch.jobs.runner import run_job as run
+
+    result = run(job)
+    _report(result.runs)
+    err.print(f"already finished: {result.finished_before}; log: {result.log}", highlight=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def status(
+    target: Annotated[Path, typer.Argument(help="A job file or an output folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Done, pending and failed books and chunks, read from disk alone (no model, no Ray)."""
+    import json
+
+    from pocket_batch.jobs.status import status as read_status
+    from pocket_batch.pipeline.run import clock
+
+    report = read_status(target)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        return
+    console = Console()
+    if report.running:
+        console.print(f"a run is in progress (pid {report.running})")
+    table = Table("book", "status", "chunks done", "failed chunks", "audio", "reason", title=", ".join(report.outputs))
+    for b in report.books:
+        table.add_row(Path(b.book).name, b.status, f"{b.chunks_done}/{b.chunks}", str(b.failed_chunks or ""),
+                      clock(b.audio_seconds) if b.audio_seconds else "", b.reason)
+    console.print(table)
+
+
+def _report(runs) -> None:
+    from pocket_batch.pipeline.progress import run_table
+
+    err.print(run_table(runs))
+    for run in runs:
+        for book in run.failed:
+            err.print(f"[red]error:[/] {book.error}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -208,7 +251,7 @@ def bench_postproc(
 def main() -> None:
     """Entry point: `pocket-batch FILE ...` runs `render`; errors are one line, not a traceback."""
     args = sys.argv[1:]
-    commands = {"render", "corpus", "inspect", "voices", "model", "bench", "--help", "-h"}
+    commands = {"render", "run", "status", "corpus", "inspect", "voices", "model", "bench", "--help", "-h"}
     if args and args[0] not in commands:
         args = ["render", *args]
     try:

@@ -17,6 +17,9 @@ FRAME_RATE = 12.5  # Mimi latent frames per second
 SAMPLES_PER_FRAME = int(SAMPLE_RATE / FRAME_RATE)
 MAX_TOKENS_PER_CHUNK = 50  # pocket-tts's own MAX_TOKEN_PER_CHUNK
 WORKER_RSS_BYTES = 1_300_000_000  # one full-size model per worker, measured ~1 GB plus headroom
+# A chunk at pocket-tts's max length is ~19 s of audio, a few seconds of work on one core;
+# ten minutes without a result means a stuck or runaway worker, not a slow one.
+CHUNK_TIMEOUT_SECONDS = 600.0
 
 # Voice samples for cloning.
 MIN_VOICE_SECONDS = 2.0
@@ -96,6 +99,9 @@ class RunConfig(Strict):
     address: str | None = None  # an existing Ray cluster; None starts a local one
     postproc: PostprocOptions = PostprocOptions()
     voice_cache_size: int = Field(default=8, ge=1)
+    chunk_retries: int = Field(default=2, ge=0)  # after a worker dies, errs or times out on a chunk
+    chunk_timeout: float | None = Field(default=CHUNK_TIMEOUT_SECONDS, gt=0)  # per chunk, Ray workers only
+    folder_per_input: bool | None = None  # out/<name>/ per input; None: only when there are several
 
 
 class QAOptions(Strict):
@@ -133,6 +139,33 @@ class CorpusConfig(Strict):
     torch_threads: int = 1
     address: str | None = None
     voice_cache_size: int = Field(default=8, ge=1)
+    chunk_retries: int = Field(default=2, ge=0)
+    chunk_timeout: float | None = Field(default=CHUNK_TIMEOUT_SECONDS, gt=0)
+
+
+class JobConfig(Strict):
+    """A job file (TOML): what `pocket-batch run` renders, night after night, into one output folder.
+
+    Keys are RunConfig's, plus where the inputs come from and whom to tell. Relative paths
+    are relative to the job file.
+    """
+
+    inputs: tuple[str, ...] = ()  # files or glob patterns
+    inbox: Path | None = None  # every book file in this folder (not its subfolders)
+    output: Path
+    voices: tuple[str, ...] = ("alba",)  # each book in each voice; out/<voice>/ when more than one
+    consent: Path | None = None
+    ingest: IngestOptions = IngestOptions()
+    model: ModelOptions = ModelOptions()
+    generation: GenerationOptions = GenerationOptions()
+    postproc: PostprocOptions = PostprocOptions()
+    workers: int | None = None
+    torch_threads: int = 1
+    address: str | None = None
+    voice_cache_size: int = Field(default=8, ge=1)
+    chunk_retries: int = Field(default=2, ge=0)
+    chunk_timeout: float | None = Field(default=CHUNK_TIMEOUT_SECONDS, gt=0)
+    notify: str | None = None  # a shell command run when the job ends (see jobs/notify.py)
 
 
 def default_workers(cores: int | None = None, memory_bytes: int | None = None) -> int:

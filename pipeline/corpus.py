@@ -22,6 +22,7 @@ from pocket_batch.synth import plan
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.model import ModelSource
 from pocket_batch.synth.voices import Voice, resolve_voice
+from pocket_batch.synth.worker import SynthFailure
 
 
 @dataclass
@@ -57,9 +58,13 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResu
         todo = [item for item in items if item.kept is None]
         if not todo:
             break
-        synthesized += _synthesize(config, source, todo, cache, attempt, show_progress)
+        count, failures = _synthesize(config, source, todo, cache, attempt, show_progress)
+        synthesized += count
         for item in todo:
-            _judge(config, source, item, cache, attempt)
+            if item.key in failures:  # the worker failed on every retry: counts as a failed take
+                item.attempts.append((attempt, [f"synthesis failed: {failures[item.key].reason}"]))
+            else:
+                _judge(config, source, item, cache, attempt)
     entries = [Entry(i.row, i.voice, i.chunk, *i.kept) for i in items if i.kept]
     failures = [{"id": i.row.id, "voice": i.voice.name, "row": i.row.row,
                  "attempts": [{"attempt": a, "flags": f} for a, f in i.attempts]} for i in items if not i.kept]
@@ -85,16 +90,16 @@ def _check_lengths(config: CorpusConfig, source: ModelSource, items: list[Item])
         raise PocketBatchError(f"{config.csv}: text over the model's {limit}-token limit at {rows}; split those rows")
 
 
-def _synthesize(config, source, todo: list[Item], cache: AudioCache, attempt: int, show_progress: bool) -> int:
+def _synthesize(config, source, todo: list[Item], cache: AudioCache, attempt: int,
+                show_progress: bool) -> tuple[int, dict[str, SynthFailure]]:
     tasks, voices = {}, {}
     for item in todo:
         p = plan([item.chunk], item.voice, source, config.generation, cache, attempt)
         item.key = p.keys[item.chunk.id]
         tasks.update({t.key: t for t in p.tasks})
         voices[item.voice.fingerprint] = item.voice
-    if tasks:
-        synthesize_tasks(config, list(tasks.values()), list(voices.values()), cache, show_progress)
-    return len(tasks)
+    failures = synthesize_tasks(config, list(tasks.values()), list(voices.values()), cache, show_progress) if tasks else {}
+    return len(tasks), failures
 
 
 def _judge(config: CorpusConfig, source: ModelSource, item: Item, cache: AudioCache, attempt: int) -> None:

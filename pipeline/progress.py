@@ -1,4 +1,4 @@
-"""The live display: chunks done/total, audio seconds produced, speed against real time, ETA."""
+"""What the user watches: live chunks done/total, audio, speed and ETA; a table of outcomes at the end."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 
 class SynthProgress:
@@ -36,3 +37,21 @@ class SynthProgress:
         wall = time.perf_counter() - self.started
         self.progress.update(self.task, advance=1, audio=self.audio_seconds,
                              speed=self.audio_seconds / wall if wall else 0.0)
+
+
+def run_table(runs: list) -> Table:
+    """The end-of-run table: each book's outcome, then the run's totals and speed against real time."""
+    from pocket_batch.pipeline.run import clock
+
+    table = Table("book", "result", "chapters", "audio", title="pocket-batch run")
+    for run in runs:
+        for b in run.books:
+            result = "[green]done[/]" if not b.error else f"[red]failed[/]: {b.error}"
+            table.add_row(b.source.name, result, str(b.chapters or ""), clock(b.audio_seconds) if b.audio_seconds else "")
+    audio = sum(b.audio_seconds for run in runs for b in run.books)
+    wall = sum(run.wall_seconds for run in runs)
+    failed = sum(len(run.failed) for run in runs)
+    speed = f", {audio / wall:.1f}× real time" if wall and audio else ""
+    table.caption = (f"{sum(len(r.books) for r in runs)} books, {failed} failed, {clock(audio)} of audio "
+                     f"in {clock(wall)} wall{speed}; {sum(r.synthesized for r in runs)} chunks synthesized")
+    return table

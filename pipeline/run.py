@@ -1,109 +1,211 @@
 """Wiring the stages: ingest -> synth (on an executor) -> post-processing and manifest.
 
 Every input and the voice are checked before anything is written; the executor
-(and with it Ray) starts only when some chunk is not in the cache yet.
+(and with it Ray) starts only when some chunk is not in the cache yet. A book that
+fails — unreadable, chunks failing on every retry, post-processing — is reported
+and the others go on.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from pocket_batch.ingest import read_book
 from pocket_batch.pipeline.config import PRESETS, SAMPLE_RATE, CorpusConfig, RunConfig, default_workers
 from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.pipeline.files import sha256_file, sha256_json
+from pocket_batch.pipeline.lock import output_lock, remove_partial_files
 from pocket_batch.pipeline.progress import SynthProgress
 from pocket_batch.pipeline.records import Book
+from pocket_batch.pipeline.runlog import log, run_log
+from pocket_batch.pipeline.state import DONE, FAILED, BookState, write_state
 from pocket_batch.postproc.audiobook import SYNTHETIC, assemble
 from pocket_batch.postproc.manifest import write_manifest
 from pocket_batch.synth import Plan, collect, plan, run_tasks
 from pocket_batch.synth.cache import AudioCache
-from pocket_batch.synth.executors import make_executor
+from pocket_batch.synth.executors import make_executor, one_line
 from pocket_batch.synth.model import ModelSource
 from pocket_batch.synth.voices import Voice, resolve_voice
-from pocket_batch.synth.worker import SynthTask, SynthWorker
+from pocket_batch.synth.worker import SynthFailure, SynthTask, SynthWorker
+
+
+@dataclass(frozen=True)
+class BookResult:
+    source: Path
+    folder: Path | None = None
+    error: str | None = None  # one line naming the input and what went wrong
+    audio_seconds: float = 0.0
+    chapters: int = 0
+    chunks: int = 0
 
 
 @dataclass(frozen=True)
 class RunResult:
-    outputs: list[Path]  # one manifest per input
+    books: list[BookResult]
     synthesized: int  # chunks synthesized by this run (0 when all were cached)
-    failed: list[tuple[Path, str]] = field(default_factory=list)  # inputs that could not be read, and why
+    wall_seconds: float
+    log: Path | None = None
+
+    @property
+    def failed(self) -> list[BookResult]:
+        return [b for b in self.books if b.error]
+
+    @property
+    def outputs(self) -> list[Path]:
+        return [b.folder / "manifest.json" for b in self.books if not b.error]
+
+
+@dataclass(frozen=True)
+class Session:
+    """A run's model and voice, resolved once, and the hash of every setting that changes the audio."""
+
+    config: RunConfig
+    source: ModelSource
+    voice: Voice
+    settings: str
+
+
+def open_session(config: RunConfig) -> Session:
+    source = ModelSource(config.model)
+    voice = resolve_voice(config.voice, source, config.consent)
+    settings = sha256_json({"voice": voice.fingerprint, "model": source.fingerprint,
+                            **config.model_dump(mode="json", include={"ingest", "generation", "postproc"})})
+    return Session(config, source, voice, settings)
 
 
 def render(config: RunConfig, show_progress: bool = True) -> RunResult:
-    source = ModelSource(config.model)
-    voice = resolve_voice(config.voice, source, config.consent)
-    books, failed = read_books(config, source)
-    plans = plan_books(config, source, voice, books)
-    synthesized = synthesize_plans(config, plans, voice, show_progress)
-    manifests = [finish_book(config, book, p, source, voice) for book, p in zip(books, plans)]
-    return RunResult(manifests, synthesized, failed)
+    """Read every input first (a bad one writes nothing), then produce under the output's lock."""
+    session = open_session(config)
+    books, failed = read_books(session, config.inputs)
+    if not books:
+        raise PocketBatchError("; ".join(message for _, message in failed))
+    with output_lock(config.output), run_log(config.output) as log_path:
+        return produce(session, books, failed, show_progress, log_path)
+
+
+def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, str]],
+            show_progress: bool = True, log_path: Path | None = None) -> RunResult:
+    """Synthesize and finish read books; the caller holds the output folder's lock."""
+    config, started = session.config, time.perf_counter()
+    if removed := remove_partial_files(config.output):
+        log.info("removed %d partial files a killed run left behind", removed)
+    results = [_fail(session, path, message) for path, message in unreadable]
+    plans = plan_books(session, books)
+    for book, p in zip(books, plans):
+        _write_state(session, book.source, book_dir(config, book), list(p.keys.values()))
+    log.info("%d books, %d chunks, %d to synthesize with voice %s", len(books),
+             sum(len(p.keys) for p in plans), len({t.key for p in plans for t in p.tasks}), session.voice.name)
+    synthesized, failures = synthesize_plans(config, plans, session.voice, show_progress)
+    results += [_finish_or_fail(session, book, p, failures) for book, p in zip(books, plans)]
+    return RunResult(results, synthesized, time.perf_counter() - started, log_path)
+
+
+def _finish_or_fail(session: Session, book: Book, p: Plan, failures: dict[str, SynthFailure]) -> BookResult:
+    failed = {key: failures[key].reason for key in p.keys.values() if key in failures}
+    if failed:
+        message = f"{book.source}: {len(failed)} chunks failed on every retry (last: {next(iter(failed.values()))})"
+        return _fail(session, book.source, message, list(p.keys.values()), failed)
+    try:
+        manifest = finish_book(session, book, p)
+    except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
+        log.exception("post-processing %s", book.source)
+        message = str(exc) if isinstance(exc, PocketBatchError) else f"{book.source}: {one_line(exc)}"
+        return _fail(session, book.source, message, list(p.keys.values()))
+    seconds = manifest["outputs"]["duration"]
+    folder = book_dir(session.config, book)
+    _write_state(session, book.source, folder, list(p.keys.values()), status=DONE, audio_seconds=seconds)
+    log.info("done %s: %d chapters, %s of audio -> %s", book.source.name, len(manifest["chapters"]),
+             clock(seconds), folder)
+    return BookResult(book.source, folder, None, seconds, len(manifest["chapters"]), len(p.keys))
+
+
+def _fail(session: Session, source: Path, message: str, keys: list[str] | None = None,
+          failed_chunks: dict[str, str] | None = None) -> BookResult:
+    log.error("failed %s", message)
+    _write_state(session, source, book_dir(session.config, source), keys or [], status=FAILED, reason=message,
+                 failed_chunks=failed_chunks or {})
+    return BookResult(source, None, message)
+
+
+def _write_state(session: Session, source: Path, folder: Path, keys: list[str], **fields) -> None:
+    digest = sha256_file(source) if source.is_file() else ""
+    write_state(session.config.output, BookState(str(source), digest, session.settings, str(folder), keys=keys,
+                                                 **fields))
 
 
 def cache_of(config: RunConfig) -> AudioCache:
     return AudioCache(config.output / "cache")
 
 
-def plan_books(config: RunConfig, source: ModelSource, voice: Voice, books: list[Book]) -> list[Plan]:
-    return [plan(book.chunks, voice, source, config.generation, cache_of(config)) for book in books]
+def plan_books(session: Session, books: list[Book]) -> list[Plan]:
+    config = session.config
+    return [plan(book.chunks, session.voice, session.source, config.generation, cache_of(config)) for book in books]
 
 
-def synthesize_plans(config: RunConfig, plans: list[Plan], voice: Voice, show_progress: bool = True) -> int:
-    """Every chunk the cache lacks, each distinct one once; returns how many were synthesized."""
+def synthesize_plans(config: RunConfig, plans: list[Plan], voice: Voice,
+                     show_progress: bool = True) -> tuple[int, dict[str, SynthFailure]]:
+    """Every chunk the cache lacks, each distinct one once: how many were tried, and which failed."""
     tasks = list({t.key: t for p in plans for t in p.tasks}.values())
-    if tasks:
-        synthesize_tasks(config, tasks, [voice], cache_of(config), show_progress)
-    return len(tasks)
+    failures = synthesize_tasks(config, tasks, [voice], cache_of(config), show_progress) if tasks else {}
+    return len(tasks), failures
 
 
-def read_books(config: RunConfig, source: ModelSource) -> tuple[list[Book], list[tuple[Path, str]]]:
+def read_books(session: Session, inputs: tuple[Path, ...]) -> tuple[list[Book], list[tuple[Path, str]]]:
     """Every readable input; a bad one is reported and the others go on."""
-    books, failed = [], []
-    for path in config.inputs:
+    config, books, failed = session.config, [], []
+    for path in inputs:
         try:
-            books.append(read_book(path, source.count_tokens, config.generation.max_tokens, config.ingest))
+            books.append(read_book(path, session.source.count_tokens, config.generation.max_tokens, config.ingest))
         except PocketBatchError as exc:
             failed.append((path, str(exc)))
-    if not books:
-        raise PocketBatchError("; ".join(message for _, message in failed))
     return books, failed
 
 
 def synthesize_tasks(config: RunConfig | CorpusConfig, tasks: list[SynthTask], voices: list[Voice],
-                     cache: AudioCache, show_progress: bool) -> None:
+                     cache: AudioCache, show_progress: bool) -> dict[str, SynthFailure]:
     """Tasks through an executor made from the config's worker settings, results into the cache."""
     workers = default_workers() if config.workers is None else config.workers
     make_worker = functools.partial(SynthWorker, config.model, config.generation.temperature,
                                     config.torch_threads, config.voice_cache_size)
-    with make_executor(make_worker, workers, config.torch_threads, config.address) as executor:
+    with make_executor(make_worker, workers, config.torch_threads, config.address,
+                       config.chunk_retries, config.chunk_timeout) as executor:
         if not show_progress:
-            return run_tasks(tasks, voices, executor, cache)
-        with SynthProgress(len(tasks)) as progress:
-            run_tasks(tasks, voices, executor, cache,
-                      on_result=lambda out: progress.advance(out.audio.size / SAMPLE_RATE))
+            failures = run_tasks(tasks, voices, executor, cache)
+        else:
+            with SynthProgress(len(tasks)) as progress:
+                failures = run_tasks(tasks, voices, executor, cache,
+                                     on_result=lambda out: progress.advance(out.audio.size / SAMPLE_RATE))
+        if replaced := getattr(executor, "replaced", 0):
+            log.warning("%d workers replaced after dying or timing out", replaced)
+    for failure in failures.values():
+        log.error("chunk %s failed after %d attempts: %s", failure.key, failure.attempts, failure.reason)
+    return failures
 
 
-def book_dir(config: RunConfig, book: Book) -> Path:
-    """The output folder itself for one input; a subfolder per input for several."""
-    return config.output if len(config.inputs) == 1 else config.output / book.source.stem
+def book_dir(config: RunConfig, book: Book | Path) -> Path:
+    """The output folder itself for one input; a subfolder per input for several (or when asked)."""
+    source = book.source if isinstance(book, Book) else book
+    per_input = config.folder_per_input if config.folder_per_input is not None else len(config.inputs) > 1
+    return config.output / source.stem if per_input else config.output
 
 
-def finish_book(config: RunConfig, book: Book, p: Plan, source: ModelSource, voice: Voice) -> Path:
+def finish_book(session: Session, book: Book, p: Plan) -> dict:
     """Post-processing and the manifest, once every chunk of the book is in the cache."""
+    config, source, voice = session.config, session.source, session.voice
     folder = book_dir(config, book)
     folder.mkdir(parents=True, exist_ok=True)
     cache = cache_of(config)
     voice_info = voice.provenance | {"kind": voice.kind, "name": voice.name, "fingerprint": voice.fingerprint}
     result = assemble(book, p.keys, collect(p, cache), cache, folder, config.postproc, book_tags(book, voice.name))
-    manifest = folder / "manifest.json"
     model = {"config": str(source.config_path), "fingerprint": source.fingerprint,
              "quantize": config.model.quantize, "params": p.params}
     preset = PRESETS[config.postproc.loudness]
-    write_manifest(manifest, book, result, config=config.model_dump(mode="json"), model=model, voice=voice_info,
-                   loudness={"preset": config.postproc.loudness} | preset.model_dump())
-    return manifest
+    return write_manifest(folder / "manifest.json", book, result, config=config.model_dump(mode="json"),
+                          model=model, voice=voice_info,
+                          loudness={"preset": config.postproc.loudness} | preset.model_dump())
 
 
 def book_tags(book: Book, narrator: str) -> dict[str, str]:
@@ -111,3 +213,8 @@ def book_tags(book: Book, narrator: str) -> dict[str, str]:
     return {"title": book.title, "album": book.title, "artist": book.author or "", "album_artist": book.author or "",
             "composer": f"Pocket TTS \u2014 {narrator}", "genre": "Audiobook", "date": year if year.isdigit() else "",
             "comment": SYNTHETIC}
+
+
+def clock(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

@@ -17,7 +17,7 @@ from pocket_batch.pipeline.records import Chunk, ChunkAudio
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.model import ModelSource
 from pocket_batch.synth.voices import Voice
-from pocket_batch.synth.worker import SynthOutput, SynthTask
+from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask
 
 OnResult = Callable[[SynthOutput], None]
 
@@ -56,13 +56,21 @@ def plan(chunks: Iterable[Chunk], voice: Voice, source: ModelSource, options: Ge
 
 
 def run_tasks(tasks: list[SynthTask], voices: list[Voice], executor, cache: AudioCache,
-              on_result: OnResult | None = None) -> None:
-    """Stream tasks through the executor, storing each result in the cache as it arrives."""
+              on_result: OnResult | None = None) -> dict[str, SynthFailure]:
+    """Stream tasks through the executor, storing each result in the cache as it arrives.
+
+    Returns the tasks that failed on every attempt, by key; the others are all in the cache.
+    """
+    failures: dict[str, SynthFailure] = {}
     for output in executor.map(tasks, voices):
+        if isinstance(output, SynthFailure):
+            failures[output.key] = output
+            continue
         cache.put(output.key, output.audio, SAMPLE_RATE, max_length=output.max_length,
                   worker=output.worker, wall_seconds=round(output.wall_seconds, 3))
         if on_result:
             on_result(output)
+    return failures
 
 
 def collect(plan: Plan, cache: AudioCache) -> dict[str, ChunkAudio]:

@@ -1,7 +1,8 @@
 """A content-addressed store of chunk audio: the same key always names the same file.
 
 The WAV lands first, its JSON record second (both atomically): a chunk counts
-as done only when its record exists, so a crash mid-write is simply redone.
+as done only when its record exists, so a crash mid-write is simply redone, and
+a committed chunk is never replaced (a late result for the same key is dropped).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class AudioCache:
         return ChunkAudio(**json.loads(record.read_text()) | {"cached": True})
 
     def put(self, key: str, audio: np.ndarray, sample_rate: int, **meta) -> ChunkAudio:
+        if committed := self.get(key):
+            return committed
         with atomic_path(self.wav_path(key)) as tmp:
             sf.write(tmp, audio, sample_rate, subtype="FLOAT", format="WAV")
         entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate, **meta)

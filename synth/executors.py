@@ -1,29 +1,53 @@
 """Executors own parallelism: they run SynthWorkers in-process or as a Ray actor pool.
 
-Both take the same tasks and yield outputs as they finish; nothing else in the
-pipeline knows which one runs. Ray is imported only here, inside methods.
+Both take the same tasks and yield, as they finish, a SynthOutput or — once a task
+has failed on every allowed attempt — a SynthFailure; nothing else in the pipeline
+knows which executor runs. Ray is imported only here, inside methods.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
+from pocket_batch.pipeline.errors import PocketBatchError
 from pocket_batch.synth.voices import Voice
-from pocket_batch.synth.worker import SynthOutput, SynthTask, SynthWorker
+from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
 
 WorkerFactory = Callable[[], SynthWorker]
+Result = SynthOutput | SynthFailure
 IN_FLIGHT_PER_WORKER = 2  # one running, one queued: a worker never idles waiting for the driver
 
 
-class InProcessExecutor:
-    """Runs one worker in this process: for debugging and tiny jobs (`--workers 0`)."""
+class Attempts:
+    """Counts each task's failed attempts; a task is retried until it has used them all."""
 
-    def __init__(self, make_worker: WorkerFactory):
+    def __init__(self, retries: int):
+        self.retries = retries
+        self.failed: Counter[str] = Counter()
+
+    def fail(self, task: SynthTask, reason: str, todo: deque[SynthTask]) -> SynthFailure | None:
+        self.failed[task.key] += 1
+        if self.failed[task.key] > self.retries:
+            return SynthFailure(task.key, reason, self.failed[task.key])
+        todo.appendleft(task)
+        return None
+
+
+class InProcessExecutor:
+    """Runs one worker in this process: for debugging and tiny jobs (`--workers 0`); no timeouts."""
+
+    def __init__(self, make_worker: WorkerFactory, retries: int = 0):
         self.worker = make_worker()
+        self.retries = retries
 
     def __enter__(self) -> InProcessExecutor:
+        self.warm_up()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -32,23 +56,64 @@ class InProcessExecutor:
     def warm_up(self) -> list[str]:
         return [self.worker.setup()]
 
-    def map(self, tasks: Iterable[SynthTask], voices: Iterable[Voice]) -> Iterator[SynthOutput]:
+    def map(self, tasks: Iterable[SynthTask], voices: Iterable[Voice]) -> Iterator[Result]:
         for voice in voices:
             self.worker.add_voice(voice)
-        for task in tasks:
-            yield self.worker.synthesize(task)
+        todo, attempts = deque(tasks), Attempts(self.retries)
+        while todo:
+            task = todo.popleft()
+            try:
+                yield self.worker.synthesize(task)
+            except Exception as exc:  # noqa: BLE001 - recorded against the chunk, the others go on
+                failure = attempts.fail(task, one_line(exc), todo)
+                if failure:
+                    yield failure
+
+
+@dataclass
+class _Slot:
+    """One actor and its calls in submission order: the first is running, the rest queue behind it."""
+
+    actor: Any
+    calls: deque = field(default_factory=deque)  # (ObjectRef, SynthTask | None for the model load)
+    head_since: float = field(default_factory=time.monotonic)  # when the running call started
+
+    def push(self, ref, task: SynthTask | None) -> None:
+        if not self.calls:
+            self.head_since = time.monotonic()
+        self.calls.append((ref, task))
+
+    def pop(self) -> tuple[Any, SynthTask | None]:
+        call = self.calls.popleft()
+        self.head_since = time.monotonic()
+        return call
+
+    def running(self) -> SynthTask | None:
+        return self.calls[0][1] if self.calls else None
+
+    def queued(self) -> list[SynthTask]:
+        return [task for _, task in list(self.calls)[1:] if task is not None]
 
 
 class RayExecutor:
-    """A pool of SynthWorker actors, each holding one model; tasks stream in, results stream out."""
+    """A pool of SynthWorker actors, each holding one model; tasks stream in, results stream out.
+
+    A worker that dies, or runs one chunk past `timeout` seconds, is replaced by a fresh
+    actor; the chunk it was running is retried up to `retries` times, the chunks queued
+    behind it are resubmitted without counting an attempt.
+    """
 
     def __init__(self, make_worker: WorkerFactory, workers: int, cpus_per_worker: int = 1,
-                 address: str | None = None):
+                 address: str | None = None, retries: int = 0, timeout: float | None = None):
         self.make_worker = make_worker
         self.workers = workers
         self.cpus_per_worker = cpus_per_worker
         self.address = address
-        self.actors: list = []
+        self.retries = retries
+        self.timeout = timeout
+        self.slots: list[_Slot] = []
+        self.voice_refs: list = []
+        self.replaced = 0  # workers replaced after dying or timing out
         self.started_ray = False
 
     def __enter__(self) -> RayExecutor:
@@ -57,50 +122,112 @@ class RayExecutor:
             self.started_ray = True
         import ray
         # The factory runs here, in the driver: actors get a pickled, not-yet-loaded worker.
-        template = self.make_worker()
-        actor_class = ray.remote(num_cpus=self.cpus_per_worker, max_restarts=0)(_Actor)
-        self.actors = [actor_class.remote(template) for _ in range(self.workers)]
-        for actor in self.actors:
-            actor.setup.remote()  # starts loading now; calls on an actor run in order
+        self.template = self.make_worker()
+        self.actor_class = ray.remote(num_cpus=self.cpus_per_worker, max_restarts=0)(_Actor)
+        self.slots = [self._start_slot() for _ in range(self.workers)]
+        self.warm_up()  # a model that cannot load stops the run here, in one line
         return self
 
     def __exit__(self, *exc) -> None:
         import ray
 
-        for actor in self.actors:
-            ray.kill(actor)
-        self.actors = []
+        for slot in self.slots:
+            ray.kill(slot.actor)
+        self.slots = []
         if self.started_ray:
             ray.shutdown()
 
     def warm_up(self) -> list[str]:
+        """Wait until every worker has loaded its model; returns their names."""
         import ray
 
-        return ray.get([actor.setup.remote() for actor in self.actors])
+        names = []
+        for slot in self.slots:
+            while slot.calls and slot.running() is None:
+                ref, _ = slot.pop()
+                try:
+                    names.append(ray.get(ref))
+                except ray.exceptions.RayTaskError as exc:
+                    raise _setup_error(exc) from None
+        return names
 
-    def map(self, tasks: Iterable[SynthTask], voices: Iterable[Voice]) -> Iterator[SynthOutput]:
+    def _start_slot(self) -> _Slot:
+        slot = _Slot(self.actor_class.remote(self.template))
+        slot.push(slot.actor.setup.remote(), None)  # starts loading now; calls on an actor run in order
+        for ref in self.voice_refs:
+            slot.actor.add_voice.remote(ref)
+        return slot
+
+    def _replace(self, slot: _Slot, todo: deque[SynthTask]) -> None:
+        """Kill the slot's actor, put back the tasks queued behind its running call, start a new one."""
         import ray
 
-        voice_refs = [ray.put(voice) for voice in voices]  # shipped once per actor, not per task
-        for actor in self.actors:
-            for ref in voice_refs:
-                actor.add_voice.remote(ref)
-        todo = iter(tasks)
-        pending: dict = {}
+        ray.kill(slot.actor, no_restart=True)
+        todo.extendleft(reversed(slot.queued()))
+        fresh = self._start_slot()
+        slot.actor, slot.calls, slot.head_since = fresh.actor, fresh.calls, fresh.head_since
+        self.replaced += 1
 
-        def submit(actor) -> None:
-            task = next(todo, None)
+    def map(self, tasks: Iterable[SynthTask], voices: Iterable[Voice]) -> Iterator[Result]:
+        import ray
+
+        self.voice_refs = [ray.put(voice) for voice in voices]  # shipped once per actor, not per task
+        for slot in self.slots:
+            for ref in self.voice_refs:
+                slot.actor.add_voice.remote(ref)
+        todo, attempts, setup_deaths = deque(tasks), Attempts(self.retries), 0
+        while True:
+            self._fill(todo)
+            owners = {ref: slot for slot in self.slots for ref, _ in slot.calls}
+            if not owners:
+                return
+            ready, _ = ray.wait(list(owners), num_returns=1, timeout=self._until_next_deadline())
+            if not ready:
+                for slot in self._overdue():
+                    task = slot.running()
+                    self._replace(slot, todo)
+                    if failure := attempts.fail(task, f"no result after {self.timeout:g} s; worker restarted", todo):
+                        yield failure
+                continue
+            slot = owners[ready[0]]
+            ref, task = slot.calls[0]  # calls on one actor finish in order: the ready one is the running one
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayTaskError as exc:  # the call raised; the worker itself is fine
+                slot.pop()
+                if task is None:
+                    raise _setup_error(exc) from None
+                if failure := attempts.fail(task, one_line(exc.cause or exc), todo):
+                    yield failure
+                continue
+            except ray.exceptions.RayError as exc:  # the worker process died (killed, OOM, node lost)
+                self._replace(slot, todo)
+                if task is None:
+                    setup_deaths += 1
+                    if setup_deaths > self.retries:
+                        raise PocketBatchError(f"workers keep dying while loading the model: {one_line(exc)}") from None
+                elif failure := attempts.fail(task, f"worker died: {one_line(exc)}", todo):
+                    yield failure
+                continue
+            slot.pop()
             if task is not None:
-                pending[actor.synthesize.remote(task)] = actor
+                yield result
 
-        for actor in self.actors:
-            for _ in range(IN_FLIGHT_PER_WORKER):
-                submit(actor)
-        while pending:
-            [ready], _ = ray.wait(list(pending), num_returns=1)
-            actor = pending.pop(ready)
-            submit(actor)
-            yield ray.get(ready)
+    def _fill(self, todo: deque[SynthTask]) -> None:
+        for slot in self.slots:
+            while todo and len(slot.queued()) + (slot.running() is not None) < IN_FLIGHT_PER_WORKER:
+                task = todo.popleft()
+                slot.push(slot.actor.synthesize.remote(task), task)
+
+    def _until_next_deadline(self) -> float | None:
+        if self.timeout is None:
+            return None
+        starts = [slot.head_since for slot in self.slots if slot.running() is not None]
+        return max(0.0, min(starts) + self.timeout - time.monotonic()) if starts else None
+
+    def _overdue(self) -> list[_Slot]:
+        now = time.monotonic()
+        return [s for s in self.slots if s.running() is not None and now - s.head_since >= self.timeout]
 
 
 class _Actor:
@@ -124,6 +251,18 @@ class _Actor:
         return self.worker.synthesize(task)
 
 
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[-1] if text else ''}".strip(": ")
+
+
+def _setup_error(exc) -> PocketBatchError:
+    cause = exc.cause
+    if isinstance(cause, PocketBatchError):
+        return cause
+    return PocketBatchError(f"a worker could not load the model: {one_line(cause or exc)}")
+
+
 def ray_running() -> bool:
     ray = sys.modules.get("ray")  # not imported yet: certainly not running, and importing is for start_ray
     return ray is not None and ray.is_initialized()
@@ -140,14 +279,17 @@ def start_ray(address: str | None, num_cpus: int) -> None:
     import ray
 
     if address:
-        ray.init(address=address, log_to_driver=False)
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except ConnectionError as exc:
+            raise PocketBatchError(f"Ray cluster at {address}: {one_line(exc)}") from None
         return
     ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False,
              log_to_driver=False, configure_logging=False)
 
 
 def make_executor(make_worker: WorkerFactory, workers: int, cpus_per_worker: int = 1,
-                  address: str | None = None):
+                  address: str | None = None, retries: int = 0, timeout: float | None = None):
     if workers == 0:
-        return InProcessExecutor(make_worker)
-    return RayExecutor(make_worker, workers, cpus_per_worker, address)
+        return InProcessExecutor(make_worker, retries)
+    return RayExecutor(make_worker, workers, cpus_per_worker, address, retries, timeout)

@@ -38,6 +38,15 @@ class SynthOutput:
     wall_seconds: float
 
 
+@dataclass(frozen=True)
+class SynthFailure:
+    """A task that failed on every attempt the executor allowed; the reason is the last one."""
+
+    key: str
+    reason: str
+    attempts: int
+
+
 class SynthWorker:
     def __init__(self, model: ModelOptions, temperature: float | None = None,
                  torch_threads: int = 1, voice_cache_size: int = 8):

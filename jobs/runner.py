@@ -1,0 +1,88 @@
+"""`pocket-batch run job.toml`: render whatever of the job is not finished yet, under the folder's lock.
+
+Made for cron: every input without a finished output (same bytes, same settings,
+manifest present) is rendered; finished ones cost nothing; a failing book is
+recorded and the others go on; a killed run leaves nothing a rerun would trust,
+so the same command resumes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pocket_batch.jobs.jobfile import job_inputs, load_job, run_config
+from pocket_batch.jobs.notify import notify
+from pocket_batch.pipeline.config import JobConfig
+from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.pipeline.files import sha256_file
+from pocket_batch.pipeline.lock import OutputLocked, output_lock
+from pocket_batch.pipeline.run import RunResult, Session, book_dir, open_session, produce, read_books
+from pocket_batch.pipeline.runlog import log, run_log
+from pocket_batch.pipeline.state import is_finished
+
+ALL_DONE, SOME_FAILED, COULD_NOT_RUN, LOCKED = 0, 1, 2, 3  # exit codes, documented in the README
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: JobConfig
+    runs: list[RunResult]  # one per voice that had work
+    finished_before: int  # input x voice pairs already done, skipped
+    log: Path
+
+    @property
+    def exit_code(self) -> int:
+        return SOME_FAILED if any(run.failed for run in self.runs) else ALL_DONE
+
+
+def run_job(path: Path, show_progress: bool = True) -> JobResult:
+    job = load_job(path)
+    try:
+        return _run(path, job, show_progress)
+    except OutputLocked:
+        raise  # another run is at work: nothing failed, nobody to tell
+    except PocketBatchError as exc:
+        notify(job.notify, COULD_NOT_RUN, f"pocket-batch {path}: could not run: {exc}", None)
+        raise
+
+
+def _run(path: Path, job: JobConfig, show_progress: bool) -> JobResult:
+    inputs = job_inputs(job)
+    sessions = [open_session(run_config(job, voice, inputs)) for voice in job.voices]  # voice/model errors: here
+    runs, finished = [], 0
+    with output_lock(job.output), run_log(job.output) as log_path:
+        log.info("job %s: %d inputs, voices %s", path, len(inputs), ", ".join(job.voices))
+        for session in sessions:
+            pending = _pending(session, inputs)
+            finished += len(inputs) - len(pending)
+            if not pending:
+                continue
+            books, unreadable = read_books(session, tuple(pending))
+            runs.append(produce(session, books, unreadable, show_progress, log_path))
+        result = JobResult(job, runs, finished, log_path)
+        log.info("job ends: %s", summary(result))
+        notify(job.notify, result.exit_code, summary(result), log_path)
+    return result
+
+
+def _pending(session: Session, inputs: list[Path]) -> list[Path]:
+    """Inputs without a finished output; two inputs that would share an output folder are refused."""
+    output, settings = session.config.output, session.settings
+    pending = [p for p in inputs if not (p.is_file() and is_finished(output, p, sha256_file(p), settings))]
+    folders: dict[Path, Path] = {}
+    for p in inputs:
+        folders.setdefault(book_dir(session.config, p), p)
+    clash = [p for p in pending if folders[book_dir(session.config, p)] != p]
+    for p in clash:
+        log.error("skipped %s: same output folder as %s; rename one", p, folders[book_dir(session.config, p)])
+    return [p for p in pending if p not in clash]
+
+
+def summary(result: JobResult) -> str:
+    done = sum(len(r.books) - len(r.failed) for r in result.runs)
+    failed = [b.error for r in result.runs for b in r.failed]
+    audio = sum(b.audio_seconds for r in result.runs for b in r.books)
+    head = (f"{done} rendered, {len(failed)} failed, {result.finished_before} already finished; "
+            f"{audio / 3600:.2f} h of audio")
+    return "\n".join([head, *failed])

@@ -1,0 +1,64 @@
+"""`pocket-batch status job.toml|OUT`: how far each book got, from the files alone (no model, no Ray)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pocket_batch.jobs.jobfile import job_inputs, load_job, voice_output
+from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.pipeline.files import sha256_file
+from pocket_batch.pipeline.lock import STATE_DIR, lock_holder
+from pocket_batch.pipeline.state import DONE, BookState, chunks_done, read_states
+
+NEW, CHANGED = "new", "changed"  # an inbox file never planned; a finished book whose input has changed since
+
+
+@dataclass(frozen=True)
+class BookStatus:
+    book: str
+    output: str
+    status: str  # new, pending, done, failed, changed
+    chunks_done: int = 0
+    chunks: int = 0
+    failed_chunks: int = 0
+    audio_seconds: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Status:
+    outputs: list[str]
+    running: int | None  # pid of a run holding the lock
+    books: list[BookStatus]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def status(target: Path) -> Status:
+    if target.suffix == ".toml":
+        job = load_job(target)
+        outputs, inputs = [voice_output(job, v) for v in job.voices], job_inputs(job)
+        lock_folder = job.output
+    elif (target / STATE_DIR).is_dir() or any(target.glob(f"*/{STATE_DIR}")):
+        outputs = [target] if (target / STATE_DIR / "books").is_dir() else sorted(p.parent for p in target.glob(f"*/{STATE_DIR}"))
+        inputs, lock_folder = [], target
+    else:
+        raise PocketBatchError(f"{target}: neither a job file nor a pocket-batch output folder")
+    books = []
+    for output in outputs:
+        states = {Path(s.source): s for s in read_states(output)}
+        books += [_book(output, state) for state in states.values()]
+        books += [BookStatus(str(p), str(output), NEW) for p in inputs if p not in states]
+    return Status([str(o) for o in outputs], lock_holder(lock_folder), books)
+
+
+def _book(output: Path, state: BookState) -> BookStatus:
+    source = Path(state.source)
+    status = state.status
+    if status == DONE and (not source.is_file() or sha256_file(source) != state.sha256):
+        status = CHANGED if source.is_file() else DONE  # a consumed inbox file: the output stands
+    keys = set(state.keys)
+    return BookStatus(state.source, str(output), status, chunks_done(output, state), len(keys),
+                      len(state.failed_chunks), state.audio_seconds, state.reason)

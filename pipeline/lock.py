@@ -1,0 +1,70 @@
+"""One run at a time per output folder: an OS lock that dies with its holder.
+
+flock is released by the kernel when the holding process exits, however it exits
+(kill -9 included), so a lock left by a dead run never blocks the next one. The
+file keeps the holder's pid only so the refusal can name it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from pocket_batch.pipeline.errors import PocketBatchError
+
+STATE_DIR = ".pocket-batch"  # in the output folder: lock, per-book state
+
+
+class OutputLocked(PocketBatchError):
+    exit_code = 3
+
+
+def lock_path(output: Path) -> Path:
+    return output / STATE_DIR / "lock"
+
+
+@contextlib.contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    path = lock_path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by Ray's or ffmpeg's processes
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise OutputLocked(f"{output}: another pocket-batch run (pid {holder}) is writing here; "
+                               "this one exits without touching it") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def lock_holder(output: Path) -> int | None:
+    """The pid of a live run holding the folder's lock, else None (reads, never blocks)."""
+    path = lock_path(output)
+    if not path.is_file():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        return int(text) if text.isdigit() else -1
+    finally:
+        os.close(fd)
+    return None
+
+
+def remove_partial_files(output: Path) -> int:
+    """Temp files a killed run left behind (atomic writes name them `.NAME.XXXX.part`)."""
+    removed = 0
+    for path in output.rglob(".*.part"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -1,0 +1,59 @@
+"""What each book of an output folder needs and how far it got, on disk, for `status` and resume.
+
+A run writes a book's state when it plans the book (its chunk keys) and again when
+the book is done or has failed. `status` reads these and the chunk cache: no model,
+no Ray, nothing but files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pocket_batch.pipeline.files import write_json
+from pocket_batch.pipeline.lock import STATE_DIR
+from pocket_batch.synth.cache import AudioCache
+
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+
+@dataclass(frozen=True)
+class BookState:
+    source: str  # the input file
+    sha256: str  # of the input when planned
+    settings: str  # hash of every setting that changes the audio
+    folder: str  # where its outputs go
+    status: str = PENDING
+    keys: list[str] = field(default_factory=list)  # every chunk's cache key, in reading order
+    reason: str = ""  # why it failed
+    failed_chunks: dict[str, str] = field(default_factory=dict)  # key -> reason
+    audio_seconds: float = 0.0
+
+
+def state_path(output: Path, source: Path) -> Path:
+    return output / STATE_DIR / "books" / f"{source.name}.json"
+
+
+def write_state(output: Path, state: BookState) -> None:
+    write_json(state_path(output, Path(state.source)), asdict(state))
+
+
+def read_states(output: Path) -> list[BookState]:
+    folder = output / STATE_DIR / "books"
+    return [BookState(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
+def is_finished(output: Path, source: Path, sha256: str, settings: str) -> bool:
+    """Done with these very bytes and settings, and its manifest still there."""
+    path = state_path(output, source)
+    if not path.is_file():
+        return False
+    state = BookState(**json.loads(path.read_text()))
+    return (state.status == DONE and state.sha256 == sha256 and state.settings == settings
+            and (Path(state.folder) / "manifest.json").is_file())
+
+
+def chunks_done(output: Path, state: BookState) -> int:
+    cache = AudioCache(output / "cache")
+    return sum(cache.get(key) is not None for key in set(state.keys))
