@@ -1,4 +1,4 @@
-"""The job's optional `notify` command, run through the shell when a job ends.
+"""The job's optional `notify` command, run through the shell, in the job file's folder, when a job ends.
 
 It reads the summary on stdin and finds the outcome in its environment:
 POCKET_BATCH_EXIT (0 all done, 1 some failed, 2 could not run), POCKET_BATCH_STATUS
@@ -17,13 +17,13 @@ STATUS = {0: "done", 1: "some-failed", 2: "could-not-run"}
 NOTIFY_TIMEOUT_SECONDS = 120
 
 
-def notify(command: str | None, exit_code: int, summary: str, log_path: Path | None) -> None:
+def notify(command: str | None, exit_code: int, summary: str, log_path: Path | None, cwd: Path) -> None:
     if not command:
         return
     env = os.environ | {"POCKET_BATCH_EXIT": str(exit_code), "POCKET_BATCH_STATUS": STATUS[exit_code],
                         "POCKET_BATCH_SUMMARY": summary, "POCKET_BATCH_LOG": str(log_path or "")}
     try:
-        done = subprocess.run(command, shell=True, input=summary, text=True, env=env, capture_output=True,
+        done = subprocess.run(command, shell=True, input=summary, text=True, env=env, cwd=cwd, capture_output=True,
                               timeout=NOTIFY_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         log.warning("notify command timed out after %d s: %s", NOTIFY_TIMEOUT_SECONDS, command)

@@ -43,7 +43,7 @@ def run_job(path: Path, show_progress: bool = True) -> JobResult:
     except OutputLocked:
         raise  # another run is at work: nothing failed, nobody to tell
     except PocketBatchError as exc:
-        notify(job.notify, COULD_NOT_RUN, f"pocket-batch {path}: could not run: {exc}", None)
+        notify(job.notify, COULD_NOT_RUN, f"pocket-batch {path}: could not run: {exc}", None, path.parent)
         raise
 
 
@@ -62,7 +62,7 @@ def _run(path: Path, job: JobConfig, show_progress: bool) -> JobResult:
             runs.append(produce(session, books, unreadable, show_progress, log_path))
         result = JobResult(job, runs, finished, log_path)
         log.info("job ends: %s", summary(result))
-        notify(job.notify, result.exit_code, summary(result), log_path)
+        notify(job.notify, result.exit_code, summary(result), log_path, path.parent)
     return result
 
 

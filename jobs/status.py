@@ -42,7 +42,8 @@ def status(target: Path) -> Status:
         outputs, inputs = [voice_output(job, v) for v in job.voices], job_inputs(job)
         lock_folder = job.output
     elif (target / STATE_DIR).is_dir() or any(target.glob(f"*/{STATE_DIR}")):
-        outputs = [target] if (target / STATE_DIR / "books").is_dir() else sorted(p.parent for p in target.glob(f"*/{STATE_DIR}"))
+        # A job's output folder, or the parent of one output folder per voice.
+        outputs = [target] if (target / STATE_DIR).is_dir() else sorted(p.parent for p in target.glob(f"*/{STATE_DIR}"))
         inputs, lock_folder = [], target
     else:
         raise PocketBatchError(f"{target}: neither a job file nor a pocket-batch output folder")
