@@ -7,6 +7,7 @@ knows which executor runs. Ray is imported only here, inside methods.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -22,6 +23,7 @@ from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, Synt
 WorkerFactory = Callable[[], SynthWorker]
 Result = SynthOutput | SynthFailure
 IN_FLIGHT_PER_WORKER = 2  # one running, one queued: a worker never idles waiting for the driver
+log = logging.getLogger("pocket_batch")
 
 
 class Attempts:
@@ -121,12 +123,22 @@ class RayExecutor:
             start_ray(self.address, num_cpus=self.workers * self.cpus_per_worker)
             self.started_ray = True
         import ray
+
+        if not self.started_ray:
+            self._fit_to_cluster(ray.cluster_resources().get("CPU", 0))
         # The factory runs here, in the driver: actors get a pickled, not-yet-loaded worker.
         self.template = self.make_worker()
         self.actor_class = ray.remote(num_cpus=self.cpus_per_worker, max_restarts=0)(_Actor)
         self.slots = [self._start_slot() for _ in range(self.workers)]
         self.warm_up()  # a model that cannot load stops the run here, in one line
         return self
+
+    def _fit_to_cluster(self, cpus: float) -> None:
+        """More workers than an existing cluster has CPUs for would wait forever to be placed."""
+        fit = max(1, int(cpus) // self.cpus_per_worker)
+        if self.workers > fit:
+            log.warning("the Ray cluster has %g CPUs: %d workers instead of %d", cpus, fit, self.workers)
+            self.workers = fit
 
     def __exit__(self, *exc) -> None:
         import ray
