@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.pipeline.config import GenerationOptions, IngestOptions, ModelOptions, PostprocOptions, RunConfig
+from pocket_batch.pipeline.config import BATCH_SIZE, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions, RunConfig
 from pocket_batch.pipeline.errors import PocketBatchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -223,15 +223,16 @@ def make_random(
 
 @bench_app.command("synth")
 def bench_synth(
-    chunks: Annotated[int, typer.Option(help="How many text chunks to synthesize per configuration.")] = 8,
-    workers: Annotated[Optional[int], typer.Option(help="N for the N-worker pipeline (default from cores).")] = None,
+    chunks: Annotated[list[int], typer.Option(help="Chunks per configuration (repeat the option).")] = [50, 500],
+    workers: Annotated[Optional[int], typer.Option(help="Ray workers for the pipeline rows (default from cores).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Rows per worker for the batched pipeline rows.")] = BATCH_SIZE,
     model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
-    quantize: Quantize = False,
+    only: Annotated[Optional[str], typer.Option(help="Only configurations whose name contains this.")] = None,
 ) -> None:
-    """Stock pocket-tts in one process vs the pipeline with 1 and N Ray workers, same chunks."""
+    """Stock pocket-tts (fp32, int8) vs the pipeline (batch 1, batched), same chunks, one run."""
     from pocket_batch.synth.bench import bench_synth as run
 
-    run(chunks, workers, model_dir, quantize, Console())
+    run(chunks, workers, batch_size, model_dir, only, Console())
 
 
 @bench_app.command("postproc")

@@ -20,6 +20,7 @@ WORKER_RSS_BYTES = 1_300_000_000  # one full-size model per worker, measured ~1 
 # A chunk at pocket-tts's max length is ~19 s of audio, a few seconds of work on one core;
 # ten minutes without a result means a stuck or runaway worker, not a slow one.
 CHUNK_TIMEOUT_SECONDS = 600.0
+BATCH_SIZE = 8  # rows per worker generated together (synth/batched.py); `pocket-batch bench synth` measures it
 
 # Voice samples for cloning.
 MIN_VOICE_SECONDS = 2.0
@@ -99,6 +100,7 @@ class RunConfig(Strict):
     address: str | None = None  # an existing Ray cluster; None starts a local one
     postproc: PostprocOptions = PostprocOptions()
     voice_cache_size: int = Field(default=8, ge=1)
+    batch_size: int = Field(default=BATCH_SIZE, ge=1)  # chunks each worker generates together
     chunk_retries: int = Field(default=2, ge=0)  # after a worker dies, errs or times out on a chunk
     chunk_timeout: float | None = Field(default=CHUNK_TIMEOUT_SECONDS, gt=0)  # per chunk, Ray workers only
     folder_per_input: bool | None = None  # out/<name>/ per input; None: only when there are several
@@ -139,6 +141,7 @@ class CorpusConfig(Strict):
     torch_threads: int = 1
     address: str | None = None
     voice_cache_size: int = Field(default=8, ge=1)
+    batch_size: int = Field(default=BATCH_SIZE, ge=1)
     chunk_retries: int = Field(default=2, ge=0)
     chunk_timeout: float | None = Field(default=CHUNK_TIMEOUT_SECONDS, gt=0)
 
@@ -163,6 +166,7 @@ class JobConfig(Strict):
     torch_threads: int = 1
     address: str | None = None
     voice_cache_size: int = Field(default=8, ge=1)
+    batch_size: int = Field(default=BATCH_SIZE, ge=1)
     chunk_retries: int = Field(default=2, ge=0)
     chunk_timeout: float | None = Field(default=CHUNK_TIMEOUT_SECONDS, gt=0)
     notify: str | None = None  # a shell command run when the job ends (see jobs/notify.py)

@@ -169,7 +169,7 @@ def synthesize_tasks(config: RunConfig | CorpusConfig, tasks: list[SynthTask], v
     """Tasks through an executor made from the config's worker settings, results into the cache."""
     workers = default_workers() if config.workers is None else config.workers
     make_worker = functools.partial(SynthWorker, config.model, config.generation.temperature,
-                                    config.torch_threads, config.voice_cache_size)
+                                    config.torch_threads, config.voice_cache_size, config.batch_size)
     with make_executor(make_worker, workers, config.torch_threads, config.address,
                        config.chunk_retries, config.chunk_timeout) as executor:
         if not show_progress:

@@ -1,16 +1,19 @@
 """`pocket-batch bench synth`: stock pocket-tts vs the pipeline, same chunks, one run, as ratios.
 
 Uses the full-size random model, which costs exactly what the released one does.
-Model loading is excluded everywhere: stock times its generate_audio loop, the
-pipeline times from warmed-up workers to the last chunk in the cache.
+Each configuration runs in a fresh process (so peak memory is its own); model
+loading is excluded everywhere: stock times its generate_audio loop after a
+warm-up chunk, the pipeline times from warmed-up workers to the last chunk.
 """
 
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import re
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -21,9 +24,17 @@ from pocket_batch.synth import run_tasks
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.executors import RayExecutor, start_ray
 from pocket_batch.synth.random_model import make_random_model
-from pocket_batch.synth.worker import SynthTask, SynthWorker
+from pocket_batch.synth.worker import SynthTask, SynthWorker, peak_rss_mb
 
 BENCH_VOICE = "alba"
+
+
+@dataclass(frozen=True)
+class Setup:
+    name: str
+    quantize: bool
+    workers: int = 0  # 0: stock pocket-tts in one process
+    batch_size: int = 1
 
 
 def bench_sentences(count: int) -> list[str]:
@@ -37,30 +48,44 @@ def bench_sentences(count: int) -> list[str]:
     return picked[:count]
 
 
-def bench_synth(chunks: int, workers: int | None, model_dir: Path, quantize: bool, console: Console) -> list[dict]:
+def setups(workers: int, batch_size: int) -> list[Setup]:
+    rows = [Setup("stock pocket-tts, 1 process, fp32", False), Setup("stock pocket-tts, 1 process, int8", True)]
+    for quantize in (False, True):
+        kind = "int8" if quantize else "fp32"
+        rows.append(Setup(f"pipeline, {workers} workers x batch 1, {kind}", quantize, workers, 1))
+        rows.append(Setup(f"pipeline, {workers} workers x batch {batch_size}, {kind}", quantize, workers, batch_size))
+    return rows
+
+
+def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, model_dir: Path,
+                only: str | None, console: Console) -> list[dict]:
     config = model_dir / "config.yaml"
     if not config.is_file():
         console.print(f"building the full-size random model in {model_dir} (once)...")
         make_random_model(model_dir, "english")
-    options = ModelOptions(config=config, quantize=quantize)
-    texts = bench_sentences(chunks)
-    workers = workers or default_workers()
-    rows = [_stock(options, texts)]
-    start_ray(None, num_cpus=workers)
-    for n in dict.fromkeys([1, workers]):
-        rows.append(_pipeline(options, texts, n))
-    _print(rows, console, quantize)
+    texts = bench_sentences(max(chunk_counts))
+    if len(texts) < max(chunk_counts):
+        console.print(f"[yellow]only {len(texts)} distinct sentences available[/]")
+    chosen = [s for s in setups(workers or default_workers(), batch_size) if not only or only in s.name]
+    rows = []
+    for count in chunk_counts:
+        for setup in chosen:
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                rows.append(pool.apply(_measure, (setup, config, texts[:count])))
+            console.print(f"  {setup.name}, {count} chunks: {rows[-1]['speed']:.2f} audio-s/wall-s", highlight=False)
+    _print(rows, console)
     return rows
 
 
-def _voice(options: ModelOptions):
-    from pocket_batch.synth.model import ModelSource
-    from pocket_batch.synth.voices import resolve_voice
+def _measure(setup: Setup, config: Path, texts: list[str]) -> dict:
+    options = ModelOptions(config=config, quantize=setup.quantize)
+    samples, wall, rss = _stock(options, texts) if not setup.workers else _pipeline(options, texts, setup)
+    audio = samples / SAMPLE_RATE
+    return {"config": setup.name, "chunks": len(texts), "audio_s": audio, "wall_s": wall, "speed": audio / wall,
+            "peak_rss_mb": rss}
 
-    return resolve_voice(BENCH_VOICE, ModelSource(options))
 
-
-def _stock(options: ModelOptions, texts: list[str]) -> dict:
+def _stock(options: ModelOptions, texts: list[str]) -> tuple[int, float, float]:
     """pocket-tts as its README uses it: one model, generate_audio per chunk, one process."""
     import logging
 
@@ -75,34 +100,36 @@ def _stock(options: ModelOptions, texts: list[str]) -> dict:
     for n, text in enumerate(texts):
         torch.manual_seed(n)
         samples += model.generate_audio(state, text).shape[-1]
-    return _row("stock, 1 process", len(texts), samples, time.perf_counter() - started)
+    return samples, time.perf_counter() - started, peak_rss_mb()
 
 
-def _pipeline(options: ModelOptions, texts: list[str], workers: int) -> dict:
-    voice = _voice(options)
+def _pipeline(options: ModelOptions, texts: list[str], setup: Setup) -> tuple[int, float, float]:
+    from pocket_batch.synth.model import ModelSource
+    from pocket_batch.synth.voices import resolve_voice
+
+    voice = resolve_voice(BENCH_VOICE, ModelSource(options))
     tasks = [SynthTask(f"bench{n:05d}", text, voice.fingerprint, n, 50) for n, text in enumerate(texts)]
-    make_worker = functools.partial(SynthWorker, options)
+    make_worker = functools.partial(SynthWorker, options, batch_size=setup.batch_size)
     sizes: list[int] = []
-    with tempfile.TemporaryDirectory() as tmp, RayExecutor(make_worker, workers) as executor:
-        executor.warm_up()
+    start_ray(None, num_cpus=setup.workers)
+    with tempfile.TemporaryDirectory() as tmp, RayExecutor(make_worker, setup.workers) as executor:
         started = time.perf_counter()
         run_tasks(tasks, [voice], executor, AudioCache(Path(tmp)), on_result=lambda out: sizes.append(out.audio.size))
         wall = time.perf_counter() - started
-    samples = sum(sizes)
-    return _row(f"pipeline, {workers} worker{'s' if workers > 1 else ''}", len(texts), samples, wall)
+        rss = max(executor.worker_peak_rss_mb())
+    return sum(sizes), wall, rss
 
 
-def _row(name: str, chunks: int, samples: int, wall: float) -> dict:
-    audio = samples / SAMPLE_RATE
-    return {"config": name, "chunks": chunks, "audio_s": audio, "wall_s": wall, "speed": audio / wall}
-
-
-def _print(rows: list[dict], console: Console, quantize: bool) -> None:
-    stock = rows[0]["speed"]
-    table = Table(title=f"bench synth: full-size random model, {'int8' if quantize else 'fp32'} (noise, not speech)")
-    for column in ("configuration", "chunks", "audio s", "wall s", "audio-s/wall-s", "vs stock"):
+def _print(rows: list[dict], console: Console) -> None:
+    table = Table(title="bench synth: full-size random model (noise, not speech), same chunks, one run")
+    for column in ("configuration", "chunks", "audio s", "wall s", "audio-s/wall-s", "vs best stock",
+                   "peak RSS / worker"):
         table.add_column(column, justify="left" if column == "configuration" else "right")
-    for r in rows:
-        table.add_row(r["config"], str(r["chunks"]), f"{r['audio_s']:.1f}", f"{r['wall_s']:.1f}",
-                      f"{r['speed']:.2f}", f"{r['speed'] / stock:.2f}×")
+    for count in dict.fromkeys(r["chunks"] for r in rows):
+        group = [r for r in rows if r["chunks"] == count]
+        stock = max((r["speed"] for r in group if r["config"].startswith("stock")), default=None)
+        for r in group:
+            ratio = f"{r['speed'] / stock:.2f}×" if stock else ""
+            table.add_row(r["config"], str(r["chunks"]), f"{r['audio_s']:.0f}", f"{r['wall_s']:.1f}",
+                          f"{r['speed']:.2f}", ratio, f"{r['peak_rss_mb']:.0f} MB")
     console.print(table)

@@ -18,7 +18,7 @@ from typing import Any
 
 from pocket_batch.pipeline.errors import PocketBatchError
 from pocket_batch.synth.voices import Voice
-from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
+from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker, peak_rss_mb
 
 WorkerFactory = Callable[[], SynthWorker]
 Result = SynthOutput | SynthFailure
@@ -33,12 +33,20 @@ class Attempts:
         self.retries = retries
         self.failed: Counter[str] = Counter()
 
-    def fail(self, task: SynthTask, reason: str, todo: deque[SynthTask]) -> SynthFailure | None:
-        self.failed[task.key] += 1
-        if self.failed[task.key] > self.retries:
-            return SynthFailure(task.key, reason, self.failed[task.key])
-        todo.appendleft(task)
-        return None
+    def fail(self, tasks: list[SynthTask], reason: str, todo: deque[SynthTask]) -> list[SynthFailure]:
+        """Count a failed attempt for each task; put back those with attempts left, return the others."""
+        failures = []
+        for task in reversed(tasks):
+            self.failed[task.key] += 1
+            if self.failed[task.key] > self.retries:
+                failures.append(SynthFailure(task.key, reason, self.failed[task.key]))
+            else:
+                todo.appendleft(task)
+        return failures[::-1]
+
+
+def take(todo: deque[SynthTask], n: int) -> list[SynthTask]:
+    return [todo.popleft() for _ in range(min(n, len(todo)))]
 
 
 class InProcessExecutor:
@@ -63,13 +71,11 @@ class InProcessExecutor:
             self.worker.add_voice(voice)
         todo, attempts = deque(tasks), Attempts(self.retries)
         while todo:
-            task = todo.popleft()
+            call = take(todo, self.worker.call_size)
             try:
-                yield self.worker.synthesize(task)
-            except Exception as exc:  # noqa: BLE001 - recorded against the chunk, the others go on
-                failure = attempts.fail(task, one_line(exc), todo)
-                if failure:
-                    yield failure
+                yield from self.worker.synthesize_many(call)
+            except Exception as exc:  # noqa: BLE001 - recorded against the chunks, the others go on
+                yield from attempts.fail(call, one_line(exc), todo)
 
 
 @dataclass
@@ -77,32 +83,36 @@ class _Slot:
     """One actor and its calls in submission order: the first is running, the rest queue behind it."""
 
     actor: Any
-    calls: deque = field(default_factory=deque)  # (ObjectRef, SynthTask | None for the model load)
+    calls: deque = field(default_factory=deque)  # (ObjectRef, [SynthTask...], or None for the model load)
     head_since: float = field(default_factory=time.monotonic)  # when the running call started
 
-    def push(self, ref, task: SynthTask | None) -> None:
+    def push(self, ref, tasks: list[SynthTask] | None) -> None:
         if not self.calls:
             self.head_since = time.monotonic()
-        self.calls.append((ref, task))
+        self.calls.append((ref, tasks))
 
-    def pop(self) -> tuple[Any, SynthTask | None]:
+    def pop(self) -> tuple[Any, list[SynthTask] | None]:
         call = self.calls.popleft()
         self.head_since = time.monotonic()
         return call
 
-    def running(self) -> SynthTask | None:
+    def running(self) -> list[SynthTask] | None:
         return self.calls[0][1] if self.calls else None
 
     def queued(self) -> list[SynthTask]:
-        return [task for _, task in list(self.calls)[1:] if task is not None]
+        return [task for _, tasks in list(self.calls)[1:] if tasks is not None for task in tasks]
+
+    def queued_calls(self) -> int:
+        return sum(tasks is not None for _, tasks in list(self.calls)[1:])
 
 
 class RayExecutor:
     """A pool of SynthWorker actors, each holding one model; tasks stream in, results stream out.
 
-    A worker that dies, or runs one chunk past `timeout` seconds, is replaced by a fresh
-    actor; the chunk it was running is retried up to `retries` times, the chunks queued
-    behind it are resubmitted without counting an attempt.
+    Each call carries `call_size` tasks (one, or a few batches' worth for a batching worker).
+    A worker that dies, or runs a call past `timeout` seconds per chunk in it, is replaced
+    by a fresh actor; the chunks it was running are retried up to `retries` times, the
+    calls queued behind it are resubmitted without counting an attempt.
     """
 
     def __init__(self, make_worker: WorkerFactory, workers: int, cpus_per_worker: int = 1,
@@ -163,6 +173,11 @@ class RayExecutor:
                     raise _setup_error(exc) from None
         return names
 
+    def worker_peak_rss_mb(self) -> list[float]:
+        import ray
+
+        return ray.get([slot.actor.peak_rss_mb.remote() for slot in self.slots])
+
     def _start_slot(self) -> _Slot:
         slot = _Slot(self.actor_class.remote(self.template))
         slot.push(slot.actor.setup.remote(), None)  # starts loading now; calls on an actor run in order
@@ -196,50 +211,52 @@ class RayExecutor:
             ready, _ = ray.wait(list(owners), num_returns=1, timeout=self._until_next_deadline())
             if not ready:
                 for slot in self._overdue():
-                    task = slot.running()
+                    call = slot.running()
                     self._replace(slot, todo)
-                    if failure := attempts.fail(task, f"no result after {self.timeout:g} s; worker restarted", todo):
-                        yield failure
+                    yield from attempts.fail(call, f"no result after {self._deadline(call):g} s; worker restarted", todo)
                 continue
             slot = owners[ready[0]]
-            ref, task = slot.calls[0]  # calls on one actor finish in order: the ready one is the running one
+            ref, call = slot.calls[0]  # calls on one actor finish in order: the ready one is the running one
             try:
-                result = ray.get(ref)
+                results = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:  # the call raised; the worker itself is fine
                 slot.pop()
-                if task is None:
+                if call is None:
                     raise _setup_error(exc) from None
-                if failure := attempts.fail(task, one_line(exc.cause or exc), todo):
-                    yield failure
+                yield from attempts.fail(call, one_line(exc.cause or exc), todo)
                 continue
             except ray.exceptions.RayError as exc:  # the worker process died (killed, OOM, node lost)
                 self._replace(slot, todo)
-                if task is None:
+                if call is None:
                     setup_deaths += 1
                     if setup_deaths > self.retries:
                         raise PocketBatchError(f"workers keep dying while loading the model: {one_line(exc)}") from None
-                elif failure := attempts.fail(task, f"worker died: {one_line(exc)}", todo):
-                    yield failure
+                else:
+                    yield from attempts.fail(call, f"worker died: {one_line(exc)}", todo)
                 continue
             slot.pop()
-            if task is not None:
-                yield result
+            if call is not None:
+                yield from results
 
     def _fill(self, todo: deque[SynthTask]) -> None:
         for slot in self.slots:
-            while todo and len(slot.queued()) + (slot.running() is not None) < IN_FLIGHT_PER_WORKER:
-                task = todo.popleft()
-                slot.push(slot.actor.synthesize.remote(task), task)
+            while todo and slot.queued_calls() + (slot.running() is not None) < IN_FLIGHT_PER_WORKER:
+                call = take(todo, self.template.call_size)
+                slot.push(slot.actor.synthesize_many.remote(call), call)
+
+    def _deadline(self, call: list[SynthTask]) -> float:
+        """A call of n chunks may take as long as n chunks one after the other."""
+        return self.timeout * len(call)
 
     def _until_next_deadline(self) -> float | None:
         if self.timeout is None:
             return None
-        starts = [slot.head_since for slot in self.slots if slot.running() is not None]
-        return max(0.0, min(starts) + self.timeout - time.monotonic()) if starts else None
+        ends = [s.head_since + self._deadline(s.running()) for s in self.slots if s.running() is not None]
+        return max(0.0, min(ends) - time.monotonic()) if ends else None
 
     def _overdue(self) -> list[_Slot]:
         now = time.monotonic()
-        return [s for s in self.slots if s.running() is not None and now - s.head_since >= self.timeout]
+        return [s for s in self.slots if s.running() is not None and now - s.head_since >= self._deadline(s.running())]
 
 
 class _Actor:
@@ -259,8 +276,11 @@ class _Actor:
     def add_voice(self, voice: Voice) -> None:
         self.worker.add_voice(voice)
 
-    def synthesize(self, task: SynthTask) -> SynthOutput:
-        return self.worker.synthesize(task)
+    def synthesize_many(self, tasks: list[SynthTask]) -> list[SynthOutput]:
+        return self.worker.synthesize_many(tasks)
+
+    def peak_rss_mb(self) -> float:
+        return peak_rss_mb()
 
 
 def one_line(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import socket
 import tempfile
 import time
@@ -18,6 +19,8 @@ import numpy as np
 from pocket_batch.pipeline.config import SAMPLES_PER_FRAME, ModelOptions
 from pocket_batch.synth.model import ModelSource, hub_errors
 from pocket_batch.synth.voices import Voice
+
+CALLS_PER_BATCH = 4  # tasks per call = batch size x this: the batch refills from the call until its last wave
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,13 @@ class SynthFailure:
 
 class SynthWorker:
     def __init__(self, model: ModelOptions, temperature: float | None = None,
-                 torch_threads: int = 1, voice_cache_size: int = 8):
+                 torch_threads: int = 1, voice_cache_size: int = 8, batch_size: int = 1):
         self.source = ModelSource(model)
         self.temperature = temperature
         self.torch_threads = torch_threads
         self.voice_cache_size = voice_cache_size
+        self.batch_size = batch_size  # rows generated together; 1 is pocket-tts's own generate_audio
+        self.batched = None
         self.voices: dict[str, Voice] = {}
         self.states: OrderedDict[str, dict] = OrderedDict()
         self.model = None
@@ -95,6 +100,44 @@ class SynthWorker:
         limit = self.model._estimate_max_gen_len(tokens)
         return SynthOutput(task.key, audio, frames >= limit, self.name, time.perf_counter() - started)
 
+    @property
+    def call_size(self) -> int:
+        """Tasks per call: a few batches' worth, so finished rows are replaced from the same call."""
+        return 1 if self.batch_size <= 1 else self.batch_size * CALLS_PER_BATCH
+
+    def synthesize_many(self, tasks: list[SynthTask]) -> list[SynthOutput]:
+        """Several tasks, generated `batch_size` rows at a time (longest first, so the batch drains late)."""
+        if self.batch_size <= 1:
+            return [self.synthesize(task) for task in tasks]
+        from pocket_batch.synth.batched import BatchedGenerator, Request
+
+        self.setup()
+        if self.batched is None:
+            self.batched = BatchedGenerator(self.model, self.batch_size)
+        by_key = {task.key: task for task in tasks}
+        requests, outputs = [], []
+        for task in sorted(tasks, key=lambda t: -len(t.text)):
+            pieces = self._pieces(task)
+            if len(pieces) == 1:
+                requests.append(Request(task.key, pieces[0], self._voice_state(task.voice), task.seed))
+            else:  # pocket-tts would split it into several generations: let it
+                outputs.append(self.synthesize(task))
+        for request, audio, max_length, seconds in self.batched.generate(requests):
+            outputs.append(SynthOutput(request.key, audio.numpy().astype(np.float32, copy=False), max_length,
+                                       self.name, seconds))
+        order = list(by_key)
+        return sorted(outputs, key=lambda out: order.index(out.key))
+
+    def _pieces(self, task: SynthTask) -> list[str]:
+        from pocket_tts.models.text_chunking import split_into_best_sentences
+
+        m = self.model
+        return split_into_best_sentences(m.flow_lm.conditioner.tokenizer, task.text, task.max_tokens,
+                                         m.pad_with_spaces_for_short_inputs, remove_semicolons=m.remove_semicolons,
+                                         append_terminal_punctuation=m.append_terminal_punctuation,
+                                         capitalize_first_letter=m.capitalize_first_letter,
+                                         replace_characters=m.replace_characters)
+
     def _voice_state(self, fingerprint: str) -> dict:
         if fingerprint in self.states:
             self.states.move_to_end(fingerprint)
@@ -118,3 +161,8 @@ class SynthWorker:
                 return self.model.get_state_for_audio_prompt(f.name)
         with hub_errors(f"the preset voice {voice.name!r}"):
             return self.model.get_state_for_audio_prompt(voice.name)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,0 +1,338 @@
+"""Continuous batching inside one worker: B chunks generated and decoded together, step by step.
+
+pocket-tts generates one chunk at a time: every step streams the whole backbone's
+weights for one row, and its KV cache keeps one write position for all rows. Here
+the same modules run B rows at once, each row with its own position: a row's keys
+and values are written at its own offset, its queries rotated by its own RoPE
+position and masked to its own past. A finished row (EOS plus its frames after
+EOS, or the max length) leaves at once and the next chunk takes its slot, so the
+batch stays full. The Mimi decoder runs batched the same way, one frame per step.
+
+Each row replays what `generate_audio` does for that chunk alone: the stock prefill
+(voice state + text prompt), its own noise generator seeded like the single path
+(one draw for the prompt step, one per frame), the same EOS rule, and frame-by-frame
+decoding with the same 5 ms fade-in. Only float rounding differs (wider matrix
+products, masked attention over a longer cache).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch.nn import functional as F
+
+
+CAPACITY_STEP = 64  # cache positions are allocated in steps of this (memory grows with the longest row)
+
+
+@dataclass
+class Request:
+    """One chunk to generate: the prompt text pocket-tts would build, the voice state, the seed."""
+
+    key: str
+    text: str
+    state: dict  # the voice's model state (not modified)
+    seed: int
+
+
+@dataclass
+class _Row:
+    request: Request
+    generator: torch.Generator
+    max_gen_len: int
+    frames_after_eos: int
+    step: int = 0
+    eos_step: int | None = None
+    frames: list[torch.Tensor] = field(default_factory=list)
+    started: bool = False  # the Mimi fade-in is applied to a row's first frame
+    admitted: float = field(default_factory=time.perf_counter)
+
+
+class RowAttention:
+    """Per-row KV caches for every attention layer of one transformer: positions differ by row."""
+
+    def __init__(self, layers, batch: int, capacity: int, context: int | None):
+        self.layers = list(layers)
+        self.context = context
+        self.offsets = torch.zeros(batch, dtype=torch.long)
+        self.caches = []
+        for layer in self.layers:
+            attn = layer.self_attn
+            # Zeros, not pocket-tts's NaN: other rows' unwritten slots are masked, and 0 x NaN would leak.
+            self.caches.append(torch.zeros(2, batch, capacity, attn.num_kv_heads, attn.dim_per_head))
+
+    def load_row(self, row: int, caches: list[torch.Tensor], offset: int) -> None:
+        """Copy a single-row cache (pocket-tts's layout, [2, 1, T, H, D]) into slot `row`."""
+        for target, source in zip(self.caches, caches):
+            if target.shape[2] < offset + 1:
+                raise ValueError("batched cache too small for this prompt")
+            target[:, row, :offset] = source[:, 0, :offset]
+        self.offsets[row] = offset
+
+    def reset_row(self, row: int) -> None:
+        self.offsets[row] = 0
+
+    def forward(self, x: torch.Tensor, active: list[int]) -> torch.Tensor:
+        """All layers for `t` new positions per row; then every row's offset advances by `t`.
+
+        Linear layers run on all B rows at once (that is the point: weights are read once a
+        step); attention runs row by row over exactly that row's past, with pocket-tts's own
+        mask, so a row's result never depends on which chunks share its batch.
+        """
+        positions = self.offsets[:, None] + torch.arange(x.shape[1])[None, :]  # [B, t]
+        masks = {row: self._mask(positions[row: row + 1]) for row in active}  # the same for every layer
+        for layer, cache in zip(self.layers, self.caches):
+            update = self._attend(layer.self_attn, layer.norm1(x), cache, positions, masks)
+            x = x.to(update) + layer.layer_scale_1(update)
+            x = layer._ff_block(x)
+        self.offsets += x.shape[1]
+        return x
+
+    def _mask(self, positions: torch.Tensor) -> torch.Tensor:
+        """pocket-tts's own mask for one row: its queries over exactly its past (and context)."""
+        from pocket_tts.modules.attention import _build_attention_mask
+
+        return _build_attention_mask(positions, torch.arange(int(positions[0, -1]) + 1)[None, :], self.context)
+
+    def _attend(self, attn, x: torch.Tensor, cache: torch.Tensor, positions: torch.Tensor,
+                masks: dict[int, torch.Tensor]) -> torch.Tensor:
+        projected = attn.in_proj(x)
+        b, t, _ = projected.shape
+        d = attn.dim_per_head
+        q = projected[..., : attn.attn_dim].view(b, t, attn.num_heads, d)
+        kv = projected[..., attn.attn_dim:].view(b, t, 2, attn.num_kv_heads, d)
+        k, v = torch.unbind(kv, dim=2)
+        q, k = rope_rows(q, k, positions, attn.rope.max_period)
+        q = q.transpose(1, 2)
+        out = torch.zeros(b, attn.num_heads, t, d, dtype=q.dtype)
+        for row, mask in masks.items():
+            length = mask.shape[-1]
+            cache[0, row, length - t: length] = k[row]
+            cache[1, row, length - t: length] = v[row]
+            k_attn = cache[0, row: row + 1, :length].permute(0, 2, 1, 3)
+            v_attn = cache[1, row: row + 1, :length].permute(0, 2, 1, 3)
+            if attn.num_kv_heads != attn.num_heads:
+                k_attn = k_attn.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
+                v_attn = v_attn.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
+            out[row: row + 1] = F.scaled_dot_product_attention(q[row: row + 1], k_attn, v_attn, mask, dropout_p=0.0)
+        return attn.out_proj(out.transpose(1, 2).reshape(b, t, -1))
+
+
+def rope_rows(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, max_period: float):
+    """pocket-tts's apply_rope, with a position per row instead of one offset for the batch."""
+    b, t, h, d = q.shape
+    hk = k.shape[2]
+    ds = torch.arange(d // 2, dtype=torch.float32)
+    freqs = torch.exp(ds * (-math.log(max_period) * 2 / d))
+    ts = positions.to(torch.float32).view(b, t, 1, 1)
+    q = q.view(b, t, h, d // 2, 2)
+    k = k.view(b, t, hk, d // 2, 2)
+    qr, qi = q[..., 0].float(), q[..., 1].float()
+    kr, ki = k[..., 0].float(), k[..., 1].float()
+    rotr, roti = torch.cos(freqs * ts), torch.sin(freqs * ts)
+    dtype = q.dtype
+    qo = torch.stack([(qr * rotr - qi * roti).to(dtype), (qr * roti + qi * rotr).to(dtype)], dim=-1)
+    ko = torch.stack([(kr * rotr - ki * roti).to(dtype), (kr * roti + ki * rotr).to(dtype)], dim=-1)
+    return qo.view(b, t, h, d), ko.view(b, t, hk, d)
+
+
+class BatchedGenerator:
+    """Generates many chunks with one TTSModel, `batch` rows at a time."""
+
+    def __init__(self, model, batch: int):
+        from pocket_tts.modules.stateful_module import init_states
+
+        self.model = model
+        self.batch = batch
+        fl, mimi = model.flow_lm, model.mimi
+        self.samples_per_frame = int(mimi.sample_rate / mimi.frame_rate)
+        self.mimi_steps = int(mimi.encoder_frame_rate / mimi.frame_rate)
+        self.fade_in = torch.linspace(0, 1, model.config.mimi.sample_rate // 200)
+        self.flow_capacity = 0
+        self.flow: RowAttention | None = None
+        mimi_tf = mimi.decoder_transformer.transformer
+        self.mimi_capacity = 0
+        self.mimi_context = mimi_tf.context
+        self.mimi_attention: RowAttention | None = None
+        # Conv states of the decoder (per row already in pocket-tts); attention states are ours.
+        self.conv_state = init_states(mimi, batch_size=batch, sequence_length=0)
+        self.fresh_conv = init_states(mimi, batch_size=1, sequence_length=0)
+        self.ldim = fl.ldim
+
+    # -- admission -----------------------------------------------------------------------
+
+    def _prefill(self, request: Request) -> tuple[_Row, list[torch.Tensor], int]:
+        """What the stock path does before its first frame, for one row; returns its caches and offset."""
+        from pocket_tts.models.text_chunking import prepare_text_prompt
+
+        model = self.model
+        text, guess = prepare_text_prompt(request.text, model.pad_with_spaces_for_short_inputs,
+                                          model.remove_semicolons, model.append_terminal_punctuation,
+                                          model.capitalize_first_letter, model.replace_characters)
+        frames_after_eos = model.model_recommended_frames_after_eos
+        if frames_after_eos is None:
+            frames_after_eos = guess + 2
+        state = copy.deepcopy(request.state)
+        prepared = model.flow_lm.conditioner.prepare(text)
+        max_gen_len = model._estimate_max_gen_len(prepared.shape[1])
+        current = model._flow_lm_current_end(state)
+        model._expand_kv_cache(state, sequence_length=current + prepared.shape[1] + max_gen_len)
+        generator = torch.Generator().manual_seed(request.seed)
+        with _rng_from(generator):  # the prompt step draws (and discards) one noise sample, as stock does
+            model._run_flow_lm_and_increment_step(model_state=state, text_tokens=prepared)
+        layers = model.flow_lm.transformer.layers
+        caches = [state[layer.self_attn._module_absolute_name]["cache"] for layer in layers]
+        offset = model._flow_lm_current_end(state)
+        return _Row(request, generator, max_gen_len, frames_after_eos), caches, offset
+
+    def _ensure_capacity(self, flow_needed: int, mimi_needed: int) -> None:
+        """Grow the batched caches (rarely: the first chunks fix the size) before admitting a row."""
+        if self.flow is None or flow_needed > self.flow_capacity:
+            self.flow_capacity = _round_up(flow_needed, CAPACITY_STEP)
+            old = self.flow
+            self.flow = RowAttention(self.model.flow_lm.transformer.layers, self.batch, self.flow_capacity, None)
+            if old is not None:
+                for new, cache in zip(self.flow.caches, old.caches):
+                    new[:, :, : cache.shape[2]] = cache
+                self.flow.offsets = old.offsets
+        if self.mimi_attention is None or mimi_needed > self.mimi_capacity:
+            self.mimi_capacity = _round_up(mimi_needed, CAPACITY_STEP)
+            old = self.mimi_attention
+            layers = self.model.mimi.decoder_transformer.transformer.layers
+            self.mimi_attention = RowAttention(layers, self.batch, self.mimi_capacity, self.mimi_context)
+            if old is not None:
+                for new, cache in zip(self.mimi_attention.caches, old.caches):
+                    new[:, :, : cache.shape[2]] = cache
+                self.mimi_attention.offsets = old.offsets
+
+    def _admit(self, slot: int, request: Request) -> _Row:
+        row, caches, offset = self._prefill(request)
+        self._ensure_capacity(offset + row.max_gen_len + 1, row.max_gen_len * self.mimi_steps + 1)
+        self.flow.load_row(slot, caches, offset)
+        self.mimi_attention.reset_row(slot)
+        for name, module_state in self.conv_state.items():
+            if "cache" not in module_state:  # conv buffers; pocket-tts's attention states are unused here
+                for key, value in module_state.items():
+                    value[slot] = self.fresh_conv[name][key][0]
+        return row
+
+    # -- the loop ------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(self, requests: Iterable[Request]) -> Iterator[tuple[Request, torch.Tensor, bool, float]]:
+        """Yields (request, audio [samples], reached max length, seconds in the batch) as each row finishes."""
+        todo = deque(requests)
+        rows: list[_Row | None] = [None] * self.batch
+        latents = torch.full((self.batch, 1, self.ldim), float("nan"))  # NaN: BOS, as in pocket-tts
+        while todo or any(rows):
+            for slot in range(self.batch):
+                if rows[slot] is None and todo:
+                    rows[slot] = self._admit(slot, todo.popleft())
+                    latents[slot] = float("nan")
+            active = self.active = [slot for slot, row in enumerate(rows) if row is not None]
+            for slot in range(self.batch):
+                if rows[slot] is None:  # an empty slot still computes (a throwaway row); keep it in bounds
+                    self.flow.reset_row(slot)
+                    self.mimi_attention.reset_row(slot)
+            next_latents, eos = self._flow_step(latents, rows)
+            emitted = []
+            for slot in active:
+                row = rows[slot]
+                if bool(eos[slot]) and row.eos_step is None and row.step >= self.model._MIN_FRAMES_BEFORE_EOS:
+                    row.eos_step = row.step
+                if row.eos_step is not None and row.step >= row.eos_step + row.frames_after_eos:
+                    yield self._finish(slot, rows, max_length=False)
+                    continue
+                emitted.append(slot)
+                latents[slot] = next_latents[slot]
+                row.step += 1
+            if emitted:
+                audio = self._decode(latents)
+                for slot in emitted:
+                    row = rows[slot]
+                    frame = audio[slot, 0]
+                    if not row.started:
+                        n = min(self.fade_in.numel(), frame.shape[-1])
+                        frame = frame.clone()
+                        frame[:n] *= self.fade_in[:n]
+                        row.started = True
+                    row.frames.append(frame)
+                    if row.step >= row.max_gen_len:
+                        yield self._finish(slot, rows, max_length=True)
+
+    def _finish(self, slot: int, rows: list, max_length: bool) -> tuple[Request, torch.Tensor, bool, float]:
+        row = rows[slot]
+        rows[slot] = None
+        audio = torch.cat(row.frames) if row.frames else torch.zeros(0)
+        return row.request, audio, max_length, time.perf_counter() - row.admitted
+
+    def _flow_step(self, latents: torch.Tensor, rows: list) -> tuple[torch.Tensor, torch.Tensor]:
+        """One frame for every row: backbone, EOS head and one-step flow, noise from each row's generator."""
+        fl, model = self.model.flow_lm, self.model
+        sequence = torch.where(torch.isnan(latents), fl.bos_emb, latents)
+        x = self.flow.forward(fl.input_linear(sequence), self.active)
+        x = fl.out_norm(x)
+        if fl.z_proj is not None:
+            x = fl.z_proj(x)
+        out = x.to(torch.float32)[:, -1]
+        eos = (fl.out_eos(out) > model.eos_threshold)[:, 0]
+        std = model.temp ** 0.5
+        noise = torch.zeros(self.batch, self.ldim)
+        for slot, row in enumerate(rows):
+            if row is not None:
+                noise[slot : slot + 1] = _draw_noise((1, self.ldim), std, model.noise_clamp, row.generator)
+        latent = _flow_decode(fl)(lambda *args: fl.flow_net(out, *args), noise, model.sampler_decode_steps)
+        return latent[:, None, :], eos
+
+    def _decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """One Mimi frame for every row (rows not emitting decode a throwaway frame and are reset on admission)."""
+        fl, mimi = self.model.flow_lm, self.model.mimi
+        x = torch.nan_to_num(latents) * fl.emb_std + fl.emb_mean
+        x = mimi.quantizer(x.transpose(-1, -2))
+        x = mimi._to_encoder_framerate(x, self.conv_state)
+        tf = mimi.decoder_transformer
+        x = x.transpose(1, 2)
+        if tf.input_proj is not None:
+            x = tf.input_proj(x)
+        x = self.mimi_attention.forward(x, self.active)
+        x = tf.output_projs[0](x).transpose(1, 2)
+        return mimi.decoder(x, self.conv_state)
+
+
+def _round_up(n: int, step: int) -> int:
+    return -(-n // step) * step
+
+
+def _draw_noise(shape, std: float, clamp: float | None, generator: torch.Generator) -> torch.Tensor:
+    noise = torch.empty(shape)
+    if clamp is None:
+        return noise.normal_(0.0, std, generator=generator)
+    return torch.nn.init.trunc_normal_(noise, mean=0.0, std=std, a=-clamp, b=clamp, generator=generator)
+
+
+def _flow_decode(fl):
+    from pocket_tts.models import flow_lm
+
+    return {"lsd": flow_lm.lsd_decode, "flow_matching": flow_lm.ot_decode, "drifting": flow_lm.drifting_decode,
+            "pointwise": flow_lm.pointwise_decode}[fl.flow_type]
+
+
+class _rng_from:
+    """Run pocket-tts code that draws from torch's global generator on a row's own generator instead."""
+
+    def __init__(self, generator: torch.Generator):
+        self.generator = generator
+
+    def __enter__(self):
+        self.saved = torch.get_rng_state()
+        torch.set_rng_state(self.generator.get_state())
+
+    def __exit__(self, *exc):
+        self.generator.set_state(torch.get_rng_state())
+        torch.set_rng_state(self.saved)
