@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.pipeline.config import BATCH_SIZE, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions, RunConfig
+from pocket_batch.pipeline.config import BATCH_SIZE, CHUNK_TIMEOUT_SECONDS, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions, RunConfig
 from pocket_batch.pipeline.errors import PocketBatchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -45,6 +45,9 @@ def render(
     seed: Annotated[int, typer.Option(help="Run seed; each chunk's seed derives from it.")] = 0,
     workers: Annotated[Optional[int], typer.Option(help="Ray workers (0: in-process; default from cores and memory).")] = None,
     address: Annotated[Optional[str], typer.Option(help="Join this Ray cluster instead of starting one.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Chunks each worker generates together (int8 workers: 1).")] = BATCH_SIZE,
+    chunk_retries: Annotated[int, typer.Option(help="Retries of a chunk whose worker died, failed or timed out.")] = 2,
+    chunk_timeout: Annotated[float, typer.Option(help="Seconds per chunk before a worker is killed and replaced.")] = CHUNK_TIMEOUT_SECONDS,
     include_front_matter: FrontMatter = False,
     footnotes: Footnotes = "skip",
     lexicon: Lexicon = None,
@@ -60,7 +63,8 @@ def render(
         model=ModelOptions(language=language, config=model_config, quantize=quantize),
         generation=GenerationOptions(temperature=temperature, seed=seed),
         postproc=PostprocOptions(loudness=loudness, format=format),
-        workers=workers, address=address,
+        workers=workers, address=address, batch_size=batch_size, chunk_retries=chunk_retries,
+        chunk_timeout=chunk_timeout,
     )
     result = run_render(config)
     _report([result])

@@ -16,11 +16,11 @@ SAMPLE_RATE = 24_000  # Pocket TTS / Mimi output rate
 FRAME_RATE = 12.5  # Mimi latent frames per second
 SAMPLES_PER_FRAME = int(SAMPLE_RATE / FRAME_RATE)
 MAX_TOKENS_PER_CHUNK = 50  # pocket-tts's own MAX_TOKEN_PER_CHUNK
-WORKER_RSS_BYTES = 1_300_000_000  # one full-size model per worker, measured ~1 GB plus headroom
+WORKER_RSS_BYTES = 1_500_000_000  # one full-size model and a batch of 8 rows per worker: 1.2 GB measured, plus headroom
 # A chunk at pocket-tts's max length is ~19 s of audio, a few seconds of work on one core;
 # ten minutes without a result means a stuck or runaway worker, not a slow one.
 CHUNK_TIMEOUT_SECONDS = 600.0
-BATCH_SIZE = 8  # rows per worker generated together (synth/batched.py); `pocket-batch bench synth` measures it
+BATCH_SIZE = 8  # rows per worker generated together (synth/batched.py): measured, see README Benchmarks
 
 # Voice samples for cloning.
 MIN_VOICE_SECONDS = 2.0

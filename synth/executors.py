@@ -203,6 +203,8 @@ class RayExecutor:
             for ref in self.voice_refs:
                 slot.actor.add_voice.remote(ref)
         todo, attempts, setup_deaths = deque(tasks), Attempts(self.retries), 0
+        # Calls of a few batches each, but a short job is still shared out between all workers.
+        self.call_size = min(self.template.call_size, max(1, -(-len(todo) // len(self.slots))))
         while True:
             self._fill(todo)
             owners = {ref: slot for slot in self.slots for ref, _ in slot.calls}
@@ -239,10 +241,12 @@ class RayExecutor:
                 yield from results
 
     def _fill(self, todo: deque[SynthTask]) -> None:
-        for slot in self.slots:
-            while todo and slot.queued_calls() + (slot.running() is not None) < IN_FLIGHT_PER_WORKER:
-                call = take(todo, self.template.call_size)
-                slot.push(slot.actor.synthesize_many.remote(call), call)
+        """Round-robin, one call per worker per pass: every worker gets work before any gets a second call."""
+        for in_flight in range(1, IN_FLIGHT_PER_WORKER + 1):
+            for slot in self.slots:
+                if todo and slot.queued_calls() + (slot.running() is not None) < in_flight:
+                    call = take(todo, self.call_size)
+                    slot.push(slot.actor.synthesize_many.remote(call), call)
 
     def _deadline(self, call: list[SynthTask]) -> float:
         """A call of n chunks may take as long as n chunks one after the other."""

@@ -21,8 +21,9 @@ def digest(path) -> str:
 
 
 def outputs(folder):
-    """Every audio, subtitle and manifest file of a finished run (the cache aside)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and "cache" not in p.parts)
+    """Every audio, subtitle and manifest file of a finished run (the cache, logs and run state aside)."""
+    skip = {"cache", "logs", ".pocket-batch"}
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not skip & set(p.relative_to(folder).parts))
 
 
 def test_text_to_audio_and_manifest_with_two_workers_then_rerun_is_free(notes, make_config, ray_cluster):
