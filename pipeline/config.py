@@ -87,22 +87,27 @@ class PostprocOptions(Strict):
     ffmpeg: Path | None = None  # a system ffmpeg; None: the one inside imageio-ffmpeg
 
 
-class RunConfig(Strict):
-    inputs: tuple[Path, ...]
-    output: Path
-    voice: str = "alba"
-    consent: Path | None = None
-    ingest: IngestOptions = IngestOptions()
+class Synthesis(Strict):
+    """How chunks are synthesized: the model, generation, and the workers that run it."""
+
     model: ModelOptions = ModelOptions()
     generation: GenerationOptions = GenerationOptions()
     workers: int | None = None  # None: from cores and memory; 0: in-process, no Ray
     torch_threads: int = 1  # intra-op threads per worker; fixed so audio is identical at any scale
     address: str | None = None  # an existing Ray cluster; None starts a local one
-    postproc: PostprocOptions = PostprocOptions()
     voice_cache_size: int = Field(default=8, ge=1)
     batch_size: int = Field(default=BATCH_SIZE, ge=1)  # chunks each worker generates together
     chunk_retries: int = Field(default=2, ge=0)  # after a worker dies, errs or times out on a chunk
     chunk_timeout: float | None = Field(default=CHUNK_TIMEOUT_SECONDS, gt=0)  # per chunk, Ray workers only
+
+
+class RunConfig(Synthesis):
+    inputs: tuple[Path, ...]
+    output: Path
+    voice: str = "alba"
+    consent: Path | None = None
+    ingest: IngestOptions = IngestOptions()
+    postproc: PostprocOptions = PostprocOptions()
     folder_per_input: bool | None = None  # out/<name>/ per input; None: only when there are several
 
 
@@ -119,7 +124,7 @@ class QAOptions(Strict):
     retries: int = Field(default=2, ge=0)
 
 
-class CorpusConfig(Strict):
+class CorpusConfig(Synthesis):
     csv: Path
     output: Path
     voices: tuple[str, ...] = ("alba",)  # every row in each voice
@@ -135,18 +140,9 @@ class CorpusConfig(Strict):
     lexicon: Path | None = None
     language: str = "en"
     qa: QAOptions = QAOptions()
-    model: ModelOptions = ModelOptions()
-    generation: GenerationOptions = GenerationOptions()
-    workers: int | None = None
-    torch_threads: int = 1
-    address: str | None = None
-    voice_cache_size: int = Field(default=8, ge=1)
-    batch_size: int = Field(default=BATCH_SIZE, ge=1)
-    chunk_retries: int = Field(default=2, ge=0)
-    chunk_timeout: float | None = Field(default=CHUNK_TIMEOUT_SECONDS, gt=0)
 
 
-class JobConfig(Strict):
+class JobConfig(Synthesis):
     """A job file (TOML): what `pocket-batch run` renders, night after night, into one output folder.
 
     Keys are RunConfig's, plus where the inputs come from and whom to tell. Relative paths
@@ -159,16 +155,7 @@ class JobConfig(Strict):
     voices: tuple[str, ...] = ("alba",)  # each book in each voice; out/<voice>/ when more than one
     consent: Path | None = None
     ingest: IngestOptions = IngestOptions()
-    model: ModelOptions = ModelOptions()
-    generation: GenerationOptions = GenerationOptions()
     postproc: PostprocOptions = PostprocOptions()
-    workers: int | None = None
-    torch_threads: int = 1
-    address: str | None = None
-    voice_cache_size: int = Field(default=8, ge=1)
-    batch_size: int = Field(default=BATCH_SIZE, ge=1)
-    chunk_retries: int = Field(default=2, ge=0)
-    chunk_timeout: float | None = Field(default=CHUNK_TIMEOUT_SECONDS, gt=0)
     notify: str | None = None  # a shell command run when the job ends (see jobs/notify.py)
 
 

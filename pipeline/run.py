@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocket_batch.ingest import read_book
-from pocket_batch.pipeline.config import PRESETS, SAMPLE_RATE, CorpusConfig, RunConfig, default_workers
+from pocket_batch.pipeline.config import PRESETS, SAMPLE_RATE, RunConfig, Synthesis, default_workers
 from pocket_batch.pipeline.errors import PocketBatchError
 from pocket_batch.pipeline.files import sha256_file, sha256_json
 from pocket_batch.pipeline.lock import output_lock, remove_partial_files
@@ -164,7 +164,7 @@ def read_books(session: Session, inputs: tuple[Path, ...]) -> tuple[list[Book], 
     return books, failed
 
 
-def synthesize_tasks(config: RunConfig | CorpusConfig, tasks: list[SynthTask], voices: list[Voice],
+def synthesize_tasks(config: Synthesis, tasks: list[SynthTask], voices: list[Voice],
                      cache: AudioCache, show_progress: bool) -> dict[str, SynthFailure]:
     """Tasks through an executor made from the config's worker settings, results into the cache."""
     workers = default_workers() if config.workers is None else config.workers
