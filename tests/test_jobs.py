@@ -237,3 +237,18 @@ def test_bad_job_files_are_one_line_errors(small_model, tmp_path):
     result = cli("run", tmp_path / "job.toml")
     assert result.returncode == 2 and "no inputs" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_late_result_never_replaces_a_committed_chunk(tmp_path):
+    import numpy as np
+
+    from pocket_batch.synth.cache import AudioCache
+
+    cache = AudioCache(tmp_path / "cache")
+    first = np.full(2400, 0.25, dtype=np.float32)
+    cache.put("ab" * 16, first, 24_000, max_length=False, worker="a:1", wall_seconds=1.0)
+    late = cache.put("ab" * 16, np.zeros(4800, dtype=np.float32), 24_000, max_length=True, worker="b:2",
+                     wall_seconds=9.0)
+    assert late.worker == "a:1" and late.samples == 2400
+    assert np.array_equal(cache.read("ab" * 16), first)
+    assert not list((tmp_path / "cache").rglob("*.part"))
