@@ -215,7 +215,7 @@ class RayExecutor:
                 for slot in self._overdue():
                     call = slot.running()
                     self._replace(slot, todo)
-                    yield from attempts.fail(call, f"no result after {self._deadline(call):g} s; worker restarted", todo)
+                    yield from attempts.fail(call, f"no result within {self.timeout:g} s per chunk; worker restarted", todo)
                 continue
             slot = owners[ready[0]]
             ref, call = slot.calls[0]  # calls on one actor finish in order: the ready one is the running one

@@ -218,7 +218,7 @@ def test_a_chunk_past_its_timeout_is_cut_retried_then_recorded(job, tmp_path):
     write_book(tmp_path / "inbox" / "book.txt", 1)  # 2 chunks: each attempt costs a worker restart
     result = cli("run", path)
     assert result.returncode == 1
-    assert "chunks failed on every retry" in result.stderr and "no result after 0.01 s" in result.stderr
+    assert "chunks failed on every retry" in result.stderr and "no result within 0.01 s per chunk" in result.stderr
     status = json.loads(cli("status", tmp_path / "out", "--json").stdout)
     [book] = status["books"]
     assert book["status"] == "failed" and book["failed_chunks"] == book["chunks"] > 0
