@@ -8,7 +8,6 @@ only what the cache lacks, so appending rows costs only the new rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pocket_batch.ingest.csvfile import Utterance, read_csv
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
