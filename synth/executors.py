@@ -145,7 +145,9 @@ class RayExecutor:
 
     def _fit_to_cluster(self, cpus: float) -> None:
         """More workers than an existing cluster has CPUs for would wait forever to be placed."""
-        fit = max(1, int(cpus) // self.cpus_per_worker)
+        if cpus < self.cpus_per_worker:
+            raise PocketBatchError(f"the Ray cluster has {cpus:g} CPUs: no room for a worker of {self.cpus_per_worker}")
+        fit = int(cpus) // self.cpus_per_worker
         if self.workers > fit:
             log.warning("the Ray cluster has %g CPUs: %d workers instead of %d", cpus, fit, self.workers)
             self.workers = fit
