@@ -54,29 +54,33 @@ def _run(path: Path, job: JobConfig, show_progress: bool) -> JobResult:
     with output_lock(job.output), run_log(job.output) as log_path:
         log.info("job %s: %d inputs, voices %s", path, len(inputs), ", ".join(job.voices))
         for session in sessions:
-            pending = _pending(session, inputs)
-            finished += len(inputs) - len(pending)
-            if not pending:
+            pending, clashes = _pending(session, inputs)
+            finished += len(inputs) - len(pending) - len(clashes)
+            if not pending and not clashes:
                 continue
             books, unreadable = read_books(session, tuple(pending))
-            runs.append(produce(session, books, unreadable, show_progress, log_path))
+            runs.append(produce(session, books, unreadable + clashes, show_progress, log_path))
         result = JobResult(job, runs, finished, log_path)
         log.info("job ends: %s", summary(result))
         notify(job.notify, result.exit_code, summary(result), log_path, path.parent)
     return result
 
 
-def _pending(session: Session, inputs: list[Path]) -> list[Path]:
-    """Inputs without a finished output; two inputs that would share an output folder are refused."""
+def _pending(session: Session, inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Inputs without a finished output, and those refused because an earlier one has their output folder."""
     output, settings = session.config.output, session.settings
-    pending = [p for p in inputs if not (p.is_file() and is_finished(output, p, sha256_file(p), settings))]
+    finished = {p for p in inputs if p.is_file() and is_finished(output, p, sha256_file(p), settings)}
     folders: dict[Path, Path] = {}
-    for p in inputs:
+    for p in sorted(inputs, key=lambda p: p not in finished):  # a finished book keeps its folder
         folders.setdefault(book_dir(session.config, p), p)
-    clash = [p for p in pending if folders[book_dir(session.config, p)] != p]
-    for p in clash:
-        log.error("skipped %s: same output folder as %s; rename one", p, folders[book_dir(session.config, p)])
-    return [p for p in pending if p not in clash]
+    pending, clashes = [], []
+    for p in inputs:
+        owner = folders[book_dir(session.config, p)]
+        if owner != p:
+            clashes.append((p, f"{p}: would write to the same folder as {owner}; rename one"))
+        elif p not in finished:
+            pending.append(p)
+    return pending, clashes
 
 
 def summary(result: JobResult) -> str:

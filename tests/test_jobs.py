@@ -128,10 +128,13 @@ def test_inbox_with_one_bad_and_two_good_books(small_model, tmp_path):
     assert by_name["one.txt"]["chunks_done"] == by_name["one.txt"]["chunks"] > 0
     assert status["running"] is None
 
+    (inbox / "one.md").write_text("# One\n\nThe same name as one.txt.\n")  # would overwrite out/one
     (inbox / "three.txt").write_text("A new arrival. It came in the night.\n")  # tomorrow's cron run
     again = cli("run", job)
     assert again.returncode == 1 and "already finished: 2" in again.stderr
+    assert "one.md: would write to the same folder as" in again.stderr
     assert (out / "three" / "three.m4b").is_file()
+    assert json.loads((out / "one" / "manifest.json").read_text())["book"]["source"].endswith("one.txt")
     assert len(list((out / "logs").glob("run-*.log"))) == 2
 
 
