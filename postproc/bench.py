@@ -64,15 +64,14 @@ def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: s
 
 
 def _prepare(config: RunConfig):
-    """Book, plan and voice, with every chunk in the cache."""
-    from pocket_batch.pipeline.run import plan_books, read_books, synthesize_plans
-    from pocket_batch.synth.voices import resolve_voice
+    """The run's session, its one book and plan, with every chunk in the cache."""
+    from pocket_batch.pipeline.run import open_session, plan_books, read_books, synthesize_plans
 
-    source = _source(config)
-    voice = resolve_voice(config.voice, source, config.consent)
-    [book], _ = read_books(config, source)
-    [plan] = plan_books(config, source, voice, [book])
-    return source, voice, book, plan, synthesize_plans(config, [plan], voice)
+    session = open_session(config)
+    [book], _ = read_books(session, config.inputs)
+    [plan] = plan_books(session, [book])
+    synthesize_plans(config, [plan], session.voice)
+    return session, book, plan
 
 
 def _source(config: RunConfig):
@@ -85,17 +84,14 @@ def _postprocess(config: RunConfig) -> dict:
     """In a fresh process: ingest and plan first, then measure assembling alone."""
     from pocket_batch.pipeline.run import finish_book
 
-    source, voice, book, plan, _ = _prepare(config)  # all cached by now: nothing is synthesized
+    session, book, plan = _prepare(config)  # all cached by now: nothing is synthesized
     baseline = _rss_mb()
     started = time.perf_counter()
-    manifest = finish_book(config, book, plan, source, voice)
+    manifest = finish_book(session, book, plan)
     wall = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    import json
-
-    data = json.loads(manifest.read_text())
-    return {"wall": wall, "peak_mb": peak, "growth_mb": peak - baseline, "chapters": len(data["chapters"]),
-            "audio_hours": data["outputs"]["samples"] / SAMPLE_RATE / 3600}
+    return {"wall": wall, "peak_mb": peak, "growth_mb": peak - baseline, "chapters": len(manifest["chapters"]),
+            "audio_hours": manifest["outputs"]["samples"] / SAMPLE_RATE / 3600}
 
 
 def _rss_mb() -> float:

@@ -164,3 +164,12 @@ def test_limiter_holds_true_peak_on_spiky_audio(tmp_path):
     _, peak = ebur128(result.chapters[0].file)
     assert peak <= PRESETS["acx"].ceiling
     assert abs(result.chapters[0].loudness - PRESETS["acx"].target) <= 0.5
+
+
+def test_bench_postproc_runs_end_to_end(small_model, tmp_path):
+    from rich.console import Console
+
+    from pocket_batch.postproc.bench import bench_postproc
+
+    [row] = bench_postproc([0.02], small_model.parent, tmp_path, "podcast", Console(file=open("/dev/null", "w")))
+    assert row["chapters"] >= 1 and row["audio_hours"] > 0.01 and row["wall"] > 0 and row["peak_mb"] > 0
