@@ -57,21 +57,30 @@ class _Row:
 class RowAttention:
     """Per-row KV caches for every attention layer of one transformer: positions differ by row."""
 
-    def __init__(self, layers, batch: int, capacity: int, context: int | None):
+    def __init__(self, layers, batch: int, context: int | None):
         self.layers = list(layers)
         self.context = context
         self.offsets = torch.zeros(batch, dtype=torch.long)
-        self.caches = []
-        for layer in self.layers:
-            attn = layer.self_attn
-            # Zeros, not pocket-tts's NaN: other rows' unwritten slots are masked, and 0 x NaN would leak.
-            self.caches.append(torch.zeros(2, batch, capacity, attn.num_kv_heads, attn.dim_per_head))
+        # Empty until `ensure`; zeros, not pocket-tts's NaN: other rows' unwritten slots are masked,
+        # and 0 x NaN would leak.
+        self.caches = [torch.zeros(2, batch, 0, layer.self_attn.num_kv_heads, layer.self_attn.dim_per_head)
+                       for layer in self.layers]
+
+    def ensure(self, positions: int) -> None:
+        """Room for `positions` per row, grown in steps of CAPACITY_STEP, keeping what rows hold."""
+        if self.caches[0].shape[2] >= positions:
+            return
+        capacity = _round_up(positions, CAPACITY_STEP)
+        grown = []
+        for cache in self.caches:
+            new = cache.new_zeros(*cache.shape[:2], capacity, *cache.shape[3:])
+            new[:, :, : cache.shape[2]] = cache
+            grown.append(new)
+        self.caches = grown
 
     def load_row(self, row: int, caches: list[torch.Tensor], offset: int) -> None:
         """Copy a single-row cache (pocket-tts's layout, [2, 1, T, H, D]) into slot `row`."""
         for target, source in zip(self.caches, caches):
-            if target.shape[2] < offset + 1:
-                raise ValueError("batched cache too small for this prompt")
             target[:, row, :offset] = source[:, 0, :offset]
         self.offsets[row] = offset
 
@@ -151,15 +160,11 @@ class BatchedGenerator:
         self.model = model
         self.batch = batch
         fl, mimi = model.flow_lm, model.mimi
-        self.samples_per_frame = int(mimi.sample_rate / mimi.frame_rate)
         self.mimi_steps = int(mimi.encoder_frame_rate / mimi.frame_rate)
         self.fade_in = torch.linspace(0, 1, model.config.mimi.sample_rate // 200)
-        self.flow_capacity = 0
-        self.flow: RowAttention | None = None
+        self.flow = RowAttention(fl.transformer.layers, batch, None)
         mimi_tf = mimi.decoder_transformer.transformer
-        self.mimi_capacity = 0
-        self.mimi_context = mimi_tf.context
-        self.mimi_attention: RowAttention | None = None
+        self.mimi_attention = RowAttention(mimi_tf.layers, batch, mimi_tf.context)
         # Conv states of the decoder (per row already in pocket-tts); attention states are ours.
         self.conv_state = init_states(mimi, batch_size=batch, sequence_length=0)
         self.fresh_conv = init_states(mimi, batch_size=1, sequence_length=0)
@@ -191,29 +196,10 @@ class BatchedGenerator:
         offset = model._flow_lm_current_end(state)
         return _Row(request, generator, max_gen_len, frames_after_eos), caches, offset
 
-    def _ensure_capacity(self, flow_needed: int, mimi_needed: int) -> None:
-        """Grow the batched caches (rarely: the first chunks fix the size) before admitting a row."""
-        if self.flow is None or flow_needed > self.flow_capacity:
-            self.flow_capacity = _round_up(flow_needed, CAPACITY_STEP)
-            old = self.flow
-            self.flow = RowAttention(self.model.flow_lm.transformer.layers, self.batch, self.flow_capacity, None)
-            if old is not None:
-                for new, cache in zip(self.flow.caches, old.caches):
-                    new[:, :, : cache.shape[2]] = cache
-                self.flow.offsets = old.offsets
-        if self.mimi_attention is None or mimi_needed > self.mimi_capacity:
-            self.mimi_capacity = _round_up(mimi_needed, CAPACITY_STEP)
-            old = self.mimi_attention
-            layers = self.model.mimi.decoder_transformer.transformer.layers
-            self.mimi_attention = RowAttention(layers, self.batch, self.mimi_capacity, self.mimi_context)
-            if old is not None:
-                for new, cache in zip(self.mimi_attention.caches, old.caches):
-                    new[:, :, : cache.shape[2]] = cache
-                self.mimi_attention.offsets = old.offsets
-
     def _admit(self, slot: int, request: Request) -> _Row:
         row, caches, offset = self._prefill(request)
-        self._ensure_capacity(offset + row.max_gen_len + 1, row.max_gen_len * self.mimi_steps + 1)
+        self.flow.ensure(offset + row.max_gen_len + 1)
+        self.mimi_attention.ensure(row.max_gen_len * self.mimi_steps + 1)
         self.flow.load_row(slot, caches, offset)
         self.mimi_attention.reset_row(slot)
         for name, module_state in self.conv_state.items():
