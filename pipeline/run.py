@@ -39,7 +39,6 @@ class BookResult:
     error: str | None = None  # one line naming the input and what went wrong
     audio_seconds: float = 0.0
     chapters: int = 0
-    chunks: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,10 +51,6 @@ class RunResult:
     @property
     def failed(self) -> list[BookResult]:
         return [b for b in self.books if b.error]
-
-    @property
-    def outputs(self) -> list[Path]:
-        return [b.folder / "manifest.json" for b in self.books if not b.error]
 
 
 @dataclass(frozen=True)
@@ -119,7 +114,7 @@ def _finish_or_fail(session: Session, book: Book, p: Plan, failures: dict[str, S
     _write_state(session, book.source, folder, list(p.keys.values()), status=DONE, audio_seconds=seconds)
     log.info("done %s: %d chapters, %s of audio -> %s", book.source.name, len(manifest["chapters"]),
              clock(seconds), folder)
-    return BookResult(book.source, folder, None, seconds, len(manifest["chapters"]), len(p.keys))
+    return BookResult(book.source, folder, None, seconds, len(manifest["chapters"]))
 
 
 def _fail(session: Session, source: Path, message: str, keys: list[str] | None = None,
