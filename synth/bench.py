@@ -53,8 +53,7 @@ def setups(workers: int, batch_size: int) -> list[Setup]:
     for quantize in (False, True):
         kind = "int8" if quantize else "fp32"
         rows.append(Setup(f"pipeline, {workers} workers x batch 1, {kind}", quantize, workers, 1))
-    # int8 workers never batch (see SynthWorker): the batched row is fp32 only.
-    rows.append(Setup(f"pipeline, {workers} workers x batch {batch_size}, fp32", False, workers, batch_size))
+        rows.append(Setup(f"pipeline, {workers} workers x batch {batch_size}, {kind}", quantize, workers, batch_size))
     return rows
 
 

@@ -57,10 +57,8 @@ class SynthWorker:
         self.temperature = temperature
         self.torch_threads = torch_threads
         self.voice_cache_size = voice_cache_size
-        # Rows generated together; 1 is pocket-tts's own generate_audio. int8 stays at 1: pocket-tts
-        # quantizes activations per tensor, so in a batch each row's rounding would depend on its
-        # companions, and reruns or other worker counts would no longer give byte-identical audio.
-        self.batch_size = 1 if model.quantize else batch_size
+        # Rows generated together; 1 is pocket-tts's own generate_audio.
+        self.batch_size = batch_size
         self.batched = None
         self.voices: dict[str, Voice] = {}
         self.states: OrderedDict[str, dict] = OrderedDict()

@@ -27,11 +27,11 @@ TEXTS = [
 TOLERANCE = 1e-5  # float rounding of wider matrix products; audio itself spans about +-1
 
 
-def load(small_model, temperature: float, eos_threshold: float | None = None):
+def load(small_model, temperature: float, eos_threshold: float | None = None, quantize: bool = False):
     from pocket_tts import TTSModel
 
     kwargs = {} if eos_threshold is None else {"eos_threshold": eos_threshold}
-    model = TTSModel.load_model(config=str(small_model), temp=temperature, **kwargs)
+    model = TTSModel.load_model(config=str(small_model), temp=temperature, quantize=quantize, **kwargs)
     model.max_decoder_frames_per_call = 1  # as the worker decodes: frame by frame
     logging.getLogger("pocket_tts").setLevel(logging.ERROR)
     return model
@@ -52,10 +52,13 @@ def batched(model, reqs: list[Request], batch: int) -> dict[str, tuple[torch.Ten
     return {r.key: (audio, max_length) for r, audio, max_length, _ in BatchedGenerator(model, batch).generate(reqs)}
 
 
-@pytest.mark.parametrize("temperature", [0.0, 0.7])
-def test_each_row_matches_the_single_chunk_path(small_model, temperature):
-    """Two voices, five lengths, batch of 3: rows leave and new ones are admitted mid-batch."""
-    model = load(small_model, temperature)
+@pytest.mark.parametrize("temperature,quantize", [(0.0, False), (0.7, False), (0.7, True)])
+def test_each_row_matches_the_single_chunk_path(small_model, temperature, quantize):
+    """Two voices, five lengths, batch of 3: rows leave and new ones are admitted mid-batch.
+
+    int8 too: its layers run row by row, so each row gets the single path's own quantization.
+    """
+    model = load(small_model, temperature, quantize=quantize)
     reqs = requests(model, small_model)
     got = batched(model, reqs, batch=3)
     for r in reqs:
@@ -84,9 +87,10 @@ def test_per_row_eos_and_frames_after_eos_match(small_model):
     assert stopped_early >= 2
 
 
-def test_a_rows_audio_does_not_depend_on_its_batch_companions(small_model):
+@pytest.mark.parametrize("quantize", [False, True])
+def test_a_rows_audio_does_not_depend_on_its_batch_companions(small_model, quantize):
     """Bit for bit: what keeps resumed runs and any worker count byte-identical."""
-    model = load(small_model, 0.7)
+    model = load(small_model, 0.7, quantize=quantize)
     reqs = requests(model, small_model)
     alone = batched(model, [reqs[1]], batch=4)["k1"][0]
     crowded = batched(model, [reqs[3], reqs[0], reqs[1], reqs[4], reqs[2]], batch=4)["k1"][0]
