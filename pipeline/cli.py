@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.pipeline.config import BATCH_SIZE, CHUNK_TIMEOUT_SECONDS, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions, RunConfig
+from pocket_batch.pipeline.config import (BATCH_SIZE, CHUNK_TIMEOUT_SECONDS, QUANTIZE, GenerationOptions, IngestOptions,
+                                         ModelOptions, PostprocOptions, RunConfig)
 from pocket_batch.pipeline.errors import PocketBatchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -26,7 +27,7 @@ SOME_FAILED = 1  # exit code: some inputs failed, the others are done (2: could 
 
 Language = Annotated[Optional[str], typer.Option(help="A pocket-tts language config (default english).")]
 ModelConfig = Annotated[Optional[Path], typer.Option("--model-config", help="A pocket-tts YAML config, e.g. from `model make-random`.")]
-Quantize = Annotated[bool, typer.Option(help="Dynamic int8 quantization of the transformer.")]
+Quantize = Annotated[bool, typer.Option("--quantize/--no-quantize", help="pocket-tts's int8 transformer (--no-quantize: fp32).")]
 FrontMatter = Annotated[bool, typer.Option(help="Also read cover, title page, copyright, contents, index.")]
 Footnotes = Annotated[str, typer.Option(help="skip, or chapter-end: read the notes after their chapter.")]
 Lexicon = Annotated[Optional[Path], typer.Option(help="Pronunciation lexicon: word<TAB>respelling (TSV) or JSON.")]
@@ -40,12 +41,12 @@ def render(
     consent: Annotated[Optional[Path], typer.Option(help="Consent record for a cloned voice.")] = None,
     language: Language = None,
     model_config: ModelConfig = None,
-    quantize: Quantize = False,
+    quantize: Quantize = QUANTIZE,
     temperature: Annotated[Optional[float], typer.Option(help="Sampling temperature (model default 0.3).")] = None,
     seed: Annotated[int, typer.Option(help="Run seed; each chunk's seed derives from it.")] = 0,
     workers: Annotated[Optional[int], typer.Option(help="Ray workers (0: in-process; default from cores and memory).")] = None,
     address: Annotated[Optional[str], typer.Option(help="Join this Ray cluster instead of starting one.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Chunks each worker generates together (int8 workers: 1).")] = BATCH_SIZE,
+    batch_size: Annotated[int, typer.Option(help="Chunks each worker generates together.")] = BATCH_SIZE,
     chunk_retries: Annotated[int, typer.Option(help="Retries of a chunk whose worker died, failed or timed out.")] = 2,
     chunk_timeout: Annotated[float, typer.Option(help="Seconds per chunk before a worker is killed and replaced.")] = CHUNK_TIMEOUT_SECONDS,
     include_front_matter: FrontMatter = False,
@@ -134,7 +135,7 @@ def corpus(
     lexicon: Lexicon = None,
     language: Language = None,
     model_config: ModelConfig = None,
-    quantize: Quantize = False,
+    quantize: Quantize = QUANTIZE,
     seed: int = 0,
     workers: Annotated[Optional[int], typer.Option(help="Ray workers (0: in-process).")] = None,
     address: Annotated[Optional[str], typer.Option(help="Join this Ray cluster instead of starting one.")] = None,
@@ -231,7 +232,7 @@ def bench_synth(
     workers: Annotated[Optional[int], typer.Option(help="Ray workers for the pipeline rows (default from cores).")] = None,
     batch_size: Annotated[int, typer.Option(help="Rows per worker for the batched pipeline rows.")] = BATCH_SIZE,
     model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
-    only: Annotated[Optional[str], typer.Option(help="Only configurations whose name contains this.")] = None,
+    only: Annotated[Optional[list[str]], typer.Option(help="Only configurations whose name contains this (repeat the option).")] = None,
 ) -> None:
     """Stock pocket-tts (fp32, int8) vs the pipeline (batch 1, batched), same chunks, one run."""
     from pocket_batch.synth.bench import bench_synth as run
