@@ -162,33 +162,34 @@ def rope_rows(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, max_per
     return qo.view(b, t, h, d), ko.view(b, t, hk, d)
 
 
-class RowByRow(torch.nn.Module):
-    """An int8 layer applied to each row on its own.
+def _row_by_row(layer: torch.nn.Module) -> type:
+    """`layer`'s class, with a forward that takes a batch one row at a time."""
+
+    class RowByRow(type(layer)):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.shape[0] == 1:
+                return super().forward(x)
+            return torch.cat([super(RowByRow, self).forward(row) for row in x.split(1)])
+
+    return RowByRow
+
+
+def split_int8_rows(module: torch.nn.Module) -> None:
+    """Make every int8 Linear under `module` take a batch one row at a time (once).
 
     pocket-tts's int8 (torch.ao dynamic quantization) picks one activation scale per call:
     on a batch, a row's rounding would depend on the rows beside it. Called a row at a time,
     each row gets exactly the arithmetic of the single-chunk int8 path, and the layer's
-    4 MB of int8 weights stay in cache from one row to the next.
+    4 MB of int8 weights stay in cache from one row to the next. The layers keep their
+    class's attributes (pocket-tts reads them), so a single-row call is unchanged.
     """
-
-    def __init__(self, layer: torch.nn.Module):
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[0] == 1:
-            return self.layer(x)
-        return torch.cat([self.layer(row) for row in x.split(1)])
-
-
-def split_int8_rows(module: torch.nn.Module) -> None:
-    """Wrap every dynamically quantized Linear under `module` in RowByRow (once)."""
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
-    for parent in list(module.modules()):
-        for name, child in parent.named_children():
-            if isinstance(child, DynamicInt8Linear) and not isinstance(parent, RowByRow):
-                setattr(parent, name, RowByRow(child))
+    row_class = None
+    for layer in module.modules():
+        if type(layer) is DynamicInt8Linear:
+            row_class = row_class or _row_by_row(layer)
+            layer.__class__ = row_class
 
 
 class BatchedGenerator:

@@ -25,6 +25,9 @@ TEXTS = [
     "Morning came at last.",
 ]
 TOLERANCE = 1e-5  # float rounding of wider matrix products; audio itself spans about +-1
+# int8: a 1e-7 difference can push an activation across a quantization step, and later frames
+# carry it on (seen: 1.1e-5 at the end of a 10 s chunk; 1e-4 is still -80 dB below full scale).
+INT8_TOLERANCE = 1e-4
 
 
 def load(small_model, temperature: float, eos_threshold: float | None = None, quantize: bool = False):
@@ -65,7 +68,7 @@ def test_each_row_matches_the_single_chunk_path(small_model, temperature, quanti
         expected = single(model, r)
         audio, _ = got[r.key]
         assert audio.shape == expected.shape, r.text
-        assert float((audio - expected).abs().max()) < TOLERANCE, r.text
+        assert float((audio - expected).abs().max()) < (INT8_TOLERANCE if quantize else TOLERANCE), r.text
     lengths = {got[r.key][0].numel() for r in reqs}
     assert len(lengths) > 2  # different lengths really were in flight together
 
@@ -101,7 +104,7 @@ def test_worker_batches_and_keeps_task_order(small_model):
     from pocket_batch.synth.model import ModelSource
     from pocket_batch.synth.voices import resolve_voice
 
-    options = ModelOptions(config=small_model)
+    options = ModelOptions(config=small_model)  # int8, the default
     voice = resolve_voice("alba", ModelSource(options))
     worker = SynthWorker(options, temperature=0.7, batch_size=2)
     worker.add_voice(voice)
@@ -113,4 +116,4 @@ def test_worker_batches_and_keeps_task_order(small_model):
     for task, out in zip(tasks, outputs):
         reference = one_by_one.synthesize(task).audio
         assert out.audio.dtype == np.float32 and out.audio.shape == reference.shape
-        assert np.abs(out.audio - reference).max() < TOLERANCE
+        assert np.abs(out.audio - reference).max() < INT8_TOLERANCE
