@@ -5,7 +5,7 @@
     voice = "fantine"                 # or: voices = ["fantine", "marius"]
     workers = 2
     [model]
-    quantize = true
+    quantize = false                # int8 is the default
     [postproc]
     loudness = "acx"
 

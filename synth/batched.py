@@ -6,10 +6,14 @@ the same modules run B rows at once, each row with its own position: a row's key
 and values are written at its own offset, its queries rotated by its own RoPE
 position and masked to its own past. A finished row (EOS plus its frames after
 EOS, or the max length) leaves at once and the next chunk takes its slot, so the
-batch stays full. A finished row's latents are then decoded by Mimi on their own,
-DECODE_FRAMES at a time: the decoder's convolutions cost the same per row whether
-rows share a call or not, and a row decoded alone needs no per-row decoder state
-(and so no memory) while it is still generating.
+batch stays full. fp32 linear layers run on all B rows at once; pocket-tts's int8
+ones run a row at a time (see split_int8_rows), their weights still in cache.
+
+A finished row's latents are then decoded by Mimi on their own, DECODE_FRAMES at a
+time: the decoder's convolutions cost the same per row whether rows share a call
+or not, and a row decoded alone needs no decoder state while it is still generating.
+Its transformer reads only its 250-step context window, where pocket-tts reads the
+row's whole past and masks most of it away (a cost that grows with the chunk).
 
 Each row replays what `generate_audio` does for that chunk alone: the stock prefill
 (voice state + text prompt), its own noise generator seeded like the single path
@@ -32,8 +36,8 @@ from torch.nn import functional as F
 
 
 CAPACITY_STEP = 64  # cache positions are allocated in steps of this (memory grows with the longest row)
-# Latent frames per Mimi call. One core, full-size decoder: 1 frame 22.7 ms/frame, 4 13.4, 16 12.7,
-# 40 16.5 (larger calls fall out of cache); 8 rows x 1 frame 14.9 ms per row-frame.
+# Latent frames per Mimi call. One core, full-size decoder, 160 frames: 4 to 32 frames a call all
+# measured 10-12 ms per frame; 1 frame a call (pocket-tts frame by frame) 22.7.
 DECODE_FRAMES = 16
 
 
@@ -96,7 +100,7 @@ class RowAttention:
         """All layers for `t` new positions per row; then every row's offset advances by `t`.
 
         Linear layers run on all B rows at once (that is the point: weights are read once a
-        step); attention runs row by row over exactly that row's past, with pocket-tts's own
+        step; int8 ones row by row, see split_int8_rows); attention runs row by row over exactly that row's past, with pocket-tts's own
         mask, so a row's result never depends on which chunks share its batch.
         """
         positions = self.offsets[:, None] + torch.arange(x.shape[1])[None, :]  # [B, t]
