@@ -100,8 +100,9 @@ class RowAttention:
         """All layers for `t` new positions per row; then every row's offset advances by `t`.
 
         Linear layers run on all B rows at once (that is the point: weights are read once a
-        step; int8 ones row by row, see split_int8_rows); attention runs row by row over exactly that row's past, with pocket-tts's own
-        mask, so a row's result never depends on which chunks share its batch.
+        step; int8 ones row by row, see split_int8_rows); attention runs row by row over exactly
+        that row's past, with pocket-tts's own mask, so a row's result never depends on which
+        chunks share its batch.
         """
         positions = self.offsets[:, None] + torch.arange(x.shape[1])[None, :]  # [B, t]
         windows = {row: self._window(positions[row: row + 1]) for row in active}  # the same for every layer
