@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -131,5 +132,9 @@ class ModelSource:
 
         source = {"config": str(self.config_path)} if self.options.config else {
             "language": self.options.language or DEFAULT_LANGUAGE}
-        with hub_errors("the Pocket TTS weights"):
+        with hub_errors("the Pocket TTS weights"), warnings.catch_warnings():
+            # pocket-tts's int8 goes through torch.ao, which torch now flags as deprecated on every
+            # load: nothing a user can act on, and it would print from every worker.
+            warnings.filterwarnings("ignore", message=r"(?s).*torch\.ao\.quantization is deprecated")
+            warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")
             return TTSModel.load_model(**source, temp=temperature, quantize=self.options.quantize)
