@@ -12,8 +12,9 @@ ones run a row at a time (see split_int8_rows), their weights still in cache.
 A finished row's latents are then decoded by Mimi on their own, DECODE_FRAMES at a
 time: the decoder's convolutions cost the same per row whether rows share a call
 or not, and a row decoded alone needs no decoder state while it is still generating.
-Its transformer reads only its 250-step context window, where pocket-tts reads the
-row's whole past and masks most of it away (a cost that grows with the chunk).
+Its transformer reads only its context window (250 steps in the released model),
+where pocket-tts reads the row's whole past and masks most of it away (a cost that
+grows with the chunk).
 
 Each row replays what `generate_audio` does for that chunk alone: the stock prefill
 (voice state + text prompt), its own noise generator seeded like the single path
@@ -255,11 +256,11 @@ class BatchedGenerator:
                 if rows[slot] is None and todo:
                     rows[slot] = self._admit(slot, todo.popleft())
                     latents[slot] = float("nan")
-            active = self.active = [slot for slot, row in enumerate(rows) if row is not None]
+            active = [slot for slot, row in enumerate(rows) if row is not None]
             for slot in range(self.batch):
                 if rows[slot] is None:  # an empty slot still computes (a throwaway row); keep it in bounds
                     self.flow.reset_row(slot)
-            next_latents, eos = self._flow_step(latents, rows)
+            next_latents, eos = self._flow_step(latents, rows, active)
             for slot in active:
                 row = rows[slot]
                 if bool(eos[slot]) and row.eos_step is None and row.step >= self.model._MIN_FRAMES_BEFORE_EOS:
@@ -279,11 +280,11 @@ class BatchedGenerator:
         audio = self._decode(torch.cat(row.latents)[None]) if row.latents else torch.zeros(0)
         return row.request, audio, max_length, time.perf_counter() - row.admitted
 
-    def _flow_step(self, latents: torch.Tensor, rows: list) -> tuple[torch.Tensor, torch.Tensor]:
+    def _flow_step(self, latents: torch.Tensor, rows: list, active: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """One frame for every row: backbone, EOS head and one-step flow, noise from each row's generator."""
         fl, model = self.model.flow_lm, self.model
         sequence = torch.where(torch.isnan(latents), fl.bos_emb, latents)
-        x = self.flow.forward(fl.input_linear(sequence), self.active)
+        x = self.flow.forward(fl.input_linear(sequence), active)
         x = fl.out_norm(x)
         if fl.z_proj is not None:
             x = fl.z_proj(x)
@@ -301,7 +302,8 @@ class BatchedGenerator:
         """One row's latents [1, T, ldim] to audio, DECODE_FRAMES at a time, with the 5 ms fade-in stock applies.
 
         pocket-tts's own decoder modules, but its transformer's attention through RowAttention,
-        which reads only the 250-step context window instead of the row's whole past.
+        which reads only its context window (250 steps in the released model) instead of the
+        row's whole past.
         """
         from pocket_tts.modules.stateful_module import init_states
 
