@@ -21,7 +21,6 @@ from rich.table import Table
 
 from pocket_batch.pipeline.config import SAMPLE_RATE, ModelOptions, default_workers
 from pocket_batch.synth import run_tasks
-from pocket_batch.synth.allocator import keep_freed_memory
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.executors import RayExecutor
 from pocket_batch.synth.random_model import make_random_model
@@ -36,7 +35,6 @@ class Setup:
     quantize: bool
     workers: int = 0  # 0: stock pocket-tts in one process
     batch_size: int = 1
-    keep_freed_memory: bool = False  # stock only; the pipeline's workers always do (synth/allocator.py)
 
 
 def bench_sentences(count: int) -> list[str]:
@@ -51,9 +49,7 @@ def bench_sentences(count: int) -> list[str]:
 
 
 def setups(workers: int, batch_size: int) -> list[Setup]:
-    rows = [Setup("stock pocket-tts, 1 process, fp32", False), Setup("stock pocket-tts, 1 process, int8", True),
-            # The allocator setting our workers use helps stock too: it counts as a stock configuration.
-            Setup("stock pocket-tts, 1 process, int8, freed memory kept", True, keep_freed_memory=True)]
+    rows = [Setup("stock pocket-tts, 1 process, fp32", False), Setup("stock pocket-tts, 1 process, int8", True)]
     for quantize in (False, True):
         kind = "int8" if quantize else "fp32"
         rows.append(Setup(f"pipeline, {workers} workers x batch 1, {kind}", quantize, workers, 1))
@@ -83,8 +79,6 @@ def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, m
 
 def _measure(setup: Setup, config: Path, texts: list[str]) -> dict:
     options = ModelOptions(config=config, quantize=setup.quantize)
-    if setup.keep_freed_memory:
-        keep_freed_memory()
     samples, wall, rss = _stock(options, texts) if not setup.workers else _pipeline(options, texts, setup)
     audio = samples / SAMPLE_RATE
     return {"config": setup.name, "chunks": len(texts), "audio_s": audio, "wall_s": wall, "speed": audio / wall,

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from pocket_batch.pipeline.config import SAMPLES_PER_FRAME, ModelOptions
-from pocket_batch.synth.allocator import keep_freed_memory
 from pocket_batch.synth.model import ModelSource, hub_errors
 from pocket_batch.synth.voices import Voice
 
@@ -73,7 +72,7 @@ class SynthWorker:
 
             # Named here, not in __init__: a Ray actor is constructed in the driver, then shipped.
             self.name = f"{socket.gethostname()}:{os.getpid()}"
-            keep_freed_memory()  # the worker's process is ours: see synth/allocator.py
+
             self.model = self.source.load(self.temperature)
             # Decode one latent frame per Mimi call: batching whatever frames happen to be
             # queued makes the decoder's shapes, and so its float rounding, depend on timing.
