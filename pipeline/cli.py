@@ -237,7 +237,7 @@ def bench_synth(
     """Stock pocket-tts (fp32, int8) vs the pipeline (batch 1, batched), same chunks, one run."""
     from pocket_batch.synth.bench import bench_synth as run
 
-    run(chunks, workers, batch_size, model_dir, only, Console(width=140))  # a wide table, even in a log
+    run(chunks, workers, batch_size, model_dir, only, Console(width=170))  # a wide table, even in a log
 
 
 @bench_app.command("postproc")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import re
+import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,13 +81,13 @@ def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, m
 
 def _measure(setup: Setup, config: Path, texts: list[str]) -> dict:
     options = ModelOptions(config=config, quantize=setup.quantize)
-    samples, wall, rss = _stock(options, texts) if not setup.workers else _pipeline(options, texts, setup)
+    samples, wall, rss, private = _stock(options, texts) if not setup.workers else _pipeline(options, texts, setup)
     audio = samples / SAMPLE_RATE
     return {"config": setup.name, "chunks": len(texts), "audio_s": audio, "wall_s": wall, "speed": audio / wall,
-            "peak_rss_mb": rss}
+            "peak_rss_mb": rss, "peak_private_mb": private}
 
 
-def _stock(options: ModelOptions, texts: list[str]) -> tuple[int, float, float]:
+def _stock(options: ModelOptions, texts: list[str]) -> tuple[int, float, float, float]:
     """pocket-tts as its README uses it: one model, generate_audio per chunk, one process."""
     import logging
 
@@ -97,13 +99,14 @@ def _stock(options: ModelOptions, texts: list[str]) -> tuple[int, float, float]:
     state = model.get_state_for_audio_prompt(str(options.config.parent / "voices" / f"{BENCH_VOICE}.safetensors"))
     model.generate_audio(state, texts[0])  # warm-up, as the pipeline's workers are warmed up
     samples, started = 0, time.perf_counter()
-    for n, text in enumerate(texts):
-        torch.manual_seed(n)
-        samples += model.generate_audio(state, text).shape[-1]
-    return samples, time.perf_counter() - started, peak_rss_mb()
+    with PrivatePeak([os.getpid()]) as private:
+        for n, text in enumerate(texts):
+            torch.manual_seed(n)
+            samples += model.generate_audio(state, text).shape[-1]
+    return samples, time.perf_counter() - started, peak_rss_mb(), private.mb
 
 
-def _pipeline(options: ModelOptions, texts: list[str], setup: Setup) -> tuple[int, float, float]:
+def _pipeline(options: ModelOptions, texts: list[str], setup: Setup) -> tuple[int, float, float, float]:
     from pocket_batch.synth.model import ModelSource
     from pocket_batch.synth.voices import resolve_voice
 
@@ -112,17 +115,58 @@ def _pipeline(options: ModelOptions, texts: list[str], setup: Setup) -> tuple[in
     make_worker = functools.partial(SynthWorker, options, batch_size=setup.batch_size)
     sizes: list[int] = []
     with tempfile.TemporaryDirectory() as tmp, RayExecutor(make_worker, setup.workers) as executor:
+        pids = [int(name.rsplit(":", 1)[1]) for name in executor.worker_names]  # a local cluster: ours to read
         started = time.perf_counter()
-        run_tasks(tasks, [voice], executor, AudioCache(Path(tmp)), on_result=lambda out: sizes.append(out.audio.size))
+        with PrivatePeak(pids) as private:
+            run_tasks(tasks, [voice], executor, AudioCache(Path(tmp)),
+                      on_result=lambda out: sizes.append(out.audio.size))
         wall = time.perf_counter() - started
         rss = max(executor.worker_peak_rss_mb())
-    return sum(sizes), wall, rss
+    return sum(sizes), wall, rss, private.mb
+
+
+class PrivatePeak:
+    """The largest RssAnon of any of these processes while the block runs, read every 50 ms.
+
+    RssAnon is a process's own memory: peak RSS (ru_maxrss) also counts shared libraries,
+    and for a Ray worker the pages of the shared object store it wrote results into, which
+    belong to the node's store, not to the worker.
+    """
+
+    def __init__(self, pids: list[int], every: float = 0.05):
+        self.pids, self.every, self.mb = pids, every, 0.0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> PrivatePeak:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _watch(self) -> None:
+        while True:
+            for pid in self.pids:
+                self.mb = max(self.mb, _rss_anon_mb(pid))
+            if self.done.wait(self.every):
+                return
+
+
+def _rss_anon_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # gone (a replaced worker), or not Linux
+        return 0.0
+    kib = re.search(r"^RssAnon:\s+(\d+) kB", status, re.MULTILINE)
+    return int(kib.group(1)) / 1024 if kib else 0.0
 
 
 def _print(rows: list[dict], console: Console) -> None:
     table = Table(title="bench synth: full-size random model (noise, not speech), same chunks, one run")
     for column in ("configuration", "chunks", "audio s", "wall s", "audio-s/wall-s", "vs best stock",
-                   "peak RSS / worker"):
+                   "peak RSS / worker", "peak private / worker"):
         table.add_column(column, justify="left" if column == "configuration" else "right")
     for count in dict.fromkeys(r["chunks"] for r in rows):
         group = [r for r in rows if r["chunks"] == count]
@@ -130,5 +174,5 @@ def _print(rows: list[dict], console: Console) -> None:
         for r in group:
             ratio = f"{r['speed'] / stock:.2f}×" if stock else ""
             table.add_row(r["config"], str(r["chunks"]), f"{r['audio_s']:.0f}", f"{r['wall_s']:.1f}",
-                          f"{r['speed']:.2f}", ratio, f"{r['peak_rss_mb']:.0f} MB")
+                          f"{r['speed']:.2f}", ratio, f"{r['peak_rss_mb']:.0f} MB", f"{r['peak_private_mb']:.0f} MB")
     console.print(table)

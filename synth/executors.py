@@ -140,7 +140,8 @@ class RayExecutor:
         self.template = self.make_worker()
         self.actor_class = ray.remote(num_cpus=self.cpus_per_worker, max_restarts=0)(_Actor)
         self.slots = [self._start_slot() for _ in range(self.workers)]
-        self.warm_up()  # a model that cannot load stops the run here, in one line
+        # A model that cannot load stops the run here, in one line.
+        self.worker_names = self.warm_up()  # "host:pid" each
         return self
 
     def _fit_to_cluster(self, cpus: float) -> None:
