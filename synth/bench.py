@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
-import re
 import os
+import re
 import tempfile
 import threading
 import time

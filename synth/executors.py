@@ -126,6 +126,7 @@ class RayExecutor:
         self.slots: list[_Slot] = []
         self.voice_refs: list = []
         self.replaced = 0  # workers replaced after dying or timing out
+        self.worker_names: list[str] = []  # "host:pid" of the workers started on entry (not replacements)
         self.started_ray = False
 
     def __enter__(self) -> RayExecutor:
@@ -140,8 +141,7 @@ class RayExecutor:
         self.template = self.make_worker()
         self.actor_class = ray.remote(num_cpus=self.cpus_per_worker, max_restarts=0)(_Actor)
         self.slots = [self._start_slot() for _ in range(self.workers)]
-        # A model that cannot load stops the run here, in one line.
-        self.worker_names = self.warm_up()  # "host:pid" each
+        self.worker_names = self.warm_up()  # a model that cannot load stops the run here, in one line
         return self
 
     def _fit_to_cluster(self, cpus: float) -> None:
