@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional as F
 
+from pocket_batch.synth.seanet import ChannelsLastDecoder
+
 
 CAPACITY_STEP = 64  # cache positions are allocated in steps of this (memory grows with the longest row)
 # Latent frames per Mimi call. One core, full-size decoder, 160 frames: 4 to 32 frames a call all
@@ -209,6 +211,7 @@ class BatchedGenerator:
         self.mimi_steps = int(mimi.encoder_frame_rate / mimi.frame_rate)
         self.fade_in = torch.linspace(0, 1, model.config.mimi.sample_rate // 200)
         self.flow = RowAttention(fl.transformer.layers, batch, None)
+        self.seanet = ChannelsLastDecoder(mimi.decoder)
         self.ldim = fl.ldim
 
     # -- admission -----------------------------------------------------------------------
@@ -309,7 +312,8 @@ class BatchedGenerator:
 
         fl, mimi = self.model.flow_lm, self.model.mimi
         tf = mimi.decoder_transformer
-        conv_state = init_states(mimi, batch_size=1, sequence_length=0)  # its attention state goes unused
+        conv_state = init_states(mimi, batch_size=1, sequence_length=0)  # for the upsampler; attention's goes unused
+        seanet_state = self.seanet.initial()
         attention = RowAttention(tf.transformer.layers, 1, tf.transformer.context)
         attention.ensure(latents.shape[1] * self.mimi_steps)
         pieces = []
@@ -319,7 +323,7 @@ class BatchedGenerator:
             if tf.input_proj is not None:
                 x = tf.input_proj(x)
             x = attention.forward(x, [0])
-            pieces.append(mimi.decoder(tf.output_projs[0](x).transpose(1, 2), conv_state)[0, 0])
+            pieces.append(self.seanet(tf.output_projs[0](x).transpose(1, 2), seanet_state))
         audio = torch.cat(pieces)
         n = min(self.fade_in.numel(), audio.shape[-1])
         audio[:n] *= self.fade_in[:n]

@@ -1,0 +1,132 @@
+"""Mimi's SEANet decoder with pocket-tts's own weights and streaming rule, run channels-last.
+
+pocket-tts runs the decoder's 1-D convolutions on [B, C, T] tensors. On CPU, oneDNN wants
+the channels innermost: each call reorders its input and output, and the transposed
+convolutions take a slow path. Here the same layers run as 2-D convolutions over
+[1, C, 1, T] tensors stored channels-last ([1, 1, T, C] in memory), so nothing is
+reordered. The arithmetic is the same; oneDNN only sums in a different order (float
+rounding). One row at a time, as BatchedGenerator decodes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+CHANNELS_LAST = torch.channels_last
+
+
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    """[1, C, T] as [1, C, 1, T], channels innermost in memory (free if it already is)."""
+    return x.unsqueeze(2).contiguous(memory_format=CHANNELS_LAST)
+
+
+class _Conv:
+    """StreamingConv1d: the previous `history` steps are kept and put before the next input."""
+
+    def __init__(self, layer):
+        conv = layer.conv
+        self.weight = conv.weight.detach().unsqueeze(2).contiguous(memory_format=CHANNELS_LAST)
+        self.bias = None if conv.bias is None else conv.bias.detach()
+        self.stride, self.dilation, self.groups = conv.stride[0], conv.dilation[0], conv.groups
+        self.history = layer._effective_kernel_size - self.stride
+        self.in_channels = conv.in_channels
+        self.replicate = layer.pad_mode == "replicate"
+
+    def initial(self) -> dict:
+        return {"previous": channels_last(torch.zeros(1, self.in_channels, self.history)),
+                "first": True}
+
+    def __call__(self, x: torch.Tensor, state: dict) -> torch.Tensor:
+        if self.history:
+            previous = state["previous"]
+            if self.replicate and state["first"]:
+                previous = x[..., :1].expand_as(previous)
+            x = torch.cat([previous, x], dim=-1)
+            state["previous"], state["first"] = x[..., -self.history:].clone(), False
+        return F.conv2d(x, self.weight, self.bias, stride=(1, self.stride), dilation=(1, self.dilation),
+                        groups=self.groups)
+
+
+class _ConvTranspose:
+    """StreamingConvTranspose1d: the output's overlapping tail waits for the next call."""
+
+    def __init__(self, layer):
+        convtr = layer.convtr
+        self.weight = convtr.weight.detach().unsqueeze(2).contiguous(memory_format=CHANNELS_LAST)
+        self.bias = None if convtr.bias is None else convtr.bias.detach()
+        self.stride, self.groups = convtr.stride[0], convtr.groups
+        self.tail = convtr.kernel_size[0] - self.stride
+        self.out_channels = convtr.out_channels
+
+    def initial(self) -> dict:
+        return {"partial": channels_last(torch.zeros(1, self.out_channels, self.tail))}
+
+    def __call__(self, x: torch.Tensor, state: dict) -> torch.Tensor:
+        y = F.conv_transpose2d(x, self.weight, self.bias, stride=(1, self.stride), groups=self.groups)
+        if not self.tail:
+            return y
+        y[..., : self.tail] += state["partial"]
+        partial = y[..., -self.tail:].clone()
+        if self.bias is not None:
+            partial -= self.bias[:, None, None]
+        state["partial"] = partial
+        return y[..., : -self.tail]
+
+
+class _Elu:
+    def __init__(self, layer):
+        self.alpha = layer.alpha
+
+    def initial(self) -> dict:
+        return {}
+
+    def __call__(self, x: torch.Tensor, state: dict) -> torch.Tensor:
+        return F.elu(x, self.alpha)
+
+
+class _Residual:
+    """SEANetResnetBlock: x plus its block of ELUs and convolutions."""
+
+    def __init__(self, layer):
+        self.block = [_step(inner) for inner in layer.block]
+
+    def initial(self) -> list:
+        return [step.initial() for step in self.block]
+
+    def __call__(self, x: torch.Tensor, state: list) -> torch.Tensor:
+        v = x
+        for step, inner in zip(self.block, state):
+            v = step(v, inner)
+        return x + v
+
+
+def _step(layer):
+    from torch import nn
+
+    from pocket_tts.modules.conv import StreamingConv1d, StreamingConvTranspose1d
+    from pocket_tts.modules.seanet import SEANetResnetBlock
+
+    kinds = {StreamingConv1d: _Conv, StreamingConvTranspose1d: _ConvTranspose, nn.ELU: _Elu,
+             SEANetResnetBlock: _Residual}
+    if type(layer) not in kinds:
+        raise TypeError(f"no channels-last version of {type(layer).__name__} in Mimi's decoder")
+    return kinds[type(layer)](layer)
+
+
+class ChannelsLastDecoder:
+    """pocket-tts's SEANetDecoder, layer for layer; each row keeps its own streaming state."""
+
+    def __init__(self, decoder):
+        self.steps = [_step(layer) for layer in decoder.model]
+
+    def initial(self) -> list:
+        """A row's state before its first frame (pocket-tts starts from zeros too)."""
+        return [step.initial() for step in self.steps]
+
+    def __call__(self, z: torch.Tensor, state: list) -> torch.Tensor:
+        """[1, C, T] latents at the decoder's input rate to [samples] of audio."""
+        x = channels_last(z)
+        for step, inner in zip(self.steps, state):
+            x = step(x, inner)
+        return x[0, 0, 0]
