@@ -83,12 +83,10 @@ class RowAttention:
         if self.caches[0].shape[2] >= positions:
             return
         capacity = _round_up(positions, CAPACITY_STEP)
-        grown = []
-        for cache in self.caches:
-            new = cache.new_zeros(*cache.shape[:2], capacity, *cache.shape[3:])
-            new[:, :, : cache.shape[2]] = cache
-            grown.append(new)
-        self.caches = grown
+        for n, cache in enumerate(self.caches):  # one layer at a time: the old copy goes before the next grows
+            self.caches[n] = cache.new_zeros(*cache.shape[:2], capacity, *cache.shape[3:])
+            self.caches[n][:, :, : cache.shape[2]] = cache
+            del cache
 
     def load_row(self, row: int, caches: list[torch.Tensor], offset: int) -> None:
         """Copy a single-row cache (pocket-tts's layout, [2, 1, T, H, D]) into slot `row`."""
