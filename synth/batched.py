@@ -14,7 +14,7 @@ time: the decoder's convolutions cost the same per row whether rows share a call
 or not, and a row decoded alone needs no decoder state while it is still generating.
 Its transformer reads only its context window (250 steps in the released model),
 where pocket-tts reads the row's whole past and masks most of it away (a cost that
-grows with the chunk).
+grows with the chunk); its SEANet convolutions run channels-last (seanet.py).
 
 Each row replays what `generate_audio` does for that chunk alone: the stock prefill
 (voice state + text prompt), its own noise generator seeded like the single path
@@ -172,22 +172,26 @@ def _row_by_row(layer: torch.nn.Module) -> type:
     """`layer`'s class, with a forward that takes a batch one row at a time."""
 
     class RowByRow(type(layer)):
+        idle: frozenset[int] = frozenset()  # empty batch slots: nobody reads their rows, so they get zeros
+
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             if x.shape[0] == 1:
                 return super().forward(x)
-            return torch.cat([super(RowByRow, self).forward(row) for row in x.split(1)])
+            return torch.cat([x.new_zeros(*row.shape[:-1], self.out_features) if n in self.idle
+                              else super(RowByRow, self).forward(row) for n, row in enumerate(x.split(1))])
 
     return RowByRow
 
 
-def split_int8_rows(module: torch.nn.Module) -> None:
-    """Make every int8 Linear under `module` take a batch one row at a time (once).
+def split_int8_rows(module: torch.nn.Module) -> list[torch.nn.Module]:
+    """Make every int8 Linear under `module` take a batch one row at a time; returns them all.
 
     pocket-tts's int8 (torch.ao dynamic quantization) picks one activation scale per call:
     on a batch, a row's rounding would depend on the rows beside it. Called a row at a time,
     each row gets exactly the arithmetic of the single-chunk int8 path, and the layer's
     4 MB of int8 weights stay in cache from one row to the next. The layers keep their
-    class's attributes (pocket-tts reads them), so a single-row call is unchanged.
+    class's attributes (pocket-tts reads them), so a single-row call is unchanged. Row by
+    row, an empty slot would cost as much as a real row: the caller marks them `idle`.
     """
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
@@ -196,13 +200,14 @@ def split_int8_rows(module: torch.nn.Module) -> None:
         if type(layer) is DynamicInt8Linear:
             row_class = row_class or _row_by_row(layer)
             layer.__class__ = row_class
+    return [layer for layer in module.modules() if isinstance(layer, DynamicInt8Linear) and hasattr(layer, "idle")]
 
 
 class BatchedGenerator:
     """Generates many chunks with one TTSModel, `batch` rows at a time."""
 
     def __init__(self, model, batch: int):
-        split_int8_rows(model.flow_lm)
+        self.int8_layers = split_int8_rows(model.flow_lm)
         self.model = model
         self.batch = batch
         fl, mimi = model.flow_lm, model.mimi
@@ -258,9 +263,11 @@ class BatchedGenerator:
                     rows[slot] = self._admit(slot, todo.popleft())
                     latents[slot] = float("nan")
             active = [slot for slot, row in enumerate(rows) if row is not None]
-            for slot in range(self.batch):
-                if rows[slot] is None:  # an empty slot still computes (a throwaway row); keep it in bounds
-                    self.flow.reset_row(slot)
+            idle = frozenset(slot for slot in range(self.batch) if rows[slot] is None)
+            for slot in idle:  # an empty slot still goes through the batched layers; keep it in bounds
+                self.flow.reset_row(slot)
+            for layer in self.int8_layers:
+                layer.idle = idle
             next_latents, eos = self._flow_step(latents, rows, active)
             for slot in active:
                 row = rows[slot]
@@ -304,7 +311,7 @@ class BatchedGenerator:
 
         pocket-tts's own decoder modules, but its transformer's attention through RowAttention,
         which reads only its context window (250 steps in the released model) instead of the
-        row's whole past.
+        row's whole past, and its SEANet layers channels-last.
         """
         from pocket_tts.modules.stateful_module import init_states
 

@@ -2,7 +2,8 @@
 
 pocket-tts runs the decoder's 1-D convolutions on [B, C, T] tensors. On CPU, oneDNN wants
 the channels innermost: each call reorders its input and output, and the transposed
-convolutions take a slow path. Here the same layers run as 2-D convolutions over
+convolutions take a slow path (one core, 16 frames: the last one, 128 to 64 channels over
+7680 steps, took 33-49 ms against 16). Here the same layers run as 2-D convolutions over
 [1, C, 1, T] tensors stored channels-last ([1, 1, T, C] in memory), so nothing is
 reordered. The arithmetic is the same; oneDNN only sums in a different order (float
 rounding). One row at a time, as BatchedGenerator decodes.
