@@ -86,20 +86,30 @@ class _Elu:
         return F.elu(x, self.alpha)
 
 
-class _Residual:
+class _Chain:
+    """Layers one after the other, each with its own streaming state."""
+
+    def __init__(self, layers):
+        self.steps = [_step(layer) for layer in layers]
+
+    def initial(self) -> list:
+        """Every layer's state before the first call (zeros, as pocket-tts starts)."""
+        return [step.initial() for step in self.steps]
+
+    def __call__(self, x: torch.Tensor, state: list) -> torch.Tensor:
+        for step, inner in zip(self.steps, state):
+            x = step(x, inner)
+        return x
+
+
+class _Residual(_Chain):
     """SEANetResnetBlock: x plus its block of ELUs and convolutions."""
 
     def __init__(self, layer):
-        self.block = [_step(inner) for inner in layer.block]
-
-    def initial(self) -> list:
-        return [step.initial() for step in self.block]
+        super().__init__(layer.block)
 
     def __call__(self, x: torch.Tensor, state: list) -> torch.Tensor:
-        v = x
-        for step, inner in zip(self.block, state):
-            v = step(v, inner)
-        return x + v
+        return x + super().__call__(x, state)
 
 
 def _step(layer):
@@ -115,19 +125,12 @@ def _step(layer):
     return kinds[type(layer)](layer)
 
 
-class ChannelsLastDecoder:
+class ChannelsLastDecoder(_Chain):
     """pocket-tts's SEANetDecoder, layer for layer; each row keeps its own streaming state."""
 
     def __init__(self, decoder):
-        self.steps = [_step(layer) for layer in decoder.model]
-
-    def initial(self) -> list:
-        """A row's state before its first frame (pocket-tts starts from zeros too)."""
-        return [step.initial() for step in self.steps]
+        super().__init__(decoder.model)
 
     def __call__(self, z: torch.Tensor, state: list) -> torch.Tensor:
         """[1, C, T] latents at the decoder's input rate to [samples] of audio."""
-        x = channels_last(z)
-        for step, inner in zip(self.steps, state):
-            x = step(x, inner)
-        return x[0, 0, 0]
+        return super().__call__(channels_last(z), state)[0, 0, 0]
