@@ -117,3 +117,19 @@ def test_worker_batches_and_keeps_task_order(small_model):
         reference = one_by_one.synthesize(task).audio
         assert out.audio.dtype == np.float32 and out.audio.shape == reference.shape
         assert np.abs(out.audio - reference).max() < INT8_TOLERANCE
+
+
+def test_int8_layers_run_row_by_row_and_leave_idle_slots_out():
+    """Each row exactly as a single-row call would give it; an idle slot costs nothing and reads as zeros."""
+    from pocket_batch.synth.batched import split_int8_rows
+
+    torch.manual_seed(0)
+    model = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(64, 32)), {torch.nn.Linear},
+                                                   dtype=torch.qint8)
+    (layer,) = split_int8_rows(model)
+    x = torch.randn(3, 1, 64) * torch.tensor([1.0, 50.0, 0.01])[:, None, None]  # scales a shared quantization would mix
+    layer.idle = frozenset({1})
+    out = layer(x)
+    assert torch.equal(out[0], layer(x[0:1])[0]) and torch.equal(out[2], layer(x[2:3])[0])
+    assert torch.equal(out[1], torch.zeros(1, 32))
+    assert split_int8_rows(model) == [layer]  # already split: found again, not wrapped twice
