@@ -14,12 +14,10 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-CHANNELS_LAST = torch.channels_last
-
 
 def channels_last(x: torch.Tensor) -> torch.Tensor:
-    """[1, C, T] as [1, C, 1, T], channels innermost in memory (free if it already is)."""
-    return x.unsqueeze(2).contiguous(memory_format=CHANNELS_LAST)
+    """[N, C, T] as [N, C, 1, T], channels innermost in memory (free if it already is)."""
+    return x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
 
 
 class _Conv:
@@ -27,7 +25,7 @@ class _Conv:
 
     def __init__(self, layer):
         conv = layer.conv
-        self.weight = conv.weight.detach().unsqueeze(2).contiguous(memory_format=CHANNELS_LAST)
+        self.weight = channels_last(conv.weight.detach())
         self.bias = None if conv.bias is None else conv.bias.detach()
         self.stride, self.dilation, self.groups = conv.stride[0], conv.dilation[0], conv.groups
         self.history = layer._effective_kernel_size - self.stride
@@ -54,7 +52,7 @@ class _ConvTranspose:
 
     def __init__(self, layer):
         convtr = layer.convtr
-        self.weight = convtr.weight.detach().unsqueeze(2).contiguous(memory_format=CHANNELS_LAST)
+        self.weight = channels_last(convtr.weight.detach())
         self.bias = None if convtr.bias is None else convtr.bias.detach()
         self.stride, self.groups = convtr.stride[0], convtr.groups
         self.tail = convtr.kernel_size[0] - self.stride
