@@ -18,6 +18,7 @@ from rich.table import Table
 
 from pocket_batch.pipeline.config import FRAME_RATE, SAMPLE_RATE, ModelOptions, PostprocOptions, RunConfig
 from pocket_batch.synth.bench import bench_sentences
+from pocket_batch.synth.worker import peak_rss_mb
 
 SENTENCES = 16
 CHAPTER_MINUTES = 10
@@ -89,7 +90,7 @@ def _postprocess(config: RunConfig) -> dict:
     started = time.perf_counter()
     manifest = finish_book(session, book, plan)
     wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     return {"wall": wall, "peak_mb": peak, "growth_mb": peak - baseline, "chapters": len(manifest["chapters"]),
             "audio_hours": manifest["outputs"]["samples"] / SAMPLE_RATE / 3600}
 
