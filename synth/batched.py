@@ -264,6 +264,9 @@ class BatchedGenerator:
                     latents[slot] = float("nan")
             active = [slot for slot, row in enumerate(rows) if row is not None]
             idle = frozenset(slot for slot in range(self.batch) if rows[slot] is None)
+            # Empty slots stay in the step: MKL picks its fp32 kernel by the number of rows, and a row's
+            # rounding changed with it (measured: a 1024 -> 1 product differs unless rows % 4 == 0),
+            # so running only the rows in flight would make a chunk's audio depend on its neighbours.
             for slot in idle:  # an empty slot still goes through the batched layers; keep it in bounds
                 self.flow.reset_row(slot)
             for layer in self.int8_layers:
