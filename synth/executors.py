@@ -49,6 +49,23 @@ def take(todo: deque[SynthTask], n: int) -> list[SynthTask]:
     return [todo.popleft() for _ in range(min(n, len(todo)))]
 
 
+def deal_by_length(tasks: list[SynthTask], call_size: int) -> list[SynthTask]:
+    """Reorder tasks so that each run of `call_size` holds about as much text as the others.
+
+    For a job of one call per worker: the job ends when the worker with the most to read
+    finishes, and neighbouring chunks (one chapter, one CSV region) can differ a lot in
+    length. Longest first, each to the call with the least text so far that has room.
+    """
+    calls: list[list[SynthTask]] = [[] for _ in range(-(-len(tasks) // call_size))]
+    sizes = [min(call_size, len(tasks) - n * call_size) for n in range(len(calls))]
+    text = [0] * len(calls)
+    for task in sorted(tasks, key=lambda t: -len(t.text)):
+        n = min((n for n in range(len(calls)) if len(calls[n]) < sizes[n]), key=lambda n: text[n])
+        calls[n].append(task)
+        text[n] += len(task.text)
+    return [task for call in calls for task in call]
+
+
 class InProcessExecutor:
     """Runs one worker in this process: for debugging and tiny jobs (`--workers 0`); no timeouts."""
 
@@ -206,8 +223,11 @@ class RayExecutor:
             for ref in self.voice_refs:
                 slot.actor.add_voice.remote(ref)
         todo, attempts, setup_deaths = deque(tasks), Attempts(self.retries), 0
-        # Calls of a few batches each, but a short job is still shared out between all workers.
+        # Calls of a few batches each, but a short job is still shared out between all workers,
+        # evenly by how much text each call holds.
         self.call_size = min(self.template.call_size, max(1, -(-len(todo) // len(self.slots))))
+        if len(todo) <= self.call_size * len(self.slots):
+            todo = deque(deal_by_length(list(todo), self.call_size))
         while True:
             self._fill(todo)
             owners = {ref: slot for slot in self.slots for ref, _ in slot.calls}
