@@ -233,11 +233,12 @@ def bench_synth(
     batch_size: Annotated[int, typer.Option(help="Rows per worker for the batched pipeline rows.")] = BATCH_SIZE,
     model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
     only: Annotated[Optional[list[str]], typer.Option(help="Only configurations whose name contains this (repeat the option).")] = None,
+    repeat: Annotated[int, typer.Option(min=1, help="Runs per configuration, alternating order; the median is shown.")] = 1,
 ) -> None:
-    """Stock pocket-tts (fp32, int8) vs the pipeline (batch 1, batched), same chunks, one run."""
+    """Stock pocket-tts (fp32, int8) vs the pipeline (batch 1, batched), same chunks, one session."""
     from pocket_batch.synth.bench import bench_synth as run
 
-    run(chunks, workers, batch_size, model_dir, only, Console(width=170))  # a wide table, even in a log
+    run(chunks, workers, batch_size, model_dir, only, Console(width=170), repeat)  # a wide table, even in a log
 
 
 @bench_app.command("postproc")

@@ -1,9 +1,11 @@
-"""`pocket-batch bench synth`: stock pocket-tts vs the pipeline, same chunks, one run, as ratios.
+"""`pocket-batch bench synth`: stock pocket-tts vs the pipeline, same chunks, one session, as ratios.
 
 Uses the full-size random model, which costs exactly what the released one does.
 Each configuration runs in a fresh process (so peak memory is its own); model
 loading is excluded everywhere: stock times its generate_audio loop after a
 warm-up chunk, the pipeline times from warmed-up workers to the last chunk.
+A shared cloud machine drifts by 10-20% within minutes: `repeat` runs every
+configuration several times, in alternating order, and reports the median.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import functools
 import multiprocessing
 import os
 import re
+import statistics
 import tempfile
 import threading
 import time
@@ -60,7 +63,7 @@ def setups(workers: int, batch_size: int) -> list[Setup]:
 
 
 def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, model_dir: Path,
-                only: list[str] | None, console: Console) -> list[dict]:
+                only: list[str] | None, console: Console, repeat: int = 1) -> list[dict]:
     config = model_dir / "config.yaml"
     if not config.is_file():
         console.print(f"building the full-size random model in {model_dir} (once)...")
@@ -71,12 +74,27 @@ def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, m
     chosen = [s for s in setups(workers or default_workers(), batch_size) if not only or any(o in s.name for o in only)]
     rows = []
     for count in chunk_counts:
-        for setup in chosen:
-            with multiprocessing.get_context("spawn").Pool(1) as pool:
-                rows.append(pool.apply(_measure, (setup, config, texts[:count])))
-            console.print(f"  {setup.name}, {count} chunks: {rows[-1]['speed']:.2f} audio-s/wall-s", highlight=False)
+        runs: dict[str, list[dict]] = {setup.name: [] for setup in chosen}
+        for round_ in range(repeat):
+            # Forward, then backward: a machine speeding up or slowing down during the run
+            # weighs on every configuration alike.
+            for setup in chosen if round_ % 2 == 0 else chosen[::-1]:
+                with multiprocessing.get_context("spawn").Pool(1) as pool:
+                    runs[setup.name].append(pool.apply(_measure, (setup, config, texts[:count])))
+                console.print(f"  {setup.name}, {count} chunks: {runs[setup.name][-1]['speed']:.2f} audio-s/wall-s",
+                              highlight=False)
+        rows += [_median(measured) for measured in runs.values()]
     _print(rows, console)
     return rows
+
+
+def _median(runs: list[dict]) -> dict:
+    """One configuration's runs as one row: the median run's speed, the range, the largest memory."""
+    speeds = sorted(r["speed"] for r in runs)
+    middle = min(runs, key=lambda r: abs(r["speed"] - statistics.median(speeds)))
+    return middle | {"speed": statistics.median(speeds), "speeds": speeds,
+                     "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+                     "peak_private_mb": max(r["peak_private_mb"] for r in runs)}
 
 
 def _measure(setup: Setup, config: Path, texts: list[str]) -> dict:
@@ -164,8 +182,8 @@ def _rss_anon_mb(pid: int) -> float:
 
 
 def _print(rows: list[dict], console: Console) -> None:
-    table = Table(title="bench synth: full-size random model (noise, not speech), same chunks, one run")
-    for column in ("configuration", "chunks", "audio s", "wall s", "audio-s/wall-s", "vs best stock",
+    table = Table(title="bench synth: full-size random model (noise, not speech), same chunks, one session")
+    for column in ("configuration", "chunks", "audio s", "wall s", "audio-s/wall-s", "range", "vs best stock",
                    "peak RSS / worker", "peak private / worker"):
         table.add_column(column, justify="left" if column == "configuration" else "right")
     for count in dict.fromkeys(r["chunks"] for r in rows):
@@ -173,6 +191,8 @@ def _print(rows: list[dict], console: Console) -> None:
         stock = max((r["speed"] for r in group if r["config"].startswith("stock")), default=None)
         for r in group:
             ratio = f"{r['speed'] / stock:.2f}×" if stock else ""
+            speeds = r["speeds"]
+            runs = f"{speeds[0]:.2f}–{speeds[-1]:.2f} ({len(speeds)} runs)" if len(speeds) > 1 else "1 run"
             table.add_row(r["config"], str(r["chunks"]), f"{r['audio_s']:.0f}", f"{r['wall_s']:.1f}",
-                          f"{r['speed']:.2f}", ratio, f"{r['peak_rss_mb']:.0f} MB", f"{r['peak_private_mb']:.0f} MB")
+                          f"{r['speed']:.2f}", runs, ratio, f"{r['peak_rss_mb']:.0f} MB", f"{r['peak_private_mb']:.0f} MB")
     console.print(table)
