@@ -6,8 +6,8 @@ the same modules run B rows at once, each row with its own position: a row's key
 and values are written at its own offset, its queries rotated by its own RoPE
 position and masked to its own past. A finished row (EOS plus its frames after
 EOS, or the max length) leaves at once and the next chunk takes its slot, so the
-batch stays full. fp32 linear layers run on all B rows at once; pocket-tts's int8
-ones run a row at a time (see split_int8_rows), their weights still in cache.
+batch stays full. Linear layers run on all B rows at once, pocket-tts's int8 ones
+with each row quantized on its own (Int8PerRow), as a single-chunk call would.
 
 A finished row's latents are then decoded by Mimi on their own, DECODE_FRAMES at a
 time: the decoder's convolutions cost the same per row whether rows share a call
@@ -16,11 +16,12 @@ Its transformer reads only its context window (250 steps in the released model),
 where pocket-tts reads the row's whole past and masks most of it away (a cost that
 grows with the chunk); its SEANet convolutions run channels-last (seanet.py).
 
-Each row replays what `generate_audio` does for that chunk alone: the stock prefill
+Each row replays what `generate_audio` does for that chunk alone: pocket-tts's prefill
 (voice state + text prompt), its own noise generator seeded like the single path
 (one draw for the prompt step, one per frame), the same EOS rule, and Mimi decoding
 with the same 5 ms fade-in. Only float rounding differs (wider matrix products,
-masked attention over a longer cache, several latent frames per decoder call).
+masked attention over a longer cache, several latent frames per decoder call, and
+in int8 each row's quantization computed outside fbgemm).
 """
 
 from __future__ import annotations
@@ -101,9 +102,9 @@ class RowAttention:
         """All layers for `t` new positions per row; then every row's offset advances by `t`.
 
         Linear layers run on all B rows at once (that is the point: weights are read once a
-        step; int8 ones row by row, see split_int8_rows); attention runs row by row over exactly
-        that row's past, with pocket-tts's own mask, so a row's result never depends on which
-        chunks share its batch.
+        step; int8 ones quantize each row on its own, see Int8PerRow); attention runs row by row
+        over exactly that row's past, with pocket-tts's own mask, so a row's result never
+        depends on which chunks share its batch.
         """
         positions = self.offsets[:, None] + torch.arange(x.shape[1])[None, :]  # [B, t]
         windows = {row: self._window(positions[row: row + 1]) for row in active}  # the same for every layer
@@ -168,46 +169,86 @@ def rope_rows(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, max_per
     return qo.view(b, t, h, d), ko.view(b, t, hk, d)
 
 
-def _row_by_row(layer: torch.nn.Module) -> type:
-    """`layer`'s class, with a forward that takes a batch one row at a time."""
+def int8_per_row(module: torch.nn.Module) -> None:
+    """Swap every int8 Linear under `module` for an Int8PerRow with the same weights.
 
-    class RowByRow(type(layer)):
-        idle: frozenset[int] = frozenset()  # empty batch slots: nobody reads their rows, so they get zeros
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            if x.shape[0] == 1:
-                return super().forward(x)
-            return torch.cat([x.new_zeros(*row.shape[:-1], self.out_features) if n in self.idle
-                              else super(RowByRow, self).forward(row) for n, row in enumerate(x.split(1))])
-
-    return RowByRow
-
-
-def split_int8_rows(module: torch.nn.Module) -> list[torch.nn.Module]:
-    """Make every int8 Linear under `module` take a batch one row at a time; returns them all.
-
-    pocket-tts's int8 (torch.ao dynamic quantization) picks one activation scale per call:
-    on a batch, a row's rounding would depend on the rows beside it. Called a row at a time,
-    each row gets exactly the arithmetic of the single-chunk int8 path, and the layer's
-    4 MB of int8 weights stay in cache from one row to the next. The layers keep their
-    class's attributes (pocket-tts reads them), so a single-row call is unchanged. Row by
-    row, an empty slot would cost as much as a real row: the caller marks them `idle`.
+    pocket-tts's int8 (torch.ao dynamic quantization, fbgemm) picks one activation scale per
+    call: on a batch, a row's rounding would depend on the rows beside it, and called a row at
+    a time it reads the layer's weights once per row (16 rows: 16 x 150 us, where one call on
+    all 16 takes 900 us). The swap is for good: the model's own fbgemm weights are dropped,
+    so its int8 weights are held once.
     """
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
-    row_class = None
-    for layer in module.modules():
-        if type(layer) is DynamicInt8Linear:
-            row_class = row_class or _row_by_row(layer)
-            layer.__class__ = row_class
-    return [layer for layer in module.modules() if isinstance(layer, DynamicInt8Linear) and hasattr(layer, "idle")]
+    for parent in list(module.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is DynamicInt8Linear:
+                setattr(parent, name, Int8PerRow(child))
+
+
+class Int8PerRow(torch.nn.Module):
+    """An int8 Linear for a batch in one fbgemm call, each row quantized on its own.
+
+    A row gets the scale and zero point fbgemm would choose for that row alone
+    (ChooseQuantizationParams over [min, max] widened to 0, onto 0..127 as pocket-tts's
+    reduce_range asks) and is rounded to those integers. fbgemm then multiplies all rows by
+    the weights in one call: an anchor row holding 0 and 127 makes the call's own scale
+    exactly 1 and zero point 0, so the integers go through unchanged, and a 7-bit input times
+    int8 weights is summed exactly in int32. Each row is then scaled back with its own
+    parameters: its result depends on that row alone, and matches a single-row call up to
+    float rounding.
+    """
+
+    QMAX = 127  # reduce_range: 7-bit activations, so fbgemm's int16 pair sums cannot saturate
+
+    def __init__(self, layer):
+        super().__init__()
+        weight, self.bias = layer._packed_params._weight_bias()
+        if weight.qscheme() != torch.per_tensor_affine:
+            raise TypeError(f"int8 weights quantized {weight.qscheme()}; pocket-tts uses one scale per tensor")
+        self.in_features, self.out_features = layer.in_features, layer.out_features
+        self.weight_scale, self.weight_zero = weight.q_scale(), weight.q_zero_point()
+        ints = weight.int_repr()
+        # The same integers with scale 1 and no bias: fbgemm's output is then the integer sum itself.
+        self.packed = torch.ops.quantized.linear_prepack(
+            torch._make_per_tensor_quantized_tensor(ints, 1.0, self.weight_zero), None)
+        self.weight_sums = (ints.to(torch.float64) - self.weight_zero).sum(1)
+        self.anchor = torch.zeros(1, self.in_features)
+        self.anchor[0, 0] = self.QMAX
+
+    def weight(self) -> torch.Tensor:
+        """The int8 weights at their scale, as torch.ao's Linear.weight() (pocket-tts reads its device)."""
+        ints = torch.ops.quantized.linear_unpack(self.packed)[0].int_repr()
+        return torch._make_per_tensor_quantized_tensor(ints, self.weight_scale, self.weight_zero)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, int8 per row"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, k = x.shape[0], x.shape[-1]
+        flat = x.reshape(batch, -1)  # a row's scale covers all its positions, as one stock call's does
+        low = flat.amin(1).clamp(max=0).double()
+        high = flat.amax(1).clamp(min=0).double()
+        scale = ((high - low) / self.QMAX).float()
+        scale = torch.where((scale == 0) | torch.isinf(1 / scale), 0.1, scale).double()
+        # the zero point from whichever end of the range rounds with the smaller error, as fbgemm
+        from_low, from_high = -low / scale, self.QMAX - high / scale
+        zero = torch.where((low / scale).abs() < self.QMAX + (high / scale).abs(), from_low, from_high)
+        zero = zero.clamp(0, self.QMAX).round()
+        q = (flat * (1 / scale.float())[:, None] + zero.float()[:, None]).round().clamp(0, self.QMAX)
+        sums = torch.ops.quantized.linear_dynamic(torch.cat([q.view(-1, k), self.anchor]), self.packed, True)[:-1]
+        sums = sums.view(batch, -1, self.out_features).double() - zero[:, None, None] * self.weight_sums
+        out = (sums * (scale * self.weight_scale)[:, None, None]).float()
+        if self.bias is not None:
+            out += self.bias
+        return out.view(*x.shape[:-1], self.out_features)
 
 
 class BatchedGenerator:
     """Generates many chunks with one TTSModel, `batch` rows at a time."""
 
     def __init__(self, model, batch: int):
-        self.int8_layers = split_int8_rows(model.flow_lm)
+        int8_per_row(model.flow_lm)
         self.model = model
         self.batch = batch
         fl, mimi = model.flow_lm, model.mimi
@@ -263,14 +304,11 @@ class BatchedGenerator:
                     rows[slot] = self._admit(slot, todo.popleft())
                     latents[slot] = float("nan")
             active = [slot for slot, row in enumerate(rows) if row is not None]
-            idle = frozenset(slot for slot in range(self.batch) if rows[slot] is None)
             # Empty slots stay in the step: MKL picks its fp32 kernel by the number of rows, and a row's
             # rounding changed with it (measured: a 1024 -> 1 product differs unless rows % 4 == 0),
             # so running only the rows in flight would make a chunk's audio depend on its neighbours.
-            for slot in idle:  # an empty slot still goes through the batched layers; keep it in bounds
-                self.flow.reset_row(slot)
-            for layer in self.int8_layers:
-                layer.idle = idle
+            for slot in set(range(self.batch)) - set(active):
+                self.flow.reset_row(slot)  # keeps an empty slot's positions in bounds
             next_latents, eos = self._flow_step(latents, rows, active)
             for slot in active:
                 row = rows[slot]

@@ -62,10 +62,11 @@ def test_each_row_matches_the_single_chunk_path(small_model, temperature, quanti
     int8 too: its layers run row by row, so each row gets the single path's own quantization.
     """
     model = load(small_model, temperature, quantize=quantize)
+    stock = load(small_model, temperature, quantize=quantize)  # batching swaps the int8 layers for good
     reqs = requests(model, small_model)
     got = batched(model, reqs, batch=3)
     for r in reqs:
-        expected = single(model, r)
+        expected = single(stock, r)
         audio, _ = got[r.key]
         assert audio.shape == expected.shape, r.text
         assert float((audio - expected).abs().max()) < (INT8_TOLERANCE if quantize else TOLERANCE), r.text
@@ -119,17 +120,25 @@ def test_worker_batches_and_keeps_task_order(small_model):
         assert np.abs(out.audio - reference).max() < INT8_TOLERANCE
 
 
-def test_int8_layers_run_row_by_row_and_leave_idle_slots_out():
-    """Each row exactly as a single-row call would give it; an idle slot costs nothing and reads as zeros."""
-    from pocket_batch.synth.batched import split_int8_rows
+def test_int8_layers_quantize_each_row_on_its_own():
+    """One fbgemm call for the batch, yet each row as a single-row call gives it, whatever its neighbours."""
+    import copy
+
+    from pocket_batch.synth.batched import Int8PerRow, int8_per_row
 
     torch.manual_seed(0)
-    model = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(64, 32)), {torch.nn.Linear},
+    stock = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(64, 32)), {torch.nn.Linear},
                                                    dtype=torch.qint8)
-    (layer,) = split_int8_rows(model)
-    x = torch.randn(3, 1, 64) * torch.tensor([1.0, 50.0, 0.01])[:, None, None]  # scales a shared quantization would mix
-    layer.idle = frozenset({1})
-    out = layer(x)
-    assert torch.equal(out[0], layer(x[0:1])[0]) and torch.equal(out[2], layer(x[2:3])[0])
-    assert torch.equal(out[1], torch.zeros(1, 32))
-    assert split_int8_rows(model) == [layer]  # already split: found again, not wrapped twice
+    model = copy.deepcopy(stock)
+    int8_per_row(model)
+    assert isinstance(model[0], Int8PerRow)
+    assert torch.equal(model[0].weight().dequantize(), stock[0].weight().dequantize())
+    x = torch.randn(3, 2, 64) * torch.tensor([1.0, 50.0, 0.01])[:, None, None]  # scales a shared quantization would mix
+    out = model(x)
+    for n in range(3):
+        alone = stock(x[n: n + 1])  # pocket-tts's own int8 call for that row alone (both positions at once)
+        assert float((out[n] - alone[0]).abs().max()) <= 1e-5 * float(alone.abs().max())
+    neighbours = x.clone()
+    neighbours[1] = float("nan")
+    changed = model(neighbours)
+    assert torch.equal(changed[0], out[0]) and torch.equal(changed[2], out[2])
