@@ -203,7 +203,8 @@ class Int8PerRow(torch.nn.Module):
 
     def __init__(self, layer):
         super().__init__()
-        weight, self.bias = layer._packed_params._weight_bias()
+        weight, bias = layer._packed_params._weight_bias()
+        self.bias = None if bias is None else bias.detach()
         if weight.qscheme() != torch.per_tensor_affine:
             raise TypeError(f"int8 weights quantized {weight.qscheme()}; pocket-tts uses one scale per tensor")
         self.in_features, self.out_features = layer.in_features, layer.out_features
