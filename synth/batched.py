@@ -175,8 +175,7 @@ def int8_per_row(module: torch.nn.Module) -> None:
     pocket-tts's int8 (torch.ao dynamic quantization, fbgemm) picks one activation scale per
     call: on a batch, a row's rounding would depend on the rows beside it, and called a row at
     a time it reads the layer's weights once per row (16 rows: 16 x 150 us, where one call on
-    all 16 takes 900 us). The swap is for good: the model's own fbgemm weights are dropped,
-    so its int8 weights are held once.
+    all 16 takes 900 us). The swap is for good; the new layers use the old ones' fbgemm weights.
     """
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
@@ -194,9 +193,10 @@ class Int8PerRow(torch.nn.Module):
     reduce_range asks) and is rounded to those integers. fbgemm then multiplies all rows by
     the weights in one call: an anchor row holding 0 and 127 makes the call's own scale
     exactly 1 and zero point 0, so the integers go through unchanged, and a 7-bit input times
-    int8 weights is summed exactly in int32. Each row is then scaled back with its own
-    parameters: its result depends on that row alone, and matches a single-row call up to
-    float rounding.
+    int8 weights is summed exactly in int32. fbgemm returns that sum times the weights' scale,
+    from which the integer is recovered exactly (below 2^23), and each row is then scaled
+    back with its own parameters: its result depends on that row alone, and matches a
+    single-row call up to float rounding. The layer's own fbgemm weights are used as they are.
     """
 
     QMAX = 127  # reduce_range: 7-bit activations, so fbgemm's int16 pair sums cannot saturate
@@ -204,16 +204,16 @@ class Int8PerRow(torch.nn.Module):
     def __init__(self, layer):
         super().__init__()
         weight, bias = layer._packed_params._weight_bias()
-        self.bias = None if bias is None else bias.detach()
         if weight.qscheme() != torch.per_tensor_affine:
             raise TypeError(f"int8 weights quantized {weight.qscheme()}; pocket-tts uses one scale per tensor")
         self.in_features, self.out_features = layer.in_features, layer.out_features
         self.weight_scale, self.weight_zero = weight.q_scale(), weight.q_zero_point()
-        ints = weight.int_repr()
-        # The same integers with scale 1 and no bias: fbgemm's output is then the integer sum itself.
-        self.packed = torch.ops.quantized.linear_prepack(
-            torch._make_per_tensor_quantized_tensor(ints, 1.0, self.weight_zero), None)
-        self.weight_sums = (ints.to(torch.float64) - self.weight_zero).sum(1)
+        self.packed = layer._packed_params._packed_params
+        self.bias = None
+        if bias is not None:  # fbgemm would add it before we read the integer sums back: add it ourselves
+            self.packed, self.bias = torch.ops.quantized.linear_prepack(weight, None), bias.detach()
+        # per output, the sum of its weights around their zero point (summed as integers: no wide copy)
+        self.weight_sums = (weight.int_repr().sum(1, dtype=torch.int64) - self.in_features * self.weight_zero).double()
         self.anchor = torch.zeros(1, self.in_features)
         self.anchor[0, 0] = self.QMAX
 
@@ -237,8 +237,9 @@ class Int8PerRow(torch.nn.Module):
         zero = torch.where((low / scale).abs() < self.QMAX + (high / scale).abs(), from_low, from_high)
         zero = zero.clamp(0, self.QMAX).round()
         q = (flat * (1 / scale.float())[:, None] + zero.float()[:, None]).round().clamp(0, self.QMAX)
-        sums = torch.ops.quantized.linear_dynamic(torch.cat([q.view(-1, k), self.anchor]), self.packed, True)[:-1]
-        sums = sums.view(batch, -1, self.out_features).double() - zero[:, None, None] * self.weight_sums
+        scaled = torch.ops.quantized.linear_dynamic(torch.cat([q.view(-1, k), self.anchor]), self.packed, True)[:-1]
+        sums = (scaled.double() / self.weight_scale).round()  # the exact int32 sums fbgemm scaled
+        sums = sums.view(batch, -1, self.out_features) - zero[:, None, None] * self.weight_sums
         out = (sums * (scale * self.weight_scale)[:, None, None]).float()
         if self.bias is not None:
             out += self.bias
