@@ -39,7 +39,6 @@ from torch.nn import functional as F
 from pocket_batch.synth.seanet import ChannelsLastDecoder
 
 
-CAPACITY_STEP = 64  # cache positions are allocated in steps of this (memory grows with the longest row)
 # Latent frames per Mimi call. One core, full-size decoder, 160 frames: 4 to 32 frames a call all
 # measured 10-12 ms per frame; 1 frame a call (pocket-tts frame by frame) 22.7.
 DECODE_FRAMES = 16
@@ -68,34 +67,31 @@ class _Row:
 
 
 class RowAttention:
-    """Per-row KV caches for every attention layer of one transformer: positions differ by row."""
+    """Per-row KV caches for every attention layer of one transformer: positions differ by row.
+
+    Each row holds its own cache, one [2, 1, T, H, D] tensor per layer (pocket-tts's layout),
+    sized for that row alone: memory is the sum of the rows in flight, not the batch times
+    the longest row.
+    """
 
     def __init__(self, layers, batch: int, context: int | None):
         self.layers = list(layers)
         self.context = context
         self.offsets = torch.zeros(batch, dtype=torch.long)
-        # Empty until `ensure`; zeros, not pocket-tts's NaN: other rows' unwritten slots are masked,
-        # and 0 x NaN would leak.
-        self.caches = [torch.zeros(2, batch, 0, layer.self_attn.num_kv_heads, layer.self_attn.dim_per_head)
-                       for layer in self.layers]
-
-    def ensure(self, positions: int) -> None:
-        """Room for `positions` per row, grown in steps of CAPACITY_STEP, keeping what rows hold."""
-        if self.caches[0].shape[2] >= positions:
-            return
-        capacity = _round_up(positions, CAPACITY_STEP)
-        for n, cache in enumerate(self.caches):  # one layer at a time: the old copy goes before the next grows
-            self.caches[n] = cache.new_zeros(*cache.shape[:2], capacity, *cache.shape[3:])
-            self.caches[n][:, :, : cache.shape[2]] = cache
-            del cache
+        self.caches: list[list[torch.Tensor] | None] = [None] * batch
 
     def load_row(self, row: int, caches: list[torch.Tensor], offset: int) -> None:
-        """Copy a single-row cache (pocket-tts's layout, [2, 1, T, H, D]) into slot `row`."""
-        for target, source in zip(self.caches, caches):
-            target[:, row, :offset] = source[:, 0, :offset]
+        """Take over a row's caches, one per layer, with `offset` positions already written."""
+        self.caches[row] = caches
         self.offsets[row] = offset
 
+    def new_row(self, row: int, positions: int) -> None:
+        """An empty cache with room for `positions`."""
+        self.load_row(row, [torch.empty(2, 1, positions, layer.self_attn.num_kv_heads, layer.self_attn.dim_per_head)
+                            for layer in self.layers], 0)
+
     def reset_row(self, row: int) -> None:
+        self.caches[row] = None
         self.offsets[row] = 0
 
     def forward(self, x: torch.Tensor, active: list[int]) -> torch.Tensor:
@@ -108,8 +104,8 @@ class RowAttention:
         """
         positions = self.offsets[:, None] + torch.arange(x.shape[1])[None, :]  # [B, t]
         windows = {row: self._window(positions[row: row + 1]) for row in active}  # the same for every layer
-        for layer, cache in zip(self.layers, self.caches):
-            update = self._attend(layer.self_attn, layer.norm1(x), cache, positions, windows)
+        for n, layer in enumerate(self.layers):
+            update = self._attend(layer.self_attn, layer.norm1(x), n, positions, windows)
             x = x.to(update) + layer.layer_scale_1(update)
             x = layer._ff_block(x)
         self.offsets += x.shape[1]
@@ -127,7 +123,7 @@ class RowAttention:
         start = 0 if self.context is None else max(0, first - self.context + 1)
         return start, _build_attention_mask(positions, torch.arange(start, last + 1)[None, :], self.context)
 
-    def _attend(self, attn, x: torch.Tensor, cache: torch.Tensor, positions: torch.Tensor,
+    def _attend(self, attn, x: torch.Tensor, layer: int, positions: torch.Tensor,
                 windows: dict[int, tuple[int, torch.Tensor]]) -> torch.Tensor:
         projected = attn.in_proj(x)
         b, t, _ = projected.shape
@@ -140,10 +136,11 @@ class RowAttention:
         out = torch.zeros(b, attn.num_heads, t, d, dtype=q.dtype)
         for row, (start, mask) in windows.items():
             end = start + mask.shape[-1]
-            cache[0, row, end - t: end] = k[row]
-            cache[1, row, end - t: end] = v[row]
-            k_attn = cache[0, row: row + 1, start:end].permute(0, 2, 1, 3)
-            v_attn = cache[1, row: row + 1, start:end].permute(0, 2, 1, 3)
+            cache = self.caches[row][layer]  # only positions this row has written are read
+            cache[0, 0, end - t: end] = k[row]
+            cache[1, 0, end - t: end] = v[row]
+            k_attn = cache[0, :, start:end].permute(0, 2, 1, 3)
+            v_attn = cache[1, :, start:end].permute(0, 2, 1, 3)
             if attn.num_kv_heads != attn.num_heads:
                 k_attn = k_attn.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
                 v_attn = v_attn.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
@@ -288,8 +285,7 @@ class BatchedGenerator:
 
     def _admit(self, slot: int, request: Request) -> _Row:
         row, caches, offset = self._prefill(request)
-        self.flow.ensure(offset + row.max_gen_len + 1)
-        self.flow.load_row(slot, caches, offset)
+        self.flow.load_row(slot, caches, offset)  # pocket-tts sized them for the row's max length
         return row
 
     # -- the loop ------------------------------------------------------------------------
@@ -309,8 +305,6 @@ class BatchedGenerator:
             # Empty slots stay in the step: MKL picks its fp32 kernel by the number of rows, and a row's
             # rounding changed with it (measured: a 1024 -> 1 product differs unless rows % 4 == 0),
             # so running only the rows in flight would make a chunk's audio depend on its neighbours.
-            for slot in set(range(self.batch)) - set(active):
-                self.flow.reset_row(slot)  # keeps an empty slot's positions in bounds
             next_latents, eos = self._flow_step(latents, rows, active)
             for slot in active:
                 row = rows[slot]
@@ -328,6 +322,7 @@ class BatchedGenerator:
     def _finish(self, slot: int, rows: list, max_length: bool) -> tuple[Request, torch.Tensor, bool, float]:
         row = rows[slot]
         rows[slot] = None
+        self.flow.reset_row(slot)  # its cache goes now, before the next row's prefill allocates one
         audio = self._decode(torch.cat(row.latents)[None]) if row.latents else torch.zeros(0)
         return row.request, audio, max_length, time.perf_counter() - row.admitted
 
@@ -363,7 +358,7 @@ class BatchedGenerator:
         conv_state = init_states(mimi, batch_size=1, sequence_length=0)  # for the upsampler; attention's goes unused
         seanet_state = self.seanet.initial()
         attention = RowAttention(tf.transformer.layers, 1, tf.transformer.context)
-        attention.ensure(latents.shape[1] * self.mimi_steps)
+        attention.new_row(0, latents.shape[1] * self.mimi_steps)
         pieces = []
         for start in range(0, latents.shape[1], DECODE_FRAMES):
             x = mimi.quantizer((latents[:, start: start + DECODE_FRAMES] * fl.emb_std + fl.emb_mean).transpose(-1, -2))
@@ -376,10 +371,6 @@ class BatchedGenerator:
         n = min(self.fade_in.numel(), audio.shape[-1])
         audio[:n] *= self.fade_in[:n]
         return audio
-
-
-def _round_up(n: int, step: int) -> int:
-    return -(-n // step) * step
 
 
 def _draw_noise(shape, std: float, clamp: float | None, generator: torch.Generator) -> torch.Tensor:

@@ -59,7 +59,7 @@ def batched(model, reqs: list[Request], batch: int) -> dict[str, tuple[torch.Ten
 def test_each_row_matches_the_single_chunk_path(small_model, temperature, quantize):
     """Two voices, five lengths, batch of 3: rows leave and new ones are admitted mid-batch.
 
-    int8 too: its layers run row by row, so each row gets the single path's own quantization.
+    int8 too: each row is quantized on its own, as the single path quantizes it.
     """
     model = load(small_model, temperature, quantize=quantize)
     stock = load(small_model, temperature, quantize=quantize)  # batching swaps the int8 layers for good
@@ -99,6 +99,30 @@ def test_a_rows_audio_does_not_depend_on_its_batch_companions(small_model, quant
     alone = batched(model, [reqs[1]], batch=4)["k1"][0]
     crowded = batched(model, [reqs[3], reqs[0], reqs[1], reqs[4], reqs[2]], batch=4)["k1"][0]
     assert torch.equal(alone, crowded)
+
+
+def test_each_row_holds_a_cache_sized_for_itself_alone(small_model):
+    """KV memory is the sum of the rows in flight, each its own length; a finished row's goes at once."""
+    from pocket_tts.models.text_chunking import prepare_text_prompt
+
+    model = load(small_model, 0.7)
+    reqs = requests(model, small_model)
+    own = set()  # prompt (voice + text) + the most frames pocket-tts would generate for it
+    for r in reqs:
+        text, _ = prepare_text_prompt(r.text, model.pad_with_spaces_for_short_inputs, model.remove_semicolons,
+                                      model.append_terminal_punctuation, model.capitalize_first_letter,
+                                      model.replace_characters)
+        tokens = model.flow_lm.conditioner.prepare(text).shape[1]
+        own.add(model._flow_lm_current_end(r.state) + tokens + model._estimate_max_gen_len(tokens))
+    generator = BatchedGenerator(model, 3)
+    seen = []
+    for done, (request, *_) in enumerate(generator.generate(reqs), 1):
+        live = [caches for caches in generator.flow.caches if caches is not None]
+        assert len(live) <= min(3, len(reqs) - done)
+        seen.append({caches[0].shape[2] for caches in live})
+    assert set().union(*seen) <= own
+    assert any(len(sizes) > 1 for sizes in seen)  # rows of different lengths in flight, each at its own size
+    assert seen[-1] == set()
 
 
 def test_worker_batches_and_keeps_task_order(small_model):
