@@ -71,7 +71,8 @@ class RowAttention:
 
     Each row holds its own cache, one [2, 1, T, H, D] tensor per layer (pocket-tts's layout),
     sized for that row alone: memory is the sum of the rows in flight, not the batch times
-    the longest row.
+    the longest row. With a context, a row's cache need only hold its window: once full,
+    the positions still in the window move to its front (`bases`: the position at index 0).
     """
 
     def __init__(self, layers, batch: int, context: int | None):
@@ -79,14 +80,18 @@ class RowAttention:
         self.context = context
         self.offsets = torch.zeros(batch, dtype=torch.long)
         self.caches: list[list[torch.Tensor] | None] = [None] * batch
+        self.bases = [0] * batch
 
     def load_row(self, row: int, caches: list[torch.Tensor], offset: int) -> None:
         """Take over a row's caches, one per layer, with `offset` positions already written."""
         self.caches[row] = caches
         self.offsets[row] = offset
+        self.bases[row] = 0
 
-    def new_row(self, row: int, positions: int) -> None:
-        """An empty cache with room for `positions`."""
+    def new_row(self, row: int, positions: int, step: int) -> None:
+        """An empty cache for `positions` in all, `step` new ones at a time: with a context, the window's worth."""
+        if self.context is not None:
+            positions = min(positions, self.context + step)
         self.load_row(row, [torch.empty(2, 1, positions, layer.self_attn.num_kv_heads, layer.self_attn.dim_per_head)
                             for layer in self.layers], 0)
 
@@ -103,7 +108,10 @@ class RowAttention:
         depends on which chunks share its batch.
         """
         positions = self.offsets[:, None] + torch.arange(x.shape[1])[None, :]  # [B, t]
-        windows = {row: self._window(positions[row: row + 1]) for row in active}  # the same for every layer
+        windows = {}  # the same for every layer: the first cache index each row reads, and its mask
+        for row in active:
+            start, mask = self._window(positions[row: row + 1])
+            windows[row] = (self._slide(row, start, start + mask.shape[-1]), mask)
         for n, layer in enumerate(self.layers):
             update = self._attend(layer.self_attn, layer.norm1(x), n, positions, windows)
             x = x.to(update) + layer.layer_scale_1(update)
@@ -122,6 +130,16 @@ class RowAttention:
         first, last = int(positions[0, 0]), int(positions[0, -1])
         start = 0 if self.context is None else max(0, first - self.context + 1)
         return start, _build_attention_mask(positions, torch.arange(start, last + 1)[None, :], self.context)
+
+    def _slide(self, row: int, start: int, end: int) -> int:
+        """The cache index of position `start`, after moving the window to the front if `end` would not fit."""
+        base, caches = self.bases[row], self.caches[row]
+        if end - base > caches[0].shape[2]:
+            written = int(self.offsets[row])
+            for cache in caches:
+                cache[:, :, : written - start] = cache[:, :, start - base: written - base].clone()
+            self.bases[row] = base = start
+        return start - base
 
     def _attend(self, attn, x: torch.Tensor, layer: int, positions: torch.Tensor,
                 windows: dict[int, tuple[int, torch.Tensor]]) -> torch.Tensor:
@@ -358,7 +376,7 @@ class BatchedGenerator:
         conv_state = init_states(mimi, batch_size=1, sequence_length=0)  # for the upsampler; attention's goes unused
         seanet_state = self.seanet.initial()
         attention = RowAttention(tf.transformer.layers, 1, tf.transformer.context)
-        attention.new_row(0, latents.shape[1] * self.mimi_steps)
+        attention.new_row(0, latents.shape[1] * self.mimi_steps, DECODE_FRAMES * self.mimi_steps)
         pieces = []
         for start in range(0, latents.shape[1], DECODE_FRAMES):
             x = mimi.quantizer((latents[:, start: start + DECODE_FRAMES] * fl.emb_std + fl.emb_mean).transpose(-1, -2))

@@ -125,6 +125,23 @@ def test_each_row_holds_a_cache_sized_for_itself_alone(small_model):
     assert seen[-1] == set()
 
 
+def test_decoder_cache_holds_only_its_window_and_gives_the_same_audio(small_model):
+    """Mimi's transformer reads 250 steps back: its cache slides instead of growing with the chunk."""
+    from pocket_batch.synth.batched import RowAttention
+
+    layers = load(small_model, 0.7).mimi.decoder_transformer.transformer
+    steps, step = 3 * layers.context, 16
+    x = torch.randn(1, steps, layers.layers[0].self_attn.embed_dim)
+    sliding, whole = RowAttention(layers.layers, 1, layers.context), RowAttention(layers.layers, 1, layers.context)
+    sliding.new_row(0, steps, step)
+    whole.new_row(0, steps, steps)
+    assert sliding.caches[0][0].shape[2] == layers.context + step < whole.caches[0][0].shape[2] == steps
+    with torch.no_grad():
+        for start in range(0, steps, step):
+            assert torch.equal(sliding.forward(x[:, start: start + step], [0]), whole.forward(x[:, start: start + step], [0]))
+    assert sliding.bases[0] > 0
+
+
 def test_worker_batches_and_keeps_task_order(small_model):
     from pocket_batch.synth.model import ModelSource
     from pocket_batch.synth.voices import resolve_voice
