@@ -103,16 +103,14 @@ def test_a_rows_audio_does_not_depend_on_its_batch_companions(small_model, quant
 
 def test_each_row_holds_a_cache_sized_for_itself_alone(small_model):
     """KV memory is the sum of the rows in flight, each its own length; a finished row's goes at once."""
-    from pocket_tts.models.text_chunking import prepare_text_prompt
+    from pocket_batch.synth.model import ModelSource
 
     model = load(small_model, 0.7)
+    source = ModelSource(ModelOptions(config=small_model))
     reqs = requests(model, small_model)
     own = set()  # prompt (voice + text) + the most frames pocket-tts would generate for it
     for r in reqs:
-        text, _ = prepare_text_prompt(r.text, model.pad_with_spaces_for_short_inputs, model.remove_semicolons,
-                                      model.append_terminal_punctuation, model.capitalize_first_letter,
-                                      model.replace_characters)
-        tokens = model.flow_lm.conditioner.prepare(text).shape[1]
+        tokens = model.flow_lm.conditioner.prepare(source.prepare(r.text)).shape[1]
         own.add(model._flow_lm_current_end(r.state) + tokens + model._estimate_max_gen_len(tokens))
     generator = BatchedGenerator(model, 3)
     seen = []
