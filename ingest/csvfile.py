@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocket_batch.ingest.text import read_text_file
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.errors import PocketBatchError
 
 DELIMITERS = ",;|\t"
 MAX_ID_LENGTH = 100

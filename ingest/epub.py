@@ -16,8 +16,8 @@ from urllib.parse import unquote
 from pocket_batch.ingest import html
 from pocket_batch.ingest.epub_safety import check_epub_zip
 from pocket_batch.ingest.structure import Extracted, Para, Section
-from pocket_batch.pipeline.config import IngestOptions
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.config import IngestOptions
+from pocket_batch.core.errors import PocketBatchError
 
 MATTER = {"cover": "cover", "titlepage": "title page", "title-page": "title page", "halftitlepage": "title page",
           "copyright-page": "copyright page", "copyright": "copyright page", "toc": "table of contents",
@@ -42,7 +42,7 @@ def extract_epub(path: Path, options: IngestOptions) -> Extracted:
     if not _meta(book, "title"):
         out.warnings.append("no title in the metadata; using the file name")
     out.author, out.language, out.date = _meta(book, "creator"), _meta(book, "language"), _meta(book, "date")
-    out.cover, out.cover_type = _cover(book)
+    out.cover = _cover(book)
     docs = _spine_documents(book, out.warnings)
     starts = _toc_starts(book, out.warnings)
     _mark_landmarks(book, starts)
@@ -80,7 +80,7 @@ def _meta(book, name: str) -> str | None:
     return " ".join(text.split()) if text else None
 
 
-def _cover(book) -> tuple[bytes | None, str | None]:
+def _cover(book) -> bytes | None:
     import ebooklib
 
     items = list(book.get_items_of_type(ebooklib.ITEM_COVER))
@@ -90,8 +90,8 @@ def _cover(book) -> tuple[bytes | None, str | None]:
             items.append(item)
     for item in items:
         if item.media_type and item.media_type.startswith("image/"):
-            return item.get_content(), item.media_type
-    return None, None
+            return item.get_content()
+    return None
 
 
 def _spine_documents(book, warnings: list[str]) -> list[html.Document]:

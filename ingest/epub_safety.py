@@ -7,7 +7,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.errors import PocketBatchError
 
 MAX_UNCOMPRESSED = 1 << 30  # 1 GiB in all: no real book comes near
 MAX_RATIO = 200  # text compresses ~3-10x; a member expanding 200x over 1 MiB is a bomb

@@ -14,7 +14,6 @@ from lxml import etree
 
 OPS = "http://www.idpf.org/2007/ops"
 NOTE_TYPES = {"footnote", "endnote", "rearnote", "note", "footnotes", "endnotes", "rearnotes"}
-NOTE_ROLES = {"doc-footnote", "doc-endnote", "doc-endnotes", "doc-footnotes"}
 BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "td", "th", "figcaption",
               "caption", "pre", "blockquote", "div", "section", "article", "header", "footer", "aside",
               "table", "tr", "ul", "ol", "dl", "figure", "main", "body", "tbody", "thead", "center"}

@@ -9,7 +9,6 @@ from markdown_it import MarkdownIt
 from pocket_batch.ingest.structure import Extracted, Para, Section
 from pocket_batch.ingest.text import read_text_file
 
-SKIPPED_BLOCKS = {"fence", "code_block", "html_block"}
 SPOKEN_INLINE = {"text", "code_inline"}
 BREAK_INLINE = {"softbreak", "hardbreak"}
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from num2words import num2words
 
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.errors import PocketBatchError
 
 PRIVATE_USE = 0xF0000  # plane 15: never in a book, never matched by \w
 Rule = tuple[re.Pattern, Callable[[re.Match], str] | str]

@@ -26,7 +26,6 @@ class Extracted:
     language: str | None = None
     date: str | None = None
     cover: bytes | None = field(default=None, repr=False)
-    cover_type: str | None = None
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (title, why)
     warnings: list[str] = field(default_factory=list)
 

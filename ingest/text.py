@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pocket_batch.ingest.normalize import roman_to_int
 from pocket_batch.ingest.structure import Extracted, Para, Section
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.errors import PocketBatchError
 
 HEADING = re.compile(
     r"^(chapter|book|part|volume|act|prologue|epilogue|interlude|preface|introduction|afterword)\b"

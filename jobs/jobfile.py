@@ -20,9 +20,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pocket_batch.ingest import BOOK_SUFFIXES
-from pocket_batch.pipeline.config import JobConfig, RunConfig
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.ingest.book import BOOK_SUFFIXES
+from pocket_batch.core.config import JobConfig, RunConfig
+from pocket_batch.core.errors import PocketBatchError
 
 # Path-valued keys, by section, resolved against the job file's folder.
 PATH_KEYS = {(): ("output", "inbox", "consent"), ("model",): ("config",), ("ingest",): ("lexicon",),

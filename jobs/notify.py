@@ -11,16 +11,17 @@ import os
 import subprocess
 from pathlib import Path
 
+from pocket_batch.core.errors import ExitCode
 from pocket_batch.pipeline.runlog import log
 
-STATUS = {0: "done", 1: "some-failed", 2: "could-not-run"}
+STATUS = {ExitCode.DONE: "done", ExitCode.SOME_FAILED: "some-failed", ExitCode.COULD_NOT_RUN: "could-not-run"}
 NOTIFY_TIMEOUT_SECONDS = 120
 
 
-def notify(command: str | None, exit_code: int, summary: str, log_path: Path | None, cwd: Path) -> None:
+def notify(command: str | None, exit_code: ExitCode, summary: str, log_path: Path | None, cwd: Path) -> None:
     if not command:
         return
-    env = os.environ | {"POCKET_BATCH_EXIT": str(exit_code), "POCKET_BATCH_STATUS": STATUS[exit_code],
+    env = os.environ | {"POCKET_BATCH_EXIT": str(int(exit_code)), "POCKET_BATCH_STATUS": STATUS[exit_code],
                         "POCKET_BATCH_SUMMARY": summary, "POCKET_BATCH_LOG": str(log_path or "")}
     try:
         done = subprocess.run(command, shell=True, input=summary, text=True, env=env, cwd=cwd, capture_output=True,

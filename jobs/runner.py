@@ -13,15 +13,13 @@ from pathlib import Path
 
 from pocket_batch.jobs.jobfile import job_inputs, load_job, run_config
 from pocket_batch.jobs.notify import notify
-from pocket_batch.pipeline.config import JobConfig
-from pocket_batch.pipeline.errors import PocketBatchError
-from pocket_batch.pipeline.files import sha256_file
-from pocket_batch.pipeline.lock import OutputLocked, output_lock
+from pocket_batch.core.config import JobConfig
+from pocket_batch.core.errors import ExitCode, OutputLocked, PocketBatchError
+from pocket_batch.core.files import sha256_file
+from pocket_batch.pipeline.lock import output_lock
 from pocket_batch.pipeline.run import RunResult, Session, book_dir, open_session, produce, read_books
 from pocket_batch.pipeline.runlog import log, run_log
 from pocket_batch.pipeline.state import is_finished
-
-ALL_DONE, SOME_FAILED, COULD_NOT_RUN, LOCKED = 0, 1, 2, 3  # exit codes, documented in the README
 
 
 @dataclass(frozen=True)
@@ -32,8 +30,8 @@ class JobResult:
     log: Path
 
     @property
-    def exit_code(self) -> int:
-        return SOME_FAILED if any(run.failed for run in self.runs) else ALL_DONE
+    def exit_code(self) -> ExitCode:
+        return ExitCode.SOME_FAILED if any(run.failed for run in self.runs) else ExitCode.DONE
 
 
 def run_job(path: Path, show_progress: bool = True) -> JobResult:
@@ -43,7 +41,7 @@ def run_job(path: Path, show_progress: bool = True) -> JobResult:
     except OutputLocked:
         raise  # another run is at work: nothing failed, nobody to tell
     except PocketBatchError as exc:
-        notify(job.notify, COULD_NOT_RUN, f"pocket-batch {path}: could not run: {exc}", None, path.parent)
+        notify(job.notify, ExitCode.COULD_NOT_RUN, f"pocket-batch {path}: could not run: {exc}", None, path.parent)
         raise
 
 

@@ -6,9 +6,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pocket_batch.jobs.jobfile import job_inputs, load_job, voice_output
-from pocket_batch.pipeline.errors import PocketBatchError
-from pocket_batch.pipeline.files import sha256_file
-from pocket_batch.pipeline.lock import STATE_DIR, lock_holder
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.files import sha256_file
+from pocket_batch.core.layout import OutputLayout
+from pocket_batch.pipeline.lock import lock_holder
 from pocket_batch.pipeline.state import DONE, BookState, chunks_done, read_states
 
 NEW, CHANGED = "new", "changed"  # an inbox file never planned; a finished book whose input has changed since
@@ -41,9 +42,9 @@ def status(target: Path) -> Status:
         job = load_job(target)
         outputs, inputs = [voice_output(job, v) for v in job.voices], job_inputs(job)
         lock_folder = job.output
-    elif (target / STATE_DIR).is_dir() or any(target.glob(f"*/{STATE_DIR}")):
+    elif OutputLayout.is_output(target) or OutputLayout.outputs_under(target):
         # A job's output folder, or the parent of one output folder per voice.
-        outputs = [target] if (target / STATE_DIR).is_dir() else sorted(p.parent for p in target.glob(f"*/{STATE_DIR}"))
+        outputs = [target] if OutputLayout.is_output(target) else OutputLayout.outputs_under(target)
         inputs, lock_folder = [], target
     else:
         raise PocketBatchError(f"{target}: neither a job file nor a pocket-batch output folder")

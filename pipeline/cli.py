@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.pipeline.config import (BATCH_SIZE, CHUNK_TIMEOUT_SECONDS, QUANTIZE, GenerationOptions, IngestOptions,
-                                         ModelOptions, PostprocOptions, RunConfig)
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.config import (CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
+                                     QAOptions, RunConfig, Synthesis)
+from pocket_batch.core.errors import ExitCode, PocketBatchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Books and text collections to finished audio with Kyutai Pocket TTS.\n\n"
@@ -23,37 +23,50 @@ bench_app = typer.Typer(help="Benchmarks that print throughput ratios.")
 app.add_typer(model_app, name="model")
 app.add_typer(bench_app, name="bench")
 err = Console(stderr=True)
-SOME_FAILED = 1  # exit code: some inputs failed, the others are done (2: could not run; 3: output locked)
 
-Language = Annotated[Optional[str], typer.Option(help="A pocket-tts language config (default english).")]
-ModelConfig = Annotated[Optional[Path], typer.Option("--model-config", help="A pocket-tts YAML config, e.g. from `model make-random`.")]
-Quantize = Annotated[bool, typer.Option("--quantize/--no-quantize", help="pocket-tts's int8 transformer (--no-quantize: fp32).")]
-FrontMatter = Annotated[bool, typer.Option(help="Also read cover, title page, copyright, contents, index.")]
-Footnotes = Annotated[str, typer.Option(help="skip, or chapter-end: read the notes after their chapter.")]
-Lexicon = Annotated[Optional[Path], typer.Option(help="Pronunciation lexicon: word<TAB>respelling (TSV) or JSON.")]
+
+def option(model: type[BaseModel], name: str, *flags: str, **kwargs) -> typer.models.OptionInfo:
+    """An option whose help is the config field's description; `default` gives its default."""
+    return typer.Option(*flags, help=model.model_fields[name].description, **kwargs)
+
+
+def default(model: type[BaseModel], name: str):
+    return model.model_fields[name].default
+
+
+Language = Annotated[Optional[str], option(ModelOptions, "language")]
+ModelConfig = Annotated[Optional[Path], option(ModelOptions, "config", "--model-config")]
+Quantize = Annotated[bool, option(ModelOptions, "quantize", "--quantize/--no-quantize")]
+Seed = Annotated[int, option(GenerationOptions, "seed")]
+FrontMatter = Annotated[bool, option(IngestOptions, "include_front_matter")]
+Footnotes = Annotated[str, option(IngestOptions, "footnotes")]
+Lexicon = Annotated[Optional[Path], option(IngestOptions, "lexicon")]
+Workers = Annotated[Optional[int], option(Synthesis, "workers")]
+Address = Annotated[Optional[str], option(Synthesis, "address")]
+Consent = Annotated[Optional[Path], option(RunConfig, "consent")]
 
 
 @app.command()
 def render(
     inputs: Annotated[list[Path], typer.Argument(help="Text files to narrate.")],
-    voice: Annotated[str, typer.Option(help="Preset name, voice sample (with consent) or .safetensors state.")] = "alba",
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path("out"),
-    consent: Annotated[Optional[Path], typer.Option(help="Consent record for a cloned voice.")] = None,
+    voice: Annotated[str, option(RunConfig, "voice")] = default(RunConfig, "voice"),
+    output: Annotated[Path, option(RunConfig, "output", "--output", "-o")] = default(RunConfig, "output"),
+    consent: Consent = None,
     language: Language = None,
     model_config: ModelConfig = None,
-    quantize: Quantize = QUANTIZE,
-    temperature: Annotated[Optional[float], typer.Option(help="Sampling temperature (model default 0.3).")] = None,
-    seed: Annotated[int, typer.Option(help="Run seed; each chunk's seed derives from it.")] = 0,
-    workers: Annotated[Optional[int], typer.Option(help="Ray workers (0: in-process; default from cores and memory).")] = None,
-    address: Annotated[Optional[str], typer.Option(help="Join this Ray cluster instead of starting one.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Chunks each worker generates together.")] = BATCH_SIZE,
-    chunk_retries: Annotated[int, typer.Option(help="Retries of a chunk whose worker died, failed or timed out.")] = 2,
-    chunk_timeout: Annotated[float, typer.Option(help="Seconds per chunk before a worker is killed and replaced.")] = CHUNK_TIMEOUT_SECONDS,
-    include_front_matter: FrontMatter = False,
-    footnotes: Footnotes = "skip",
+    quantize: Quantize = default(ModelOptions, "quantize"),
+    temperature: Annotated[Optional[float], option(GenerationOptions, "temperature")] = None,
+    seed: Seed = default(GenerationOptions, "seed"),
+    workers: Workers = None,
+    address: Address = None,
+    batch_size: Annotated[int, option(Synthesis, "batch_size")] = default(Synthesis, "batch_size"),
+    chunk_retries: Annotated[int, option(Synthesis, "chunk_retries")] = default(Synthesis, "chunk_retries"),
+    chunk_timeout: Annotated[float, option(Synthesis, "chunk_timeout")] = default(Synthesis, "chunk_timeout"),
+    include_front_matter: FrontMatter = default(IngestOptions, "include_front_matter"),
+    footnotes: Footnotes = default(IngestOptions, "footnotes"),
     lexicon: Lexicon = None,
-    loudness: Annotated[str, typer.Option(help="acx (RMS -20 dB, peak -3 dBFS), podcast (-16 LUFS), ebu (-23 LUFS).")] = "acx",
-    format: Annotated[str, typer.Option("--format", help="Per-chapter files: mp3, flac, wav or opus.")] = "mp3",
+    loudness: Annotated[str, option(PostprocOptions, "loudness")] = default(PostprocOptions, "loudness"),
+    format: Annotated[str, option(PostprocOptions, "format", "--format")] = default(PostprocOptions, "format"),
 ) -> None:
     """Narrate books (EPUB, Markdown, text): a chaptered M4B, per-chapter files, subtitles and a manifest."""
     from pocket_batch.pipeline.run import render as run_render
@@ -70,7 +83,7 @@ def render(
     result = run_render(config)
     _report([result])
     if result.failed:
-        raise typer.Exit(SOME_FAILED)
+        raise typer.Exit(ExitCode.SOME_FAILED)
 
 
 @app.command("run")
@@ -93,8 +106,8 @@ def status(
     """Done, pending and failed books and chunks, read from disk alone (no model, no Ray)."""
     import json
 
+    from pocket_batch.core.measure import clock
     from pocket_batch.jobs.status import status as read_status
-    from pocket_batch.pipeline.run import clock
 
     report = read_status(target)
     if as_json:
@@ -122,26 +135,25 @@ def _report(runs) -> None:
 @app.command()
 def corpus(
     csv: Annotated[Path, typer.Argument(help="Prompts: a CSV with id and text columns, or LJSpeech id|text|normalized.")],
-    voice: Annotated[str, typer.Option(help="Voices, comma-separated: every row in each.")] = "alba",
-    voice_column: Annotated[Optional[str], typer.Option(help="Take each row's voice from this column instead.")] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Corpus folder.")] = Path("corpus"),
-    id_column: str = "id",
-    text_column: str = "text",
-    consent: Annotated[Optional[Path], typer.Option(help="Consent record for a cloned voice.")] = None,
-    sample_rate: Annotated[int, typer.Option(help="24000 (native), 22050 (LJSpeech-style) or 16000.")] = 24_000,
-    splits: Annotated[str, typer.Option(help="train,validation,test ratios.")] = "0.9,0.05,0.05",
-    retries: Annotated[int, typer.Option(help="Regenerations with a new seed for an utterance failing QA.")] = 2,
-    max_length: Annotated[str, typer.Option(help="An utterance that never fired EOS: fail (regenerate, then leave out) or flag.")] = "fail",
+    voice: Annotated[str, option(CorpusConfig, "voices")] = ",".join(default(CorpusConfig, "voices")),
+    voice_column: Annotated[Optional[str], option(CorpusConfig, "voice_column")] = None,
+    output: Annotated[Path, option(CorpusConfig, "output", "--output", "-o")] = default(CorpusConfig, "output"),
+    id_column: Annotated[str, option(CorpusConfig, "id_column")] = default(CorpusConfig, "id_column"),
+    text_column: Annotated[str, option(CorpusConfig, "text_column")] = default(CorpusConfig, "text_column"),
+    consent: Consent = None,
+    sample_rate: Annotated[int, option(CorpusConfig, "sample_rate")] = default(CorpusConfig, "sample_rate"),
+    splits: Annotated[str, option(CorpusConfig, "splits")] = ",".join(map(str, default(CorpusConfig, "splits"))),
+    retries: Annotated[int, option(QAOptions, "retries")] = default(QAOptions, "retries"),
+    max_length: Annotated[str, option(QAOptions, "max_length")] = default(QAOptions, "max_length"),
     lexicon: Lexicon = None,
     language: Language = None,
     model_config: ModelConfig = None,
-    quantize: Quantize = QUANTIZE,
-    seed: int = 0,
-    workers: Annotated[Optional[int], typer.Option(help="Ray workers (0: in-process).")] = None,
-    address: Annotated[Optional[str], typer.Option(help="Join this Ray cluster instead of starting one.")] = None,
+    quantize: Quantize = default(ModelOptions, "quantize"),
+    seed: Seed = default(GenerationOptions, "seed"),
+    workers: Workers = None,
+    address: Address = None,
 ) -> None:
     """A TTS training corpus from CSV prompts: WAVs, LJSpeech and Hugging Face metadata, splits, QA, a card."""
-    from pocket_batch.pipeline.config import CorpusConfig, QAOptions
     from pocket_batch.pipeline.corpus import build_corpus
 
     try:
@@ -164,8 +176,8 @@ def corpus(
 def inspect(
     books: Annotated[list[Path], typer.Argument(help="EPUB, Markdown or text files.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
-    include_front_matter: FrontMatter = False,
-    footnotes: Footnotes = "skip",
+    include_front_matter: FrontMatter = default(IngestOptions, "include_front_matter"),
+    footnotes: Footnotes = default(IngestOptions, "footnotes"),
 ) -> None:
     """What a book will become: chapters, words, chunks, minutes, skipped sections, warnings. No model needed."""
     import json
@@ -175,24 +187,25 @@ def inspect(
     options = IngestOptions(include_front_matter=include_front_matter, footnotes=footnotes)
     reports = [inspect_book(book, options) for book in books]
     if as_json:
-        print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2, ensure_ascii=False))
+        data = [r.model_dump(mode="json") for r in reports]
+        print(json.dumps(data if len(data) > 1 else data[0], indent=2, ensure_ascii=False))
         return
     for report in reports:
         _print_report(report)
 
 
-def _print_report(report: dict) -> None:
+def _print_report(report) -> None:
     console = Console()
-    console.print(f"[bold]{report['title']}[/] by {report['author'] or 'unknown'} "
-                  f"({report['language'] or 'language unknown'}): {report['words']} words, "
-                  f"{report['chunks']} chunks, ~{report['minutes']} min of audio")
+    console.print(f"[bold]{report.title}[/] by {report.author or 'unknown'} "
+                  f"({report.language or 'language unknown'}): {report.words} words, "
+                  f"{report.chunks} chunks, ~{report.minutes} min of audio")
     table = Table("#", "chapter", "words", "chunks", "minutes")
-    for c in report["chapters"]:
-        table.add_row(str(c["index"]), c["title"], str(c["words"]), str(c["chunks"]), str(c["minutes"]))
+    for c in report.chapters:
+        table.add_row(str(c.index), c.title, str(c.words), str(c.chunks), str(c.minutes))
     console.print(table)
-    for s in report["skipped"]:
-        console.print(f"skipped: {s['title']} ({s['why']})")
-    for w in report["warnings"]:
+    for s in report.skipped:
+        console.print(f"skipped: {s.title} ({s.why})")
+    for w in report.warnings:
         console.print(f"[yellow]warning:[/] {w}")
 
 
@@ -230,13 +243,13 @@ def make_random(
 def bench_synth(
     chunks: Annotated[list[int], typer.Option(help="Chunks per configuration (repeat the option).")] = [50, 500],
     workers: Annotated[Optional[int], typer.Option(help="Ray workers for the pipeline rows (default from cores).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Rows per worker for the batched pipeline rows.")] = BATCH_SIZE,
+    batch_size: Annotated[int, typer.Option(help="Rows per worker for the batched pipeline rows.")] = default(Synthesis, "batch_size"),
     model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
     only: Annotated[Optional[list[str]], typer.Option(help="Only configurations whose name contains this (repeat the option).")] = None,
     repeat: Annotated[int, typer.Option(min=1, help="Runs per configuration, alternating order; the median is shown.")] = 1,
 ) -> None:
     """Stock pocket-tts (fp32, int8) vs the pipeline (batch 1, batched), same chunks, one session."""
-    from pocket_batch.synth.bench import bench_synth as run
+    from pocket_batch.benchmarks.synth import bench_synth as run
 
     run(chunks, workers, batch_size, model_dir, only, Console(width=170), repeat)  # a wide table, even in a log
 
@@ -249,7 +262,7 @@ def bench_postproc(
     loudness: Annotated[str, typer.Option(help="Loudness preset.")] = "acx",
 ) -> None:
     """Post-processing wall time and peak memory for books of growing length."""
-    from pocket_batch.postproc.bench import bench_postproc as run
+    from pocket_batch.benchmarks.postproc import bench_postproc as run
 
     workdir.mkdir(parents=True, exist_ok=True)
     run(hours, model_dir, workdir, loudness, Console())
@@ -272,10 +285,10 @@ def main() -> None:
         problem = exc.errors()[0]
         where = ".".join(str(p) for p in problem["loc"])
         err.print(f"[red]error:[/] {where}: {problem['msg']}", highlight=False, soft_wrap=True)
-        sys.exit(PocketBatchError.exit_code)
+        sys.exit(ExitCode.COULD_NOT_RUN)
     except KeyboardInterrupt:
         err.print("[red]interrupted[/]")
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # click usage errors and the like

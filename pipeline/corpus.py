@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 
 from pocket_batch.ingest.csvfile import Utterance, read_csv
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
-from pocket_batch.pipeline.config import SAMPLE_RATE, CorpusConfig
-from pocket_batch.pipeline.errors import PocketBatchError
-from pocket_batch.pipeline.records import Chunk, ChunkAudio
+from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.layout import OutputLayout
+from pocket_batch.core.records import Chunk, ChunkAudio
 from pocket_batch.pipeline.run import synthesize_tasks
 from pocket_batch.postproc.dataset import Entry, write_dataset
 from pocket_batch.postproc.qa import failing, qa_flags
-from pocket_batch.synth import plan
+from pocket_batch.synth.work import plan_work
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.model import ModelSource
 from pocket_batch.synth.voices import Voice, resolve_voice
@@ -51,7 +52,7 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResu
     items = [Item(row, voices[name], Chunk(row.id, 0, row.text, normalize(row.text)))
              for row in rows for name in ([row.voice] if config.voice_column else config.voices)]
     _check_lengths(config, source, items)
-    cache = AudioCache(config.output / "cache")
+    cache = AudioCache(OutputLayout(config.output).cache)
     synthesized = 0
     for attempt in range(config.qa.retries + 1):
         todo = [item for item in items if item.kept is None]
@@ -93,9 +94,9 @@ def _synthesize(config, source, todo: list[Item], cache: AudioCache, attempt: in
                 show_progress: bool) -> tuple[int, dict[str, SynthFailure]]:
     tasks, voices = {}, {}
     for item in todo:
-        p = plan([item.chunk], item.voice, source, config.generation, cache, attempt)
-        item.key = p.keys[item.chunk.id]
-        tasks.update({t.key: t for t in p.tasks})
+        work = plan_work([item.chunk], item.voice, source, config.generation, cache, attempt)
+        item.key = work.keys[item.chunk.id]
+        tasks.update({t.key: t for t in work.tasks})
         voices[item.voice.fingerprint] = item.voice
     failures = synthesize_tasks(config, list(tasks.values()), list(voices.values()), cache, show_progress) if tasks else {}
     return len(tasks), failures

@@ -13,22 +13,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from pocket_batch.pipeline.errors import PocketBatchError
-
-STATE_DIR = ".pocket-batch"  # in the output folder: lock, per-book state
-
-
-class OutputLocked(PocketBatchError):
-    exit_code = 3
-
-
-def lock_path(output: Path) -> Path:
-    return output / STATE_DIR / "lock"
+from pocket_batch.core.errors import OutputLocked
+from pocket_batch.core.layout import OutputLayout
 
 
 @contextlib.contextmanager
 def output_lock(output: Path) -> Iterator[None]:
-    path = lock_path(output)
+    path = OutputLayout(output).lock
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by Ray's or ffmpeg's processes
     try:
@@ -47,7 +38,7 @@ def output_lock(output: Path) -> Iterator[None]:
 
 def lock_holder(output: Path) -> int | None:
     """The pid of a live run holding the folder's lock, else None (reads, never blocks)."""
-    path = lock_path(output)
+    path = OutputLayout(output).lock
     if not path.is_file():
         return None
     fd = os.open(path, os.O_RDONLY)

@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from pocket_batch.core.measure import clock
+
 
 class SynthProgress:
     def __init__(self, total: int, console: Console | None = None):
@@ -41,8 +43,6 @@ class SynthProgress:
 
 def run_table(runs: list) -> Table:
     """The end-of-run table: each book's outcome, then the run's totals and speed against real time."""
-    from pocket_batch.pipeline.run import clock
-
     table = Table("book", "result", "chapters", "audio", title="pocket-batch run")
     for run in runs:
         for b in run.books:

@@ -13,22 +13,25 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pocket_batch.ingest import read_book
-from pocket_batch.pipeline.config import PRESETS, SAMPLE_RATE, RunConfig, Synthesis, default_workers
-from pocket_batch.pipeline.errors import PocketBatchError
-from pocket_batch.pipeline.files import sha256_file, sha256_json
+from pocket_batch.ingest.book import read_book
+from pocket_batch.core.config import PRESETS, SAMPLE_RATE, SYNTHETIC, RunConfig, Synthesis, default_workers
+from pocket_batch.core.errors import PocketBatchError, one_line
+from pocket_batch.core.layout import OutputLayout
+from pocket_batch.core.measure import clock
+from pocket_batch.core.files import sha256_file, sha256_json
 from pocket_batch.pipeline.lock import output_lock, remove_partial_files
 from pocket_batch.pipeline.progress import SynthProgress
-from pocket_batch.pipeline.records import Book
+from pocket_batch.core.records import Book
 from pocket_batch.pipeline.runlog import log, run_log
 from pocket_batch.pipeline.state import DONE, FAILED, BookState, write_state
-from pocket_batch.postproc.audiobook import SYNTHETIC, assemble
+from pocket_batch.core.reports import Manifest
+from pocket_batch.postproc.audiobook import Assembly, assemble
 from pocket_batch.postproc.manifest import write_manifest
-from pocket_batch.synth import Plan, collect, plan, run_tasks
 from pocket_batch.synth.cache import AudioCache
-from pocket_batch.synth.executors import make_executor, one_line
+from pocket_batch.synth.executors import make_executor
 from pocket_batch.synth.model import ModelSource
 from pocket_batch.synth.voices import Voice, resolve_voice
+from pocket_batch.synth.work import Work, collect, plan_work, run_tasks
 from pocket_batch.synth.worker import SynthFailure, SynthTask, SynthWorker
 
 
@@ -88,33 +91,34 @@ def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, st
     if removed := remove_partial_files(config.output):
         log.info("removed %d partial files a killed run left behind", removed)
     results = [_fail(session, path, message) for path, message in unreadable]
-    plans = plan_books(session, books)
-    for book, p in zip(books, plans):
-        _write_state(session, book.source, book_dir(config, book), list(p.keys.values()))
+    works = plan_books(session, books)
+    for book, work in zip(books, works):
+        _write_state(session, book.source, book_dir(config, book), list(work.keys.values()))
     log.info("%d books, %d chunks, %d to synthesize with voice %s", len(books),
-             sum(len(p.keys) for p in plans), len({t.key for p in plans for t in p.tasks}), session.voice.name)
-    synthesized, failures = synthesize_plans(config, plans, session.voice, show_progress)
-    results += [_finish_or_fail(session, book, p, failures) for book, p in zip(books, plans)]
+             sum(len(w.keys) for w in works), len({t.key for w in works for t in w.tasks}), session.voice.name)
+    synthesized, failures = synthesize_works(config, works, session.voice, show_progress)
+    results += [_finish_or_fail(session, book, work, failures) for book, work in zip(books, works)]
     return RunResult(results, synthesized, time.perf_counter() - started, log_path)
 
 
-def _finish_or_fail(session: Session, book: Book, p: Plan, failures: dict[str, SynthFailure]) -> BookResult:
-    failed = {key: failures[key].reason for key in p.keys.values() if key in failures}
+def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str, SynthFailure]) -> BookResult:
+    keys = list(work.keys.values())
+    failed = {key: failures[key].reason for key in keys if key in failures}
     if failed:
         message = f"{book.source}: {len(failed)} chunks failed on every retry (last: {next(iter(failed.values()))})"
-        return _fail(session, book.source, message, list(p.keys.values()), failed)
+        return _fail(session, book.source, message, keys, failed)
     try:
-        manifest = finish_book(session, book, p)
+        manifest = finish_book(session, book, work)
     except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
         log.exception("post-processing %s", book.source)
         message = str(exc) if isinstance(exc, PocketBatchError) else f"{book.source}: {one_line(exc)}"
-        return _fail(session, book.source, message, list(p.keys.values()))
-    seconds = manifest["outputs"]["duration"]
+        return _fail(session, book.source, message, keys)
+    seconds = manifest.outputs.duration
     folder = book_dir(session.config, book)
-    _write_state(session, book.source, folder, list(p.keys.values()), status=DONE, audio_seconds=seconds)
-    log.info("done %s: %d chapters, %s of audio -> %s", book.source.name, len(manifest["chapters"]),
+    _write_state(session, book.source, folder, keys, status=DONE, audio_seconds=seconds)
+    log.info("done %s: %d chapters, %s of audio -> %s", book.source.name, len(manifest.chapters),
              clock(seconds), folder)
-    return BookResult(book.source, folder, None, seconds, len(manifest["chapters"]))
+    return BookResult(book.source, folder, None, seconds, len(manifest.chapters))
 
 
 def _fail(session: Session, source: Path, message: str, keys: list[str] | None = None,
@@ -132,18 +136,19 @@ def _write_state(session: Session, source: Path, folder: Path, keys: list[str], 
 
 
 def cache_of(config: RunConfig) -> AudioCache:
-    return AudioCache(config.output / "cache")
+    return AudioCache(OutputLayout(config.output).cache)
 
 
-def plan_books(session: Session, books: list[Book]) -> list[Plan]:
+def plan_books(session: Session, books: list[Book]) -> list[Work]:
     config = session.config
-    return [plan(book.chunks, session.voice, session.source, config.generation, cache_of(config)) for book in books]
+    return [plan_work(book.chunks, session.voice, session.source, config.generation, cache_of(config))
+            for book in books]
 
 
-def synthesize_plans(config: RunConfig, plans: list[Plan], voice: Voice,
+def synthesize_works(config: RunConfig, works: list[Work], voice: Voice,
                      show_progress: bool = True) -> tuple[int, dict[str, SynthFailure]]:
     """Every chunk the cache lacks, each distinct one once: how many were tried, and which failed."""
-    tasks = list({t.key: t for p in plans for t in p.tasks}.values())
+    tasks = list({t.key: t for w in works for t in w.tasks}.values())
     failures = synthesize_tasks(config, tasks, [voice], cache_of(config), show_progress) if tasks else {}
     return len(tasks), failures
 
@@ -187,16 +192,16 @@ def book_dir(config: RunConfig, book: Book | Path) -> Path:
     return config.output / source.stem if per_input else config.output
 
 
-def finish_book(session: Session, book: Book, p: Plan) -> dict:
+def finish_book(session: Session, book: Book, work: Work) -> Manifest:
     """Post-processing and the manifest, once every chunk of the book is in the cache."""
     config, source, voice = session.config, session.source, session.voice
     folder = book_dir(config, book)
     folder.mkdir(parents=True, exist_ok=True)
     cache = cache_of(config)
     voice_info = voice.provenance | {"kind": voice.kind, "name": voice.name, "fingerprint": voice.fingerprint}
-    result = assemble(book, p.keys, collect(p, cache), cache, folder, config.postproc, book_tags(book, voice.name))
+    result = assemble(book, collect(work, cache), Assembly(cache, folder, config.postproc, book_tags(book, voice.name)))
     model = {"config": str(source.config_path), "fingerprint": source.fingerprint,
-             "quantize": config.model.quantize, "params": p.params}
+             "quantize": config.model.quantize, "params": work.params}
     preset = PRESETS[config.postproc.loudness]
     return write_manifest(folder / "manifest.json", book, result, config=config.model_dump(mode="json"),
                           model=model, voice=voice_info,
@@ -204,12 +209,8 @@ def finish_book(session: Session, book: Book, p: Plan) -> dict:
 
 
 def book_tags(book: Book, narrator: str) -> dict[str, str]:
-    year = (book.metadata.get("date") or "")[:4]
+    year = (book.date or "")[:4]
     return {"title": book.title, "album": book.title, "artist": book.author or "", "album_artist": book.author or "",
             "composer": f"Pocket TTS \u2014 {narrator}", "genre": "Audiobook", "date": year if year.isdigit() else "",
             "comment": SYNTHETIC}
 
-
-def clock(seconds: float) -> str:
-    seconds = round(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

@@ -8,6 +8,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from pocket_batch.core.layout import OutputLayout
+
 log = logging.getLogger("pocket_batch")
 
 
@@ -15,7 +17,7 @@ log = logging.getLogger("pocket_batch")
 def run_log(output: Path) -> Iterator[Path]:
     """Everything logged under `pocket_batch` during the run goes to OUT/logs/run-<UTC time>.log."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = output / "logs" / f"run-{stamp}.log"
+    path = OutputLayout(output).logs / f"run-{stamp}.log"
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))

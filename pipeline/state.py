@@ -11,8 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pocket_batch.pipeline.files import write_json
-from pocket_batch.pipeline.lock import STATE_DIR
+from pocket_batch.core.files import write_json
+from pocket_batch.core.layout import OutputLayout
 from pocket_batch.synth.cache import AudioCache
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -32,7 +32,7 @@ class BookState:
 
 
 def state_path(output: Path, source: Path) -> Path:
-    return output / STATE_DIR / "books" / f"{source.name}.json"
+    return OutputLayout(output).book_state(source)
 
 
 def write_state(output: Path, state: BookState) -> None:
@@ -40,7 +40,7 @@ def write_state(output: Path, state: BookState) -> None:
 
 
 def read_states(output: Path) -> list[BookState]:
-    folder = output / STATE_DIR / "books"
+    folder = OutputLayout(output).books
     return [BookState(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
 
 
@@ -55,5 +55,5 @@ def is_finished(output: Path, source: Path, sha256: str, settings: str) -> bool:
 
 
 def chunks_done(output: Path, state: BookState) -> int:
-    cache = AudioCache(output / "cache")
+    cache = AudioCache(OutputLayout(output).cache)
     return sum(cache.get(key) is not None for key in set(state.keys))

@@ -15,23 +15,23 @@ from pathlib import Path
 
 import numpy as np
 
-from pocket_batch.pipeline.config import PRESETS, SAMPLE_RATE, PostprocOptions
-from pocket_batch.pipeline.records import Book, ChunkAudio
+from pocket_batch.core.config import PRESETS, SAMPLE_RATE, SYNTHETIC, PostprocOptions
+from pocket_batch.core.records import Book, ChunkAudio
 from pocket_batch.postproc.encode import LOSSY, Encoder, codec_args, ffmetadata
 from pocket_batch.postproc.loudness import LoudnessMeter, db_to_gain, limit, true_peak_db
-from pocket_batch.postproc.plan import ChapterPlan, plan_book
+from pocket_batch.postproc.placement import ChapterPlacement, place_book
 from pocket_batch.postproc.subtitles import Cue, write_srt, write_vtt
 from pocket_batch.postproc.tags import tag_synthetic
 from pocket_batch.synth.cache import AudioCache
 
-SYNTHETIC = "AI-generated narration: synthetic speech made with Kyutai Pocket TTS."
+# The limiter takes a little off; a second measurement corrects for it.
 NORMALIZE_PASSES = 2
-ISO639_2 = {"en": "eng", "fr": "fra", "de": "deu", "es": "spa", "it": "ita", "pt": "por", "nl": "nld"}  # the limiter takes a little off; a second measurement corrects for it
+ISO639_2 = {"en": "eng", "fr": "fra", "de": "deu", "es": "spa", "it": "ita", "pt": "por", "nl": "nld"}
 
 
 @dataclass(frozen=True)
 class ChapterResult:
-    plan: ChapterPlan
+    placement: ChapterPlacement
     start: int  # samples from the start of the book
     file: Path
     loudness: float  # measured on what was encoded (LUFS or dB RMS, as the preset measures)
@@ -47,6 +47,22 @@ class Audiobook:
     samples: int
 
 
+@dataclass(frozen=True)
+class Assembly:
+    """What every chapter of one book is assembled with."""
+
+    cache: AudioCache
+    out: Path
+    options: PostprocOptions
+    tags: dict[str, str]
+
+    @property
+    def ceiling(self) -> float:
+        """The preset's true-peak ceiling, less a margin for what lossy encoding adds."""
+        margin = self.options.lossy_margin_db if {self.options.format, "m4b"} & LOSSY else 0.0
+        return PRESETS[self.options.loudness].ceiling - margin
+
+
 def safe_name(title: str, fallback: str = "book") -> str:
     name = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).strip(" .")
     return " ".join(name.split())[:100] or fallback
@@ -57,14 +73,15 @@ def room_tone(samples: int, level_db: float, seed: list[int]) -> np.ndarray:
     return (np.random.default_rng(seed).standard_normal(samples) * db_to_gain(level_db)).astype(np.float32)
 
 
-def chapter_blocks(plan: ChapterPlan, keys: dict[str, str], cache: AudioCache, correction_db: float,
-                   ceiling_db: float, options: PostprocOptions) -> Iterator[np.ndarray]:
-    index = plan.chapter.index
-    yield room_tone(plan.head, options.room_tone_db, [index, 0])
+def chapter_blocks(placement: ChapterPlacement, cache: AudioCache, correction_db: float, ceiling_db: float,
+                   options: PostprocOptions) -> Iterator[np.ndarray]:
+    """The chapter's audio, block by block: head room tone, then each chunk evened, faded and limited, and its pause."""
+    index = placement.chapter.index
+    yield room_tone(placement.head, options.room_tone_db, [index, 0])
     fade = int(options.fade_ms * SAMPLE_RATE / 1000)
     ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
-    for n, placed in enumerate(plan.chunks, start=1):
-        x = cache.read(keys[placed.chunk.id])[placed.start:placed.end] * db_to_gain(placed.gain_db + correction_db)
+    for n, placed in enumerate(placement.chunks, start=1):
+        x = cache.read(placed.audio.key)[placed.start:placed.end] * db_to_gain(placed.gain_db + correction_db)
         k = min(fade, x.size // 2)
         x[:k] *= ramp[:k]
         x[x.size - k:] *= ramp[:k][::-1]
@@ -72,13 +89,14 @@ def chapter_blocks(plan: ChapterPlan, keys: dict[str, str], cache: AudioCache, c
         yield room_tone(placed.pause_after, options.room_tone_db, [index, n])
 
 
-def normalize_chapter(plan: ChapterPlan, keys, cache, ceiling_db: float, options: PostprocOptions) -> float:
+def normalize_chapter(placement: ChapterPlacement, cache: AudioCache, ceiling_db: float,
+                      options: PostprocOptions) -> float:
     """The chapter's gain to the preset's target, measured on the limited audio."""
     preset = PRESETS[options.loudness]
     correction = 0.0
     for _ in range(NORMALIZE_PASSES):
         meter = LoudnessMeter(SAMPLE_RATE)
-        for block in chapter_blocks(plan, keys, cache, correction, ceiling_db, options):
+        for block in chapter_blocks(placement, cache, correction, ceiling_db, options):
             meter.feed(block)
         level = meter.level(preset.measure)
         if not np.isfinite(level):
@@ -87,66 +105,65 @@ def normalize_chapter(plan: ChapterPlan, keys, cache, ceiling_db: float, options
     return correction
 
 
-def assemble(book: Book, keys: dict[str, str], audio: dict[str, ChunkAudio], cache: AudioCache,
-             out: Path, options: PostprocOptions, tags: dict[str, str]) -> Audiobook:
-    preset = PRESETS[options.loudness]
-    plans = plan_book(book, keys, audio, cache, preset, options)
-    starts = list(np.cumsum([0] + [p.samples for p in plans]))
+def assemble(book: Book, audio: dict[str, ChunkAudio], assembly: Assembly) -> Audiobook:
+    """The M4B, the chapter files and the subtitles of a book whose every chunk (`audio`, by chunk id) is cached."""
+    placements = place_book(book, audio, assembly.cache, PRESETS[assembly.options.loudness], assembly.options)
+    starts = [int(s) for s in np.cumsum([0] + [p.samples for p in placements])]
     title = safe_name(book.title)
     marks = [(round(s * 1000 / SAMPLE_RATE), round((s + p.samples) * 1000 / SAMPLE_RATE), p.chapter.title)
-             for s, p in zip(starts, plans)]
-    m4b = out / f"{title}.m4b"
+             for s, p in zip(starts, placements)]
+    m4b = assembly.out / f"{title}.m4b"
     results = []
-    with tempfile.TemporaryDirectory(dir=out, prefix=".assemble-") as scratch, \
-            _book_encoder(m4b, Path(scratch), book, tags, marks, options) as book_encoder:
-        for number, (plan, start) in enumerate(zip(plans, starts), start=1):
-            results.append(_encode_chapter(plan, int(start), number, len(plans), keys, cache, out, options,
-                                           tags, book_encoder))
-    cues = [Cue(int(start) + c.offset, int(start) + c.offset + c.samples, c.chunk.text)
-            for plan, start in zip(plans, starts) for c in plan.chunks]
-    srt, vtt = out / f"{title}.srt", out / f"{title}.vtt"
+    with tempfile.TemporaryDirectory(dir=assembly.out, prefix=".assemble-") as scratch, \
+            _book_encoder(m4b, Path(scratch), book, marks, assembly) as book_encoder:
+        for number, (placement, start) in enumerate(zip(placements, starts), start=1):
+            results.append(_encode_chapter(placement, start, f"{number:0{max(2, len(str(len(placements))))}d}",
+                                           f"{number}/{len(placements)}", assembly, book_encoder))
+    cues = [Cue(start + c.offset, start + c.offset + c.samples, c.chunk.text)
+            for placement, start in zip(placements, starts) for c in placement.chunks]
+    srt, vtt = assembly.out / f"{title}.srt", assembly.out / f"{title}.vtt"
     write_srt(srt, cues, SAMPLE_RATE)
     write_vtt(vtt, cues, SAMPLE_RATE)
-    return Audiobook(m4b, results, (srt, vtt), int(starts[-1]))
+    return Audiobook(m4b, results, (srt, vtt), starts[-1])
 
 
 @contextlib.contextmanager
-def _book_encoder(m4b: Path, scratch: Path, book: Book, tags: dict[str, str], marks, options: PostprocOptions):
-    preset = PRESETS[options.loudness]
+def _book_encoder(m4b: Path, scratch: Path, book: Book, marks, assembly: Assembly):
+    options = assembly.options
     meta = scratch / "chapters.ffmeta"
-    meta.write_text(ffmetadata(tags, marks), encoding="utf-8")
+    meta.write_text(ffmetadata(assembly.tags, marks), encoding="utf-8")
     inputs, input_args = [meta], ["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"]
-    cover = book.metadata.get("cover")
     suffix = {b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg"}
-    suffix = next((s for magic, s in suffix.items() if cover and cover.startswith(magic)), None)
+    suffix = next((s for magic, s in suffix.items() if book.cover and book.cover.startswith(magic)), None)
     if suffix:  # a cover that is neither PNG nor JPEG is left out rather than failing the book
-        (scratch / f"cover{suffix}").write_bytes(cover)
+        (scratch / f"cover{suffix}").write_bytes(book.cover)
         inputs.append(scratch / f"cover{suffix}")
         input_args += ["-map", "2:v", "-c:v", "copy", "-disposition:v", "attached_pic"]
     language = ISO639_2.get((book.language or "")[:2].lower(), "")
-    encoder = Encoder(m4b, "m4b", codec_args("m4b", preset, options), options, extra_inputs=inputs,
+    encoder = Encoder(m4b, "m4b", codec_args("m4b", PRESETS[options.loudness], options), options, extra_inputs=inputs,
                       input_args=input_args + (["-metadata:s:a:0", f"language={language}"] if language else []))
     encoder.finish = lambda tmp: tag_synthetic(tmp, "m4b", SYNTHETIC)
     with encoder:
         yield encoder
 
 
-def _encode_chapter(plan: ChapterPlan, start: int, number: int, total: int, keys, cache, out: Path,
-                    options: PostprocOptions, tags: dict[str, str], book_encoder: Encoder) -> ChapterResult:
+def _encode_chapter(placement: ChapterPlacement, start: int, number: str, track: str, assembly: Assembly,
+                    book_encoder: Encoder) -> ChapterResult:
+    """One chapter file, its samples also fed to the book's encoder; `number` is zero-padded, `track` is n/N."""
+    options, cache, ceiling = assembly.options, assembly.cache, assembly.ceiling
     preset = PRESETS[options.loudness]
-    margin = options.lossy_margin_db if {options.format, "m4b"} & LOSSY else 0.0
-    ceiling = preset.ceiling - margin
-    correction = normalize_chapter(plan, keys, cache, ceiling, options)
-    width = max(2, len(str(total)))
-    target = out / "chapters" / f"{number:0{width}d} {safe_name(plan.chapter.title, f'chapter {number}')}.{options.format}"
-    chapter_tags = tags | {"title": plan.chapter.title, "track": f"{number}/{total}", "AI_GENERATED": "true"}
+    correction = normalize_chapter(placement, cache, ceiling, options)
+    title = placement.chapter.title
+    target = assembly.out / "chapters" / f"{number} {safe_name(title, f'chapter {int(number)}')}.{options.format}"
+    chapter_tags = assembly.tags | {"title": title, "track": track, "AI_GENERATED": "true"}
     encoder = Encoder(target, options.format, codec_args(options.format, preset, options), options, chapter_tags)
     encoder.finish = lambda tmp: tag_synthetic(tmp, options.format, SYNTHETIC)
     meter, peak = LoudnessMeter(SAMPLE_RATE), float("-inf")
     with encoder:
-        for block in chapter_blocks(plan, keys, cache, correction, ceiling, options):
+        for block in chapter_blocks(placement, cache, correction, ceiling, options):
             meter.feed(block)
             peak = max(peak, true_peak_db(block)) if block.size else peak
             encoder.write(block)
             book_encoder.write(block)
-    return ChapterResult(plan, start, target, round(meter.level(preset.measure), 2), round(peak, 2), round(correction, 2))
+    return ChapterResult(placement, start, target, round(meter.level(preset.measure), 2), round(peak, 2),
+                         round(correction, 2))

@@ -23,12 +23,11 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from pocket_batch.ingest.csvfile import Utterance
-from pocket_batch.pipeline.config import SAMPLE_RATE, CorpusConfig
-from pocket_batch.pipeline.files import atomic_open, atomic_path, sha256_file, write_json
-from pocket_batch.pipeline.records import Chunk, ChunkAudio
-from pocket_batch.postproc.audiobook import SYNTHETIC
+from pocket_batch.core.config import SAMPLE_RATE, SYNTHETIC, CorpusConfig
+from pocket_batch.core.files import atomic_open, atomic_path, sha256_file, write_json
+from pocket_batch.core.records import Chunk, ChunkAudio
 from pocket_batch.postproc.loudness import chunk_level, db_to_gain, limit
-from pocket_batch.postproc.plan import trim_bounds
+from pocket_batch.postproc.placement import trim_bounds
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.model import ModelSource
 from pocket_batch.synth.voices import Voice

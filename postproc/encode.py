@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pocket_batch.pipeline.config import SAMPLE_RATE, LoudnessPreset, PostprocOptions
-from pocket_batch.pipeline.errors import PocketBatchError
-from pocket_batch.pipeline.files import atomic_path
+from pocket_batch.core.config import SAMPLE_RATE, LoudnessPreset, PostprocOptions
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.files import atomic_path
 
 MUXERS = {"mp3": "mp3", "flac": "flac", "wav": "wav", "opus": "opus", "m4b": "mp4"}
 LOSSY = {"mp3", "opus", "m4b"}

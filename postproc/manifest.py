@@ -6,10 +6,12 @@ import platform
 from importlib.metadata import version
 from pathlib import Path
 
-from pocket_batch.pipeline.config import SAMPLE_RATE
-from pocket_batch.pipeline.files import sha256_file, write_json
-from pocket_batch.pipeline.records import Book
-from pocket_batch.postproc.audiobook import SYNTHETIC, Audiobook, ChapterResult
+from pocket_batch.core.config import SAMPLE_RATE, SYNTHETIC
+from pocket_batch.core.files import sha256_file
+from pocket_batch.core.records import Book
+from pocket_batch.core.reports import (BookEntry, ChapterEntry, ChunkEntry, Manifest, Outputs, Skipped,
+                                       SyntheticSpeech)
+from pocket_batch.postproc.audiobook import Audiobook, ChapterResult
 
 
 def software_versions() -> dict:
@@ -22,53 +24,33 @@ def seconds(samples: int) -> float:
 
 
 def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict, model: dict, voice: dict,
-                   loudness: dict) -> dict:
+                   loudness: dict) -> Manifest:
     out = target.parent
-    manifest = {
-        "synthetic_speech": {"ai_generated": True, "statement": SYNTHETIC},
-        "book": {"source": str(book.source), "sha256": sha256_file(book.source), "title": book.title,
-                 "author": book.author, "language": book.language, "date": book.metadata.get("date"),
-                 "skipped": [{"title": t, "why": why} for t, why in book.skipped],
-                 "warnings": list(book.warnings)},
-        "outputs": {"m4b": result.m4b.name, "srt": result.subtitles[0].name, "vtt": result.subtitles[1].name,
-                    "sample_rate": SAMPLE_RATE, "samples": result.samples, "duration": seconds(result.samples)},
-        "loudness": loudness,
-        "config": config,
-        "model": model,
-        "voice": voice,
-        "software": software_versions(),
-        "chapters": [_chapter(c, out) for c in result.chapters],
-        "max_length_chunks": [p.chunk.id for c in result.chapters for p in c.plan.chunks if p.audio.max_length],
-    }
-    write_json(target, manifest)
+    manifest = Manifest(
+        synthetic_speech=SyntheticSpeech(ai_generated=True, statement=SYNTHETIC),
+        book=BookEntry(source=str(book.source), sha256=sha256_file(book.source), title=book.title,
+                       author=book.author, language=book.language, date=book.date,
+                       skipped=[Skipped(title=t, why=why) for t, why in book.skipped], warnings=list(book.warnings)),
+        outputs=Outputs(m4b=result.m4b.name, srt=result.subtitles[0].name, vtt=result.subtitles[1].name,
+                        sample_rate=SAMPLE_RATE, samples=result.samples, duration=seconds(result.samples)),
+        loudness=loudness, config=config, model=model, voice=voice, software=software_versions(),
+        chapters=[_chapter(c, out) for c in result.chapters],
+        max_length_chunks=[p.chunk.id for c in result.chapters for p in c.placement.chunks if p.audio.max_length],
+    )
+    manifest.write(target)
     return manifest
 
 
-def _chapter(c: ChapterResult, out: Path) -> dict:
-    return {
-        "index": c.plan.chapter.index,
-        "title": c.plan.chapter.title,
-        "file": str(c.file.relative_to(out)),
-        "start": seconds(c.start),
-        "end": seconds(c.start + c.plan.samples),
-        "start_sample": c.start,
-        "samples": c.plan.samples,
-        "loudness": c.loudness,
-        "true_peak": c.true_peak,
-        "gain_db": c.gain_db,
-        "chunks": [{
-            "id": p.chunk.id,
-            "text": p.chunk.text,
-            "normalized": p.chunk.normalized,
-            "boundary": p.chunk.boundary.value,
-            "key": p.audio.key,
-            "offset": c.start + p.offset,  # in the whole book, samples
-            "samples": p.samples,
-            "start": seconds(c.start + p.offset),
-            "duration": seconds(p.samples),
-            "gain_db": round(p.gain_db, 2),
-            "max_length": p.audio.max_length,
-            "worker": p.audio.worker,
-            "wall_seconds": p.audio.wall_seconds,
-        } for p in c.plan.chunks],
-    }
+def _chapter(c: ChapterResult, out: Path) -> ChapterEntry:
+    placement = c.placement
+    return ChapterEntry(
+        index=placement.chapter.index, title=placement.chapter.title, file=str(c.file.relative_to(out)),
+        start=seconds(c.start), end=seconds(c.start + placement.samples), start_sample=c.start,
+        samples=placement.samples, loudness=c.loudness, true_peak=c.true_peak, gain_db=c.gain_db,
+        chunks=[ChunkEntry(
+            id=p.chunk.id, text=p.chunk.text, normalized=p.chunk.normalized, boundary=p.chunk.boundary.value,
+            key=p.audio.key, offset=c.start + p.offset, samples=p.samples, start=seconds(c.start + p.offset),
+            duration=seconds(p.samples), gain_db=round(p.gain_db, 2), max_length=p.audio.max_length,
+            worker=p.audio.worker, wall_seconds=p.audio.wall_seconds,
+        ) for p in placement.chunks],
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pocket_batch.pipeline.config import QAOptions
-from pocket_batch.postproc.plan import TRIM_FRAME, trim_bounds
+from pocket_batch.core.config import QAOptions
+from pocket_batch.postproc.placement import TRIM_FRAME, trim_bounds
 
 SILENCE_BELOW_PEAK_DB = 45.0
 

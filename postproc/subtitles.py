@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pocket_batch.pipeline.files import atomic_open
+from pocket_batch.core.files import atomic_open
 
 
 @dataclass(frozen=True)

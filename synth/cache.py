@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from pocket_batch.pipeline.files import atomic_path, write_json
-from pocket_batch.pipeline.records import ChunkAudio
+from pocket_batch.core.files import atomic_path, write_json
+from pocket_batch.core.records import ChunkAudio
 
 
 class AudioCache:
@@ -32,7 +32,7 @@ class AudioCache:
         record = self._record_path(key)
         if not record.is_file() or not self.wav_path(key).is_file():
             return None
-        return ChunkAudio(**json.loads(record.read_text()) | {"cached": True})
+        return ChunkAudio(**json.loads(record.read_text()))
 
     def put(self, key: str, audio: np.ndarray, sample_rate: int, **meta) -> ChunkAudio:
         if committed := self.get(key):
@@ -40,9 +40,7 @@ class AudioCache:
         with atomic_path(self.wav_path(key)) as tmp:
             sf.write(tmp, audio, sample_rate, subtype="FLOAT", format="WAV")
         entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate, **meta)
-        record = asdict(entry)
-        record.pop("cached")
-        write_json(self._record_path(key), record)
+        write_json(self._record_path(key), asdict(entry))
         return entry
 
     def read(self, key: str) -> np.ndarray:

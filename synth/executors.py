@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.errors import PocketBatchError, one_line
+from pocket_batch.core.measure import peak_rss_mb
 from pocket_batch.synth.voices import Voice
-from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker, peak_rss_mb
+from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
 
 WorkerFactory = Callable[[], SynthWorker]
 Result = SynthOutput | SynthFailure
@@ -308,11 +309,6 @@ class _Actor:
 
     def peak_rss_mb(self) -> float:
         return peak_rss_mb()
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[-1] if text else ''}".strip(": ")
 
 
 def _setup_error(exc) -> PocketBatchError:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from pocket_batch.pipeline.config import FRAME_RATE, ModelOptions
-from pocket_batch.pipeline.errors import PocketBatchError
-from pocket_batch.pipeline.files import sha256_file, sha256_json
+from pocket_batch.core.config import FRAME_RATE, ModelOptions
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.files import sha256_file, sha256_json
 
 DEFAULT_LANGUAGE = "english"
 UNREACHABLE = (

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pocket_batch.pipeline.config import SAMPLE_RATE
-from pocket_batch.pipeline.errors import PocketBatchError
-from pocket_batch.pipeline.files import atomic_open, atomic_path
+from pocket_batch.core.config import SAMPLE_RATE
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.files import atomic_open, atomic_path
 
 ARCHES = ("english", "english_2m_2026-10")  # full size (benchmarks) and small (tests)
 NEVER_EOS = 1.0e9  # random weights fire EOS at once; run every chunk to max length instead

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pocket_batch.pipeline.config import (
+from pocket_batch.core.config import (
     MAX_VOICE_SECONDS,
     MIN_VOICE_SECONDS,
     SAMPLE_RATE,
     SILENCE_DBFS,
     VOICE_AUDIO_SUFFIXES,
 )
-from pocket_batch.pipeline.errors import PocketBatchError
-from pocket_batch.pipeline.files import sha256_file, sha256_json
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.files import sha256_file, sha256_json
 from pocket_batch.synth.model import ModelSource
 
 CONSENT_FIELDS = ("speaker", "statement", "date", "permitted_use")

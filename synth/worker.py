@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import socket
 import tempfile
 import time
@@ -16,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pocket_batch.pipeline.config import SAMPLES_PER_FRAME, ModelOptions
+from pocket_batch.core.config import SAMPLES_PER_FRAME, ModelOptions
 from pocket_batch.synth.model import ModelSource, hub_errors
 from pocket_batch.synth.voices import Voice
 
-CALLS_PER_BATCH = 4  # tasks per call = batch size x this: the batch refills from the call until its last wave
+BATCHES_PER_CALL = 4  # tasks per call = batch size x this: the batch refills from the call until its last wave
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,7 @@ class SynthWorker:
     @property
     def call_size(self) -> int:
         """Tasks per call: a few batches' worth, so finished rows are replaced from the same call."""
-        return 1 if self.batch_size <= 1 else self.batch_size * CALLS_PER_BATCH
+        return 1 if self.batch_size <= 1 else self.batch_size * BATCHES_PER_CALL
 
     def synthesize_many(self, tasks: list[SynthTask]) -> list[SynthOutput]:
         """Several tasks, generated `batch_size` rows at a time (longest first, so the batch drains late)."""
@@ -163,7 +162,3 @@ class SynthWorker:
         with hub_errors(f"the preset voice {voice.name!r}"):
             return self.model.get_state_for_audio_prompt(voice.name)
 
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -13,7 +13,7 @@ import soundfile as sf
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
-from pocket_batch.pipeline.config import ModelOptions, RunConfig  # noqa: E402
+from pocket_batch.core.config import ModelOptions, RunConfig  # noqa: E402
 from pocket_batch.synth.random_model import make_random_model  # noqa: E402
 
 TEXT = (

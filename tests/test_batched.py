@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from pocket_batch.pipeline.config import ModelOptions
+from pocket_batch.core.config import ModelOptions
 from pocket_batch.synth.batched import BatchedGenerator, Request
 from pocket_batch.synth.worker import SynthTask, SynthWorker
 

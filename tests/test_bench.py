@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from pocket_batch.synth.bench import bench_synth
+from pocket_batch.benchmarks.synth import bench_synth
 
 
 def test_bench_synth_repeats_in_alternating_order_and_reports_the_median(small_model, tmp_path):

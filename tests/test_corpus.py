@@ -8,9 +8,9 @@ import json
 import pytest
 import soundfile as sf
 
-from pocket_batch.pipeline.config import CorpusConfig, ModelOptions, QAOptions
+from pocket_batch.core.config import CorpusConfig, ModelOptions, QAOptions
 from pocket_batch.pipeline.corpus import build_corpus
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.errors import PocketBatchError
 
 WORDS = "amber birch cedar delta ember fable garnet harbor island juniper kestrel lantern meadow".split()
 

@@ -7,7 +7,7 @@ import codecs
 import pytest
 
 from pocket_batch.ingest.csvfile import read_csv
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.errors import PocketBatchError
 
 
 def write(tmp_path, text, name="prompts.csv", bom=False):

@@ -6,10 +6,10 @@ import zipfile
 
 import pytest
 
-from pocket_batch.ingest import extract, read_book
+from pocket_batch.ingest.book import extract, read_book
 from pocket_batch.ingest import epub_safety
-from pocket_batch.pipeline.config import IngestOptions
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.config import IngestOptions
+from pocket_batch.core.errors import PocketBatchError
 
 from epubs import Doc, Epub, chapter, sample_book
 
@@ -55,8 +55,8 @@ def test_front_and_back_matter_skipped_by_default_and_kept_on_request(tmp_path):
 def test_metadata_for_post_processing(tmp_path):
     book = book_of(sample_book().write(tmp_path / "b.epub"))
     assert (book.title, book.author, book.language) == ("A Test Book", "Ada Example", "en")
-    assert book.metadata["date"] == "1859"
-    assert book.metadata["cover"].startswith(b"\x89PNG") and book.metadata["cover_type"] == "image/png"
+    assert book.date == "1859"
+    assert book.cover.startswith(b"\x89PNG")
 
 
 def test_footnote_marks_never_read_and_notes_skipped_or_at_chapter_end(tmp_path):

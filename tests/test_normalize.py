@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.errors import PocketBatchError
 
 
 @pytest.mark.parametrize("written, spoken", [

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pocket_batch.pipeline.config import PRESETS, ModelOptions, PostprocOptions, RunConfig
-from pocket_batch.pipeline.records import Book, Boundary, Chapter, Chunk
+from pocket_batch.core.config import PRESETS, ModelOptions, PostprocOptions, RunConfig
+from pocket_batch.core.records import Book, Boundary, Chapter, Chunk
 from pocket_batch.pipeline.run import render
-from pocket_batch.postproc.audiobook import assemble
+from pocket_batch.postproc.audiobook import Assembly, assemble
 from pocket_batch.postproc.encode import ffmetadata, ffmpeg_exe
 from pocket_batch.postproc.tags import read_synthetic
 from pocket_batch.synth.cache import AudioCache
@@ -147,20 +147,19 @@ def test_limiter_holds_true_peak_on_spiky_audio(tmp_path):
     """Audio with sharp peaks (a high crest factor) at ACX level: the ceiling holds, measured by ffmpeg."""
     rng = np.random.default_rng(1)
     cache = AudioCache(tmp_path / "cache")
-    chunks, keys, audio = [], {}, {}
+    chunks, audio = [], {}
     for n in range(1, 4):
         x = (rng.standard_normal(RATE * 3) * 0.02).astype(np.float32)
         x[rng.integers(0, x.size, 40)] = rng.choice([-0.9, 0.9], 40)  # clicks far over the ceiling after gain
         key = f"spiky{n:02d}" + "0" * 24
         audio[f"ch001-s{n:05d}"] = cache.put(key, x, RATE, max_length=False, worker="test", wall_seconds=0.0)
-        keys[f"ch001-s{n:05d}"] = key
         chunks.append(Chunk(f"ch001-s{n:05d}", 1, f"Sentence {n}.", f"Sentence {n}.",
                             Boundary.CHAPTER if n == 3 else Boundary.SENTENCE))
     book = Book(tmp_path / "b.txt", "Spiky", (Chapter(1, "One", tuple(chunks)),))
     options = PostprocOptions(loudness="acx", format="wav")
     out = tmp_path / "out"
     out.mkdir()
-    result = assemble(book, keys, audio, cache, out, options, {"title": "Spiky"})
+    result = assemble(book, audio, Assembly(cache, out, options, {"title": "Spiky"}))
     _, peak = ebur128(result.chapters[0].file)
     assert peak <= PRESETS["acx"].ceiling
     assert abs(result.chapters[0].loudness - PRESETS["acx"].target) <= 0.5
@@ -169,7 +168,7 @@ def test_limiter_holds_true_peak_on_spiky_audio(tmp_path):
 def test_bench_postproc_runs_end_to_end(small_model, tmp_path):
     from rich.console import Console
 
-    from pocket_batch.postproc.bench import bench_postproc
+    from pocket_batch.benchmarks.postproc import bench_postproc
 
     [row] = bench_postproc([0.02], small_model.parent, tmp_path, "podcast", Console(file=open("/dev/null", "w")))
     assert row["chapters"] >= 1 and row["audio_hours"] > 0.01 and row["wall"] > 0 and row["peak_mb"] > 0

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pocket_batch.pipeline.config import GenerationOptions
-from pocket_batch.pipeline.errors import PocketBatchError
+from pocket_batch.core.config import GenerationOptions
+from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.pipeline.run import render
 
 from conftest import write_consent, write_sample

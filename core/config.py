@@ -1,7 +1,8 @@
 """Every default of pocket-batch, in one validated config model.
 
 The CLI, job files and tests build a `RunConfig`; stages read from it and never
-from the environment. The resolved config is written into each output's manifest.
+from the environment. The CLI takes each option's default and help from the field
+here (`description`). The resolved config is written into each output's manifest.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Said in every output's tags, manifest and dataset card.
+SYNTHETIC = "AI-generated narration: synthetic speech made with Kyutai Pocket TTS."
+
 SAMPLE_RATE = 24_000  # Pocket TTS / Mimi output rate
 FRAME_RATE = 12.5  # Mimi latent frames per second
 SAMPLES_PER_FRAME = int(SAMPLE_RATE / FRAME_RATE)
@@ -20,8 +24,8 @@ WORKER_RSS_BYTES = 1_500_000_000  # one full-size model and a batch of 16 rows p
 # A chunk at pocket-tts's max length is ~19 s of audio, a few seconds of work on one core;
 # ten minutes without a result means a stuck or runaway worker, not a slow one.
 CHUNK_TIMEOUT_SECONDS = 600.0
-BATCH_SIZE = 16  # rows per worker generated together (synth/batched.py): measured, see README Benchmarks
-# pocket-tts's int8 (its WER is unchanged): faster batched and alone, the same memory; see README Benchmarks.
+BATCH_SIZE = 16  # rows per worker generated together (synth/batched.py): measured, see docs/benchmarks.md
+# pocket-tts's int8 (its WER is unchanged): faster batched and alone, the same memory; see docs/benchmarks.md.
 QUANTIZE = True
 
 # Voice samples for cloning.
@@ -38,21 +42,21 @@ class Strict(BaseModel):
 class ModelOptions(Strict):
     """Which Pocket TTS model to load; everything here changes the audio."""
 
-    language: str | None = None  # a pocket-tts language config; "english" when nothing is set
-    config: Path | None = None  # a pocket-tts YAML (e.g. from `pocket-batch model make-random`)
-    quantize: bool = QUANTIZE
+    language: str | None = Field(None, description="A pocket-tts language config (default english).")
+    config: Path | None = Field(None, description="A pocket-tts YAML config, e.g. from `model make-random`.")
+    quantize: bool = Field(QUANTIZE, description="pocket-tts's int8 transformer (--no-quantize: fp32).")
 
 
 class GenerationOptions(Strict):
-    temperature: float | None = None  # None: the model config's default_temperature
-    seed: int = 0
+    temperature: float | None = Field(None, description="Sampling temperature (default: the model config's, 0.3 for the released one).")
+    seed: int = Field(0, description="Run seed; each chunk's seed derives from it.")
     max_tokens: int = MAX_TOKENS_PER_CHUNK
 
 
 class IngestOptions(Strict):
-    include_front_matter: bool = False  # cover, title page, copyright, contents, index...
-    footnotes: Literal["skip", "chapter-end"] = "skip"
-    lexicon: Path | None = None  # word -> respelling, TSV or JSON
+    include_front_matter: bool = Field(False, description="Also read cover, title page, copyright, contents, index.")
+    footnotes: Literal["skip", "chapter-end"] = Field("skip", description="skip, or chapter-end: read the notes after their chapter.")
+    lexicon: Path | None = Field(None, description="Pronunciation lexicon: word<TAB>respelling (TSV) or JSON.")
     language: str | None = None  # normalization language; None: the book's, else English
 
 
@@ -73,8 +77,9 @@ PRESETS = {
 
 
 class PostprocOptions(Strict):
-    loudness: Literal["acx", "podcast", "ebu"] = "acx"
-    format: Literal["mp3", "flac", "wav", "opus"] = "mp3"  # per-chapter files
+    loudness: Literal["acx", "podcast", "ebu"] = Field(
+        "acx", description="acx (RMS -20 dB, peak -3 dBFS), podcast (-16 LUFS), ebu (-23 LUFS).")
+    format: Literal["mp3", "flac", "wav", "opus"] = Field("mp3", description="Per-chapter files: mp3, flac, wav or opus.")
     sentence_pause: float = Field(default=0.3, ge=0)
     paragraph_pause: float = Field(default=0.7, ge=0)
     section_pause: float = Field(default=1.5, ge=0)
@@ -94,20 +99,21 @@ class Synthesis(Strict):
 
     model: ModelOptions = ModelOptions()
     generation: GenerationOptions = GenerationOptions()
-    workers: int | None = None  # None: from cores and memory; 0: in-process, no Ray
+    workers: int | None = Field(None, description="Ray workers (0: in-process; default from cores and memory).")
     torch_threads: int = 1  # intra-op threads per worker; fixed so audio is identical at any scale
-    address: str | None = None  # an existing Ray cluster; None starts a local one
+    address: str | None = Field(None, description="Join this Ray cluster instead of starting one.")
     voice_cache_size: int = Field(default=8, ge=1)
-    batch_size: int = Field(default=BATCH_SIZE, ge=1)  # chunks each worker generates together
-    chunk_retries: int = Field(default=2, ge=0)  # after a worker dies, errs or times out on a chunk
-    chunk_timeout: float | None = Field(default=CHUNK_TIMEOUT_SECONDS, gt=0)  # per chunk, Ray workers only
+    batch_size: int = Field(BATCH_SIZE, ge=1, description="Chunks each worker generates together.")
+    chunk_retries: int = Field(2, ge=0, description="Retries of a chunk whose worker died, failed or timed out.")
+    chunk_timeout: float | None = Field(CHUNK_TIMEOUT_SECONDS, gt=0,
+                                        description="Seconds per chunk before a worker is killed and replaced.")
 
 
 class RunConfig(Synthesis):
     inputs: tuple[Path, ...]
-    output: Path
-    voice: str = "alba"
-    consent: Path | None = None
+    output: Path = Field(Path("out"), description="Output folder.")
+    voice: str = Field("alba", description="Preset name, voice sample (with consent) or .safetensors state.")
+    consent: Path | None = Field(None, description="Consent record for a cloned voice.")
     ingest: IngestOptions = IngestOptions()
     postproc: PostprocOptions = PostprocOptions()
     folder_per_input: bool | None = None  # out/<name>/ per input; None: only when there are several
@@ -122,22 +128,24 @@ class QAOptions(Strict):
     max_silence_ratio: float = 0.5
     clip_level: float = 0.999  # |sample| at or over this counts as clipped
     max_clipped: int = 10  # clipped samples tolerated per utterance
-    max_length: Literal["fail", "flag"] = "fail"  # generation that never fired EOS
-    retries: int = Field(default=2, ge=0)
+    max_length: Literal["fail", "flag"] = Field(
+        "fail", description="An utterance that never fired EOS: fail (regenerate, then leave out) or flag.")
+    retries: int = Field(2, ge=0, description="Regenerations with a new seed for an utterance failing QA.")
 
 
 class CorpusConfig(Synthesis):
     csv: Path
-    output: Path
-    voices: tuple[str, ...] = ("alba",)  # every row in each voice
-    voice_column: str | None = None  # or each row in its own voice
-    id_column: str = "id"
-    text_column: str = "text"
-    consent: Path | None = None
-    sample_rate: Literal[24_000, 22_050, 16_000] = 24_000
+    output: Path = Field(Path("corpus"), description="Corpus folder.")
+    voices: tuple[str, ...] = Field(("alba",), description="Voices, comma-separated: every row in each.")
+    voice_column: str | None = Field(None, description="Take each row's voice from this column instead.")
+    id_column: str = Field("id", description="The CSV column of utterance ids.")
+    text_column: str = Field("text", description="The CSV column of texts.")
+    consent: Path | None = Field(None, description="Consent record for a cloned voice.")
+    sample_rate: Literal[24_000, 22_050, 16_000] = Field(
+        24_000, description="24000 (native), 22050 (LJSpeech-style) or 16000.")
     target_lufs: float = -23.0  # every utterance evened to this
     ceiling: float = -1.0  # dBTP
-    splits: tuple[float, float, float] = (0.9, 0.05, 0.05)  # train, validation, test
+    splits: tuple[float, float, float] = Field((0.9, 0.05, 0.05), description="train,validation,test ratios.")
     split_seed: int = 0
     lexicon: Path | None = None
     language: str = "en"

@@ -16,9 +16,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.pipeline.config import FRAME_RATE, SAMPLE_RATE, ModelOptions, PostprocOptions, RunConfig
-from pocket_batch.synth.bench import bench_sentences
-from pocket_batch.synth.worker import peak_rss_mb
+from pocket_batch.core.config import FRAME_RATE, SAMPLE_RATE, ModelOptions, PostprocOptions, RunConfig
+from pocket_batch.benchmarks.synth import bench_sentences
+from pocket_batch.core.measure import peak_rss_mb
 
 SENTENCES = 16
 CHAPTER_MINUTES = 10
@@ -66,13 +66,13 @@ def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: s
 
 def _prepare(config: RunConfig):
     """The run's session, its one book and plan, with every chunk in the cache."""
-    from pocket_batch.pipeline.run import open_session, plan_books, read_books, synthesize_plans
+    from pocket_batch.pipeline.run import open_session, plan_books, read_books, synthesize_works
 
     session = open_session(config)
     [book], _ = read_books(session, config.inputs)
-    [plan] = plan_books(session, [book])
-    synthesize_plans(config, [plan], session.voice)
-    return session, book, plan
+    [work] = plan_books(session, [book])
+    synthesize_works(config, [work], session.voice)
+    return session, book, work
 
 
 def _source(config: RunConfig):
@@ -85,14 +85,14 @@ def _postprocess(config: RunConfig) -> dict:
     """In a fresh process: ingest and plan first, then measure assembling alone."""
     from pocket_batch.pipeline.run import finish_book
 
-    session, book, plan = _prepare(config)  # all cached by now: nothing is synthesized
+    session, book, work = _prepare(config)  # all cached by now: nothing is synthesized
     baseline = _rss_mb()
     started = time.perf_counter()
-    manifest = finish_book(session, book, plan)
+    manifest = finish_book(session, book, work)
     wall = time.perf_counter() - started
     peak = peak_rss_mb()
-    return {"wall": wall, "peak_mb": peak, "growth_mb": peak - baseline, "chapters": len(manifest["chapters"]),
-            "audio_hours": manifest["outputs"]["samples"] / SAMPLE_RATE / 3600}
+    return {"wall": wall, "peak_mb": peak, "growth_mb": peak - baseline, "chapters": len(manifest.chapters),
+            "audio_hours": manifest.outputs.samples / SAMPLE_RATE / 3600}
 
 
 def _rss_mb() -> float:

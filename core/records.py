@@ -43,9 +43,10 @@ class Book:
     chapters: tuple[Chapter, ...]
     author: str | None = None
     language: str | None = None
+    date: str | None = None  # publication date as the source gives it
+    cover: bytes | None = field(default=None, repr=False, compare=False)  # image bytes
     skipped: tuple[tuple[str, str], ...] = ()  # (section title, why it is not read)
     warnings: tuple[str, ...] = ()
-    metadata: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -62,7 +63,6 @@ class ChunkAudio:
     max_length: bool  # generation ran to the model's max length without EOS
     worker: str
     wall_seconds: float
-    cached: bool = False
 
     @property
     def duration(self) -> float:

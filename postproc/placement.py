@@ -1,4 +1,4 @@
-"""Pass one over a book's chunk audio: trim bounds and an evening gain per chunk, pauses by boundary.
+"""Placing a book's chunk audio (pass one): trim bounds and an evening gain per chunk, pauses by boundary.
 
 Only numbers are kept, so every chapter's length in samples (and so every chapter
 mark and subtitle time) is known before any audio is assembled.
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pocket_batch.pipeline.config import SAMPLE_RATE, LoudnessPreset, PostprocOptions
-from pocket_batch.pipeline.records import Book, Boundary, Chapter, Chunk, ChunkAudio
+from pocket_batch.core.config import SAMPLE_RATE, LoudnessPreset, PostprocOptions
+from pocket_batch.core.records import Book, Boundary, Chapter, Chunk, ChunkAudio
 from pocket_batch.postproc.loudness import chunk_level
 from pocket_batch.synth.cache import AudioCache
 
@@ -35,7 +35,7 @@ class PlacedChunk:
 
 
 @dataclass(frozen=True)
-class ChapterPlan:
+class ChapterPlacement:
     chapter: Chapter
     chunks: tuple[PlacedChunk, ...]
     head: int  # room tone before the first chunk
@@ -62,20 +62,22 @@ def trim_bounds(x: np.ndarray, below_peak_db: float) -> tuple[int, int]:
     return int(start), int(end)
 
 
-def plan_book(book: Book, keys: dict[str, str], audio: dict[str, ChunkAudio], cache: AudioCache,
-              preset: LoudnessPreset, options: PostprocOptions) -> list[ChapterPlan]:
-    plans = []
+def place_book(book: Book, audio: dict[str, ChunkAudio], cache: AudioCache, preset: LoudnessPreset,
+               options: PostprocOptions) -> list[ChapterPlacement]:
+    """Every chapter's chunks with their trim, gain, offset and pause; `audio` is each chunk's record, by chunk id."""
+    chapters = []
     for chapter in book.chapters:
         head = round(options.head_room_tone * SAMPLE_RATE)
         offset, placed = head, []
         for chunk in chapter.chunks:
-            x = cache.read(keys[chunk.id])
+            record = audio[chunk.id]
+            x = cache.read(record.key)
             start, end = trim_bounds(x, options.trim_db)
             level = chunk_level(x[start:end], SAMPLE_RATE, preset.measure)
             gain = float(np.clip(preset.target - level, -options.max_chunk_gain_db, options.max_chunk_gain_db)) \
                 if np.isfinite(level) else 0.0
             pause = pause_samples(chunk.boundary, options)
-            placed.append(PlacedChunk(chunk, audio[chunk.id], start, end, gain, offset, pause))
+            placed.append(PlacedChunk(chunk, record, start, end, gain, offset, pause))
             offset += end - start + pause
-        plans.append(ChapterPlan(chapter, tuple(placed), head, offset))
-    return plans
+        chapters.append(ChapterPlacement(chapter, tuple(placed), head, offset))
+    return chapters

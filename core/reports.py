@@ -1,0 +1,130 @@
+"""The JSON documents pocket-batch writes for people and tools: a book's manifest and the `inspect` report.
+
+Each is one typed model, written and read back through the same schema (with a
+version), so the run, `status`, benchmarks and tests all read them alike.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from pocket_batch.core.files import write_json
+
+MANIFEST_VERSION = 1
+INSPECT_VERSION = 1
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Skipped(Record):
+    title: str
+    why: str
+
+
+class ChunkEntry(Record):
+    id: str
+    text: str  # as written in the source
+    normalized: str  # what the model read
+    boundary: str
+    key: str  # the chunk cache's key for its audio
+    offset: int  # in the whole book, samples
+    samples: int
+    start: float
+    duration: float
+    gain_db: float
+    max_length: bool
+    worker: str
+    wall_seconds: float
+
+
+class ChapterEntry(Record):
+    index: int
+    title: str
+    file: str  # relative to the manifest's folder
+    start: float
+    end: float
+    start_sample: int
+    samples: int
+    loudness: float
+    true_peak: float
+    gain_db: float
+    chunks: list[ChunkEntry]
+
+
+class BookEntry(Record):
+    source: str
+    sha256: str
+    title: str
+    author: str | None
+    language: str | None
+    date: str | None
+    skipped: list[Skipped]
+    warnings: list[str]
+
+
+class Outputs(Record):
+    m4b: str
+    srt: str
+    vtt: str
+    sample_rate: int
+    samples: int
+    duration: float
+
+    def files(self) -> list[str]:
+        return [self.m4b, self.srt, self.vtt]
+
+
+class SyntheticSpeech(Record):
+    ai_generated: bool
+    statement: str
+
+
+class Manifest(Record):
+    schema_version: int = MANIFEST_VERSION
+    synthetic_speech: SyntheticSpeech
+    book: BookEntry
+    outputs: Outputs
+    loudness: dict
+    config: dict
+    model: dict
+    voice: dict
+    software: dict
+    chapters: list[ChapterEntry]
+    max_length_chunks: list[str]
+
+    def write(self, target: Path) -> None:
+        write_json(target, self.model_dump(mode="json"))
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+class ChapterSummary(Record):
+    index: int
+    title: str
+    words: int
+    chunks: int
+    minutes: float
+
+
+class InspectReport(Record):
+    schema_version: int = INSPECT_VERSION
+    path: str
+    title: str
+    author: str | None
+    language: str | None
+    date: str | None
+    cover: bool
+    chapters: list[ChapterSummary]
+    words: int
+    chunks: int
+    minutes: float
+    skipped: list[Skipped]
+    warnings: list[str]
+    seconds: float

@@ -1,0 +1,78 @@
+"""Synthesis work: chunks into audio, content-addressed, on whichever executor the caller hands in.
+
+A chunk's key hashes everything that determines its audio (model prompt, voice,
+model, generation parameters, run seed); its seed derives from the key, so the
+same input yields byte-identical audio at any worker count, and a rerun finds
+every finished chunk in the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from pocket_batch.core.config import SAMPLE_RATE, GenerationOptions
+from pocket_batch.core.files import sha256_json
+from pocket_batch.core.records import Chunk, ChunkAudio
+from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.model import ModelSource
+from pocket_batch.synth.voices import Voice
+from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask
+
+OnResult = Callable[[SynthOutput], None]
+
+
+@dataclass(frozen=True)
+class Work:
+    """Every chunk's key, and the tasks still to synthesize (one per distinct key)."""
+
+    keys: dict[str, str]  # chunk id -> cache key
+    tasks: list[SynthTask]
+    params: dict
+
+
+def generation_params(source: ModelSource, options: GenerationOptions) -> dict:
+    temperature = options.temperature
+    if temperature is None:
+        temperature = source.config.default_temperature
+    return {"temperature": temperature, "max_tokens": options.max_tokens, "seed": options.seed}
+
+
+def plan_work(chunks: Iterable[Chunk], voice: Voice, source: ModelSource, options: GenerationOptions,
+              cache: AudioCache, attempt: int = 0) -> Work:
+    """`attempt` > 0 asks for another take (another key, so another seed) of the same chunks."""
+    params = generation_params(source, options) | ({"attempt": attempt} if attempt else {})
+    keys: dict[str, str] = {}
+    tasks: dict[str, SynthTask] = {}
+    for chunk in chunks:
+        prompt = source.prepare(chunk.normalized)
+        key = sha256_json({"prompt": prompt, "voice": voice.fingerprint, "model": source.fingerprint,
+                           "params": params})[:32]
+        keys[chunk.id] = key
+        if key not in tasks and cache.get(key) is None:
+            seed = int(key[:12], 16)
+            tasks[key] = SynthTask(key, chunk.normalized, voice.fingerprint, seed, options.max_tokens)
+    return Work(keys, list(tasks.values()), params)
+
+
+def run_tasks(tasks: list[SynthTask], voices: list[Voice], executor, cache: AudioCache,
+              on_result: OnResult | None = None) -> dict[str, SynthFailure]:
+    """Stream tasks through the executor, storing each result in the cache as it arrives.
+
+    Returns the tasks that failed on every attempt, by key; the others are all in the cache.
+    """
+    failures: dict[str, SynthFailure] = {}
+    for output in executor.map(tasks, voices):
+        if isinstance(output, SynthFailure):
+            failures[output.key] = output
+            continue
+        cache.put(output.key, output.audio, SAMPLE_RATE, max_length=output.max_length,
+                  worker=output.worker, wall_seconds=round(output.wall_seconds, 3))
+        if on_result:
+            on_result(output)
+    return failures
+
+
+def collect(work: Work, cache: AudioCache) -> dict[str, ChunkAudio]:
+    """The cached audio record of every planned chunk, by chunk id (all must be done); each carries its key."""
+    return {chunk_id: cache.get(key) for chunk_id, key in work.keys.items()}
