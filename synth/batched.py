@@ -36,6 +36,10 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional as F
 
+from pocket_batch.synth.internals import (attention_mask, expand_kv_cache, feed_forward, flow_decoder, flow_lm_end,
+                                          init_states, max_gen_len, min_frames_before_eos, module_name,
+                                          packed_params, packed_weight_bias, per_tensor_quantized, prefill,
+                                          prepare_text_prompt, to_encoder_framerate)
 from pocket_batch.synth.seanet import ChannelsLastDecoder
 
 
@@ -115,7 +119,7 @@ class RowAttention:
         for n, layer in enumerate(self.layers):
             update = self._attend(layer.self_attn, layer.norm1(x), n, positions, windows)
             x = x.to(update) + layer.layer_scale_1(update)
-            x = layer._ff_block(x)
+            x = feed_forward(layer, x)
         self.offsets += x.shape[1]
         return x
 
@@ -125,11 +129,9 @@ class RowAttention:
         With a context (Mimi's 250 steps) only the last `context` positions are read: pocket-tts
         reads the whole past and masks all but those, so its cost grows with the chunk's length.
         """
-        from pocket_tts.modules.attention import _build_attention_mask
-
         first, last = int(positions[0, 0]), int(positions[0, -1])
         start = 0 if self.context is None else max(0, first - self.context + 1)
-        return start, _build_attention_mask(positions, torch.arange(start, last + 1)[None, :], self.context)
+        return start, attention_mask(positions, torch.arange(start, last + 1)[None, :], self.context)
 
     def _slide(self, row: int, start: int, end: int) -> int:
         """The cache index of position `start`, after moving the window to the front if `end` would not fit."""
@@ -218,12 +220,12 @@ class Int8PerRow(torch.nn.Module):
 
     def __init__(self, layer):
         super().__init__()
-        weight, bias = layer._packed_params._weight_bias()
+        weight, bias = packed_weight_bias(layer)
         if weight.qscheme() != torch.per_tensor_affine:
             raise TypeError(f"int8 weights quantized {weight.qscheme()}; pocket-tts uses one scale per tensor")
         self.in_features, self.out_features = layer.in_features, layer.out_features
         self.weight_scale, self.weight_zero = weight.q_scale(), weight.q_zero_point()
-        self.packed = layer._packed_params._packed_params
+        self.packed = packed_params(layer)
         self.bias = None
         if bias is not None:  # fbgemm would add it before we read the integer sums back: add it ourselves
             self.packed, self.bias = torch.ops.quantized.linear_prepack(weight, None), bias.detach()
@@ -235,7 +237,7 @@ class Int8PerRow(torch.nn.Module):
     def weight(self) -> torch.Tensor:
         """The int8 weights at their scale, as torch.ao's Linear.weight() (pocket-tts reads its device)."""
         ints = torch.ops.quantized.linear_unpack(self.packed)[0].int_repr()
-        return torch._make_per_tensor_quantized_tensor(ints, self.weight_scale, self.weight_zero)
+        return per_tensor_quantized(ints, self.weight_scale, self.weight_zero)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, int8 per row"
@@ -279,27 +281,23 @@ class BatchedGenerator:
 
     def _prefill(self, request: Request) -> tuple[_Row, list[torch.Tensor], int]:
         """What the stock path does before its first frame, for one row; returns its caches and offset."""
-        from pocket_tts.models.text_chunking import prepare_text_prompt
-
         model = self.model
-        text, guess = prepare_text_prompt(request.text, model.pad_with_spaces_for_short_inputs,
-                                          model.remove_semicolons, model.append_terminal_punctuation,
-                                          model.capitalize_first_letter, model.replace_characters)
+        text, guess = prepare_text_prompt(request.text, model)
         frames_after_eos = model.model_recommended_frames_after_eos
         if frames_after_eos is None:
             frames_after_eos = guess + 2
         state = copy.deepcopy(request.state)
         prepared = model.flow_lm.conditioner.prepare(text)
-        max_gen_len = model._estimate_max_gen_len(prepared.shape[1])
-        current = model._flow_lm_current_end(state)
-        model._expand_kv_cache(state, sequence_length=current + prepared.shape[1] + max_gen_len)
+        limit = max_gen_len(model, prepared.shape[1])
+        current = flow_lm_end(model, state)
+        expand_kv_cache(model, state, current + prepared.shape[1] + limit)
         generator = torch.Generator().manual_seed(request.seed)
         with _rng_from(generator):  # the prompt step draws (and discards) one noise sample, as stock does
-            model._run_flow_lm_and_increment_step(model_state=state, text_tokens=prepared)
+            prefill(model, state, prepared)
         layers = model.flow_lm.transformer.layers
-        caches = [state[layer.self_attn._module_absolute_name]["cache"] for layer in layers]
-        offset = model._flow_lm_current_end(state)
-        return _Row(request, generator, max_gen_len, frames_after_eos), caches, offset
+        caches = [state[module_name(layer.self_attn)]["cache"] for layer in layers]
+        offset = flow_lm_end(model, state)
+        return _Row(request, generator, limit, frames_after_eos), caches, offset
 
     def _admit(self, slot: int, request: Request) -> _Row:
         row, caches, offset = self._prefill(request)
@@ -326,7 +324,7 @@ class BatchedGenerator:
             next_latents, eos = self._flow_step(latents, rows, active)
             for slot in active:
                 row = rows[slot]
-                if bool(eos[slot]) and row.eos_step is None and row.step >= self.model._MIN_FRAMES_BEFORE_EOS:
+                if bool(eos[slot]) and row.eos_step is None and row.step >= min_frames_before_eos(self.model):
                     row.eos_step = row.step
                 if row.eos_step is not None and row.step >= row.eos_step + row.frames_after_eos:
                     yield self._finish(slot, rows, max_length=False)
@@ -359,7 +357,7 @@ class BatchedGenerator:
         for slot, row in enumerate(rows):
             if row is not None:
                 noise[slot : slot + 1] = _draw_noise((1, self.ldim), std, model.noise_clamp, row.generator)
-        latent = _flow_decode(fl)(lambda *args: fl.flow_net(out, *args), noise, model.sampler_decode_steps)
+        latent = flow_decoder(fl.flow_type)(lambda *args: fl.flow_net(out, *args), noise, model.sampler_decode_steps)
         return latent[:, None, :], eos
 
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:
@@ -369,8 +367,6 @@ class BatchedGenerator:
         which reads only its context window (250 steps in the released model) instead of the
         row's whole past, and its SEANet layers channels-last.
         """
-        from pocket_tts.modules.stateful_module import init_states
-
         fl, mimi = self.model.flow_lm, self.model.mimi
         tf = mimi.decoder_transformer
         conv_state = init_states(mimi, batch_size=1, sequence_length=0)  # for the upsampler; attention's goes unused
@@ -380,7 +376,7 @@ class BatchedGenerator:
         pieces = []
         for start in range(0, latents.shape[1], DECODE_FRAMES):
             x = mimi.quantizer((latents[:, start: start + DECODE_FRAMES] * fl.emb_std + fl.emb_mean).transpose(-1, -2))
-            x = mimi._to_encoder_framerate(x, conv_state).transpose(1, 2)
+            x = to_encoder_framerate(mimi, x, conv_state).transpose(1, 2)
             if tf.input_proj is not None:
                 x = tf.input_proj(x)
             x = attention.forward(x, [0])
@@ -396,13 +392,6 @@ def _draw_noise(shape, std: float, clamp: float | None, generator: torch.Generat
     if clamp is None:
         return noise.normal_(0.0, std, generator=generator)
     return torch.nn.init.trunc_normal_(noise, mean=0.0, std=std, a=-clamp, b=clamp, generator=generator)
-
-
-def _flow_decode(fl):
-    from pocket_tts.models import flow_lm
-
-    return {"lsd": flow_lm.lsd_decode, "flow_matching": flow_lm.ot_decode, "drifting": flow_lm.drifting_decode,
-            "pointwise": flow_lm.pointwise_decode}[fl.flow_type]
 
 
 class _rng_from:

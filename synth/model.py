@@ -20,6 +20,7 @@ import yaml
 from pocket_batch.core.config import FRAME_RATE, ModelOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_file, sha256_json
+from pocket_batch.synth.internals import build_tokenizer, config_class, configs_dir, prepare_text_prompt
 
 DEFAULT_LANGUAGE = "english"
 UNREACHABLE = (
@@ -49,26 +50,22 @@ class ModelSource:
 
     @property
     def config_path(self) -> Path:
-        from pocket_tts.utils.config import CONFIGS_DIR
-
         if self.options.config is not None:
             path = self.options.config.expanduser().resolve()
             if not path.is_file():
                 raise PocketBatchError(f"{path}: model config not found")
             return path
         language = self.options.language or DEFAULT_LANGUAGE
-        path = CONFIGS_DIR / f"{language}.yaml"
+        path = configs_dir() / f"{language}.yaml"
         if not path.is_file():
-            known = sorted(p.stem for p in CONFIGS_DIR.glob("*.yaml"))
+            known = sorted(p.stem for p in configs_dir().glob("*.yaml"))
             raise PocketBatchError(f"unknown --language {language!r}: choose one of {', '.join(known)}")
         return path
 
     @cached_property
     def config(self):
-        from pocket_tts.utils.config import Config
-
         try:
-            return Config(**yaml.safe_load(self.config_path.read_text()))
+            return config_class()(**yaml.safe_load(self.config_path.read_text()))
         except Exception as exc:
             raise PocketBatchError(f"{self.config_path}: not a valid pocket-tts config ({exc})".splitlines()[0]) from None
 
@@ -102,21 +99,12 @@ class ModelSource:
 
     @cached_property
     def tokenizer(self):
-        from pocket_tts.modules.text_conditioner import build_tokenizer
-
-        table = self.config.flow_lm.lookup_table
         with hub_errors("the Pocket TTS tokenizer"):
-            return build_tokenizer(table.n_bins, table.tokenizer_path, table.tokenizer)
+            return build_tokenizer(self.config.flow_lm.lookup_table)
 
     def prepare(self, text: str) -> str:
         """The exact prompt pocket-tts will feed the model for `text`."""
-        from pocket_tts.models.text_chunking import prepare_text_prompt
-
-        c = self.config
-        prompt, _ = prepare_text_prompt(
-            text, c.pad_with_spaces_for_short_inputs, c.remove_semicolons,
-            c.append_terminal_punctuation, c.capitalize_first_letter, c.replace_characters,
-        )
+        prompt, _ = prepare_text_prompt(text, self.config)
         return prompt
 
     def count_tokens(self, text: str) -> int:

@@ -29,19 +29,19 @@ VOICE_SECONDS = 3.0
 
 def make_random_model(directory: Path, arch: str = "english_2m_2026-10", seed: int = 0) -> Path:
     """Build the model in `directory`; return the path of its config.yaml."""
-    from pocket_tts.utils.config import CONFIGS_DIR, Config
+    from pocket_batch.synth.internals import config_class, configs_dir
 
     if arch not in ARCHES:
         raise PocketBatchError(f"unknown arch {arch!r}: choose one of {', '.join(ARCHES)}")
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    spec = yaml.safe_load((CONFIGS_DIR / f"{arch}.yaml").read_text())
+    spec = yaml.safe_load((configs_dir() / f"{arch}.yaml").read_text())
     n_bins = spec["flow_lm"]["lookup_table"]["n_bins"]
     tokenizer = directory / "tokenizer.model"
     train_tokenizer(tokenizer, n_bins, seed)
     weights = directory / "model.safetensors"
     spec = _local_spec(spec, tokenizer, weights)
-    _save_random_weights(Config(**spec), weights, seed)
+    _save_random_weights(config_class()(**spec), weights, seed)
     config_path = directory / "config.yaml"
     with atomic_open(config_path) as f:
         f.write(f"# Random {arch} weights made by pocket-batch: noise, for tests and benchmarks.\n")
@@ -111,11 +111,10 @@ def _pseudo_sentence(rng: random.Random) -> str:
 def _save_random_weights(config, weights: Path, seed: int) -> None:
     import safetensors.torch
     import torch
-    from pocket_tts import TTSModel
-    from pocket_tts.models.mimi import build_mimi
+    from pocket_batch.synth.internals import build_mimi, model_from_config
 
     torch.manual_seed(seed)
-    model = TTSModel._from_pydantic_config(config, 0.3, 1, None, NEVER_EOS, origin=None)
+    model = model_from_config(config, 0.3, NEVER_EOS)
     model.mimi = build_mimi(config.mimi)
     # pocket-tts creates speaker_proj_weight as zeros; zeros would make every voice identical.
     d_model = config.flow_lm.transformer.d_model
@@ -130,11 +129,12 @@ def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
     """A state for every preset name, from synthetic audio through the real cloning path."""
     import torch
     from pocket_tts import TTSModel, export_model_state
-    from pocket_tts.utils.utils import _ORIGINS_OF_PREDEFINED_VOICES
+
+    from pocket_batch.synth.internals import preset_origins
 
     model = TTSModel.load_model(config=str(config_path))
     voices_dir.mkdir(exist_ok=True)
-    for name in sorted(_ORIGINS_OF_PREDEFINED_VOICES):
+    for name in sorted(preset_origins()):
         audio = torch.from_numpy(synthetic_voice(name))[None, :]
         state = model.get_state_for_audio_prompt(audio)
         with atomic_path(voices_dir / f"{name}.safetensors") as tmp:

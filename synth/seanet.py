@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from pocket_batch.synth.internals import effective_kernel_size, seanet_layer_classes
+
 
 def channels_last(x: torch.Tensor) -> torch.Tensor:
     """[N, C, T] as [N, C, 1, T], channels innermost in memory (free if it already is)."""
@@ -28,7 +30,7 @@ class _Conv:
         self.weight = channels_last(conv.weight.detach())
         self.bias = None if conv.bias is None else conv.bias.detach()
         self.stride, self.dilation, self.groups = conv.stride[0], conv.dilation[0], conv.groups
-        self.history = layer._effective_kernel_size - self.stride
+        self.history = effective_kernel_size(layer) - self.stride
         self.in_channels = conv.in_channels
         self.replicate = layer.pad_mode == "replicate"
 
@@ -113,11 +115,9 @@ class _Residual(_Chain):
 def _step(layer):
     from torch import nn
 
-    from pocket_tts.modules.conv import StreamingConv1d, StreamingConvTranspose1d
-    from pocket_tts.modules.seanet import SEANetResnetBlock
-
-    kinds = {StreamingConv1d: _Conv, StreamingConvTranspose1d: _ConvTranspose, nn.ELU: _Elu,
-             SEANetResnetBlock: _Residual}
+    pocket = seanet_layer_classes()
+    kinds = {pocket["conv"]: _Conv, pocket["conv_transpose"]: _ConvTranspose, nn.ELU: _Elu,
+             pocket["residual"]: _Residual}
     if type(layer) not in kinds:
         raise TypeError(f"no channels-last version of {type(layer).__name__} in Mimi's decoder")
     return kinds[type(layer)](layer)

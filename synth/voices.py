@@ -22,6 +22,7 @@ from pocket_batch.core.config import (
 )
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_file, sha256_json
+from pocket_batch.synth.internals import preset_origins
 from pocket_batch.synth.model import ModelSource
 
 CONSENT_FIELDS = ("speaker", "statement", "date", "permitted_use")
@@ -39,15 +40,11 @@ class Voice:
 
 
 def preset_names() -> list[str]:
-    from pocket_tts.utils.utils import _ORIGINS_OF_PREDEFINED_VOICES
-
-    return sorted(_ORIGINS_OF_PREDEFINED_VOICES)
+    return sorted(preset_origins())
 
 
 def preset_origin(name: str) -> str:
-    from pocket_tts.utils.utils import _ORIGINS_OF_PREDEFINED_VOICES
-
-    return _ORIGINS_OF_PREDEFINED_VOICES[name]
+    return preset_origins()[name]
 
 
 def resolve_voice(spec: str, model: ModelSource, consent: Path | None = None) -> Voice:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pocket_batch.core.config import SAMPLES_PER_FRAME, ModelOptions
+from pocket_batch.synth.internals import max_gen_len, split_into_best_sentences
 from pocket_batch.synth.model import ModelSource, hub_errors
 from pocket_batch.synth.voices import Voice
 
@@ -97,7 +98,7 @@ class SynthWorker:
         frames = -(-audio.size // SAMPLES_PER_FRAME)
         # Counted with the model's own tokenizer, on the prompt pocket-tts builds from the text.
         tokens = self.model.flow_lm.conditioner.prepare(self.source.prepare(task.text)).shape[1]
-        limit = self.model._estimate_max_gen_len(tokens)
+        limit = max_gen_len(self.model, tokens)
         return SynthOutput(task.key, audio, frames >= limit, self.name, time.perf_counter() - started)
 
     @property
@@ -129,14 +130,7 @@ class SynthWorker:
         return sorted(outputs, key=lambda out: order.index(out.key))
 
     def _pieces(self, task: SynthTask) -> list[str]:
-        from pocket_tts.models.text_chunking import split_into_best_sentences
-
-        m = self.model
-        return split_into_best_sentences(m.flow_lm.conditioner.tokenizer, task.text, task.max_tokens,
-                                         m.pad_with_spaces_for_short_inputs, remove_semicolons=m.remove_semicolons,
-                                         append_terminal_punctuation=m.append_terminal_punctuation,
-                                         capitalize_first_letter=m.capitalize_first_letter,
-                                         replace_characters=m.replace_characters)
+        return split_into_best_sentences(self.model, task.text, task.max_tokens)
 
     def _voice_state(self, fingerprint: str) -> dict:
         if fingerprint in self.states:

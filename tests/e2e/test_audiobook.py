@@ -4,46 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from pocket_batch.core.config import PRESETS, ModelOptions, PostprocOptions, RunConfig
-from pocket_batch.core.records import Book, Boundary, Chapter, Chunk
 from pocket_batch.pipeline.run import render
-from pocket_batch.postproc.audiobook import Assembly, assemble
-from pocket_batch.postproc.encode import ffmetadata, ffmpeg_exe
 from pocket_batch.postproc.tags import read_synthetic
-from pocket_batch.synth.cache import AudioCache
 
 from epubs import sample_book
-
-FFMPEG = ffmpeg_exe(PostprocOptions())
-RATE = 24_000
-AAC_FRAME = 1024 / RATE
-
-
-def ebur128(path) -> tuple[float, float]:
-    """Integrated loudness (LUFS) and true peak (dBTP) as ffmpeg's own meter reads them."""
-    log = subprocess.run([FFMPEG, "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
-                          "-f", "null", "-"], capture_output=True, text=True, timeout=120).stderr
-    summary = log[log.rindex("Summary:"):]
-    return (float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1)),
-            float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1)))
-
-
-def chapters_of(path) -> list[tuple[float, float, str]]:
-    text = subprocess.run([FFMPEG, "-hide_banner", "-i", str(path), "-f", "ffmetadata", "-"],
-                          capture_output=True, text=True, timeout=60).stdout
-    marks = []
-    for block in text.split("[CHAPTER]")[1:]:
-        fields = dict(line.split("=", 1) for line in block.strip().splitlines() if "=" in line)
-        num, den = map(int, fields["TIMEBASE"].split("/"))
-        marks.append((int(fields["START"]) * num / den, int(fields["END"]) * num / den, fields["title"]))
-    return marks
-
+from readback import AAC_FRAME, RATE, chapters_of, ebur128
 
 @pytest.fixture(scope="module")
 def audiobook(small_model, tmp_path_factory):
@@ -127,48 +98,3 @@ def test_tags_cover_and_synthetic_statement(audiobook):
     assert read_synthetic(out / manifest["chapters"][0]["file"]) == "true"
     assert manifest["synthetic_speech"]["ai_generated"] is True
     assert [c["title"] for c in manifest["chapters"]] == ["Part One", "Chapter 1", "Chapter 2", "Chapter 3", "Chapter 4"]
-
-
-def test_ffmetadata_escaping_survives_a_round_trip(tmp_path):
-    title = "Odd = title; #1 \\ back\nslash"
-    meta = tmp_path / "m.ffmeta"
-    meta.write_text(ffmetadata({"title": title}, [(0, 1000, title)]))
-    target = tmp_path / "x.m4b"
-    subprocess.run([FFMPEG, "-v", "error", "-f", "lavfi", "-t", "1", "-i", "anullsrc=r=24000:cl=mono", "-i", str(meta),
-                    "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-f", "mp4", str(target)],
-                   check=True, timeout=60)
-    from mutagen.mp4 import MP4
-
-    assert [c.title for c in MP4(target).chapters] == [title]  # read by an independent parser
-    assert MP4(target).tags["\xa9nam"] == [title]
-
-
-def test_limiter_holds_true_peak_on_spiky_audio(tmp_path):
-    """Audio with sharp peaks (a high crest factor) at ACX level: the ceiling holds, measured by ffmpeg."""
-    rng = np.random.default_rng(1)
-    cache = AudioCache(tmp_path / "cache")
-    chunks, audio = [], {}
-    for n in range(1, 4):
-        x = (rng.standard_normal(RATE * 3) * 0.02).astype(np.float32)
-        x[rng.integers(0, x.size, 40)] = rng.choice([-0.9, 0.9], 40)  # clicks far over the ceiling after gain
-        key = f"spiky{n:02d}" + "0" * 24
-        audio[f"ch001-s{n:05d}"] = cache.put(key, x, RATE, max_length=False, worker="test", wall_seconds=0.0)
-        chunks.append(Chunk(f"ch001-s{n:05d}", 1, f"Sentence {n}.", f"Sentence {n}.",
-                            Boundary.CHAPTER if n == 3 else Boundary.SENTENCE))
-    book = Book(tmp_path / "b.txt", "Spiky", (Chapter(1, "One", tuple(chunks)),))
-    options = PostprocOptions(loudness="acx", format="wav")
-    out = tmp_path / "out"
-    out.mkdir()
-    result = assemble(book, audio, Assembly(cache, out, options, {"title": "Spiky"}))
-    _, peak = ebur128(result.chapters[0].file)
-    assert peak <= PRESETS["acx"].ceiling
-    assert abs(result.chapters[0].loudness - PRESETS["acx"].target) <= 0.5
-
-
-def test_bench_postproc_runs_end_to_end(small_model, tmp_path):
-    from rich.console import Console
-
-    from pocket_batch.benchmarks.postproc import bench_postproc
-
-    [row] = bench_postproc([0.02], small_model.parent, tmp_path, "podcast", Console(file=open("/dev/null", "w")))
-    assert row["chapters"] >= 1 and row["audio_hours"] > 0.01 and row["wall"] > 0 and row["peak_mb"] > 0

@@ -24,3 +24,12 @@ def test_bench_synth_repeats_in_alternating_order_and_reports_the_median(small_m
     # forward, then backward: the stock run opens the first round and closes the second
     assert [p[0].strip() for p in progress] == ["stock pocket-tts", "pipeline", "pipeline", "stock pocket-tts"]
     assert "(2 runs)" in log.read_text()
+
+
+def test_bench_postproc_runs_end_to_end(small_model, tmp_path):
+    from rich.console import Console
+
+    from pocket_batch.benchmarks.postproc import bench_postproc
+
+    [row] = bench_postproc([0.02], small_model.parent, tmp_path, "podcast", Console(file=open("/dev/null", "w")))
+    assert row["chapters"] >= 1 and row["audio_hours"] > 0.01 and row["wall"] > 0 and row["peak_mb"] > 0

@@ -1,0 +1,206 @@
+"""The one door to pocket-tts's and torch's internals: every name outside their public API that we use.
+
+pocket-tts pins its public API (`TTSModel`, `export_model_state`); batched decoding
+and the offline model need more of it. Everything else imports those names from
+here, and `missing()` (run by a test) says in one line which of them an installed
+pocket-tts or torch lacks, so an upgrade fails in one place.
+
+Imports are lazy: reading a book or `inspect` never pays for torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# Module-level names: pocket-tts's modules (not in its __all__), and torch's private helpers.
+MODULE_NAMES = {
+    "pocket_tts.utils.utils": ("_ORIGINS_OF_PREDEFINED_VOICES",),
+    "pocket_tts.utils.config": ("CONFIGS_DIR", "Config"),
+    "pocket_tts.models.text_chunking": ("prepare_text_prompt", "split_into_best_sentences"),
+    "pocket_tts.modules.text_conditioner": ("build_tokenizer",),
+    "pocket_tts.modules.attention": ("_build_attention_mask",),
+    "pocket_tts.modules.stateful_module": ("init_states", "StatefulModule"),
+    "pocket_tts.modules.conv": ("StreamingConv1d", "StreamingConvTranspose1d"),
+    "pocket_tts.modules.seanet": ("SEANetResnetBlock", "SEANetDecoder"),
+    "pocket_tts.models.flow_lm": ("lsd_decode", "ot_decode", "drifting_decode", "pointwise_decode"),
+    "pocket_tts.models.mimi": ("build_mimi",),
+    "torch": ("_make_per_tensor_quantized_tensor",),
+}
+# Private members of their classes.
+CLASS_NAMES = {
+    ("pocket_tts.models.tts_model", "TTSModel"): ("_estimate_max_gen_len", "_flow_lm_current_end", "_expand_kv_cache",
+                                                  "_run_flow_lm_and_increment_step", "_MIN_FRAMES_BEFORE_EOS",
+                                                  "_from_pydantic_config"),
+    ("pocket_tts.models.mimi", "MimiModel"): ("_to_encoder_framerate",),
+    ("pocket_tts.modules.transformer", "StreamingTransformerLayer"): ("_ff_block",),
+    ("pocket_tts.modules.conv", "StreamingConv1d"): ("_effective_kernel_size",),
+    ("torch.ao.nn.quantized.modules.linear", "LinearPackedParams"): ("_weight_bias",),
+}
+# Set on instances only: checked on a loaded model (`missing(model)`).
+INSTANCE_NAMES = ("StatefulModule._module_absolute_name", "dynamic quantized Linear._packed_params._packed_params")
+
+
+def name(module: str, attribute: str):
+    return getattr(importlib.import_module(module), attribute)
+
+
+def missing(model=None) -> list[str]:
+    """Every name above that the installed packages lack (with a loaded TTSModel, instance names too)."""
+    gone = []
+    for module, names in MODULE_NAMES.items():
+        found = _module(module)
+        gone += [f"{module}.{n}" for n in names if found is None or not hasattr(found, n)]
+    for (module, cls), names in CLASS_NAMES.items():
+        found = getattr(_module(module), cls, None)
+        gone += [f"{module}.{cls}.{n}" for n in names if found is None or not hasattr(found, n)]
+    if model is not None:
+        gone += _missing_on_instances(model)
+    return gone
+
+
+def _module(module: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def _missing_on_instances(model) -> list[str]:
+    from torch.ao.nn.quantized.dynamic import Linear
+
+    stateful = name("pocket_tts.modules.stateful_module", "StatefulModule")
+    gone = []
+    if any(not hasattr(m, "_module_absolute_name") for m in model.modules() if isinstance(m, stateful)):
+        gone.append(INSTANCE_NAMES[0])
+    quantized = [m for m in model.modules() if isinstance(m, Linear)]
+    if any(not hasattr(getattr(m, "_packed_params", None), "_packed_params") for m in quantized):
+        gone.append(INSTANCE_NAMES[1])
+    return gone
+
+
+# pocket-tts
+
+def preset_origins() -> dict[str, str]:
+    """Preset voice name -> where the recording comes from."""
+    return name("pocket_tts.utils.utils", "_ORIGINS_OF_PREDEFINED_VOICES")
+
+
+def configs_dir():
+    return name("pocket_tts.utils.config", "CONFIGS_DIR")
+
+
+def config_class():
+    return name("pocket_tts.utils.config", "Config")
+
+
+def prepare_text_prompt(text: str, config) -> tuple[str, int]:
+    """pocket-tts's prompt for `text` under a model's text flags (a Config or a TTSModel both carry them)."""
+    prepare = name("pocket_tts.models.text_chunking", "prepare_text_prompt")
+    return prepare(text, config.pad_with_spaces_for_short_inputs, config.remove_semicolons,
+                   config.append_terminal_punctuation, config.capitalize_first_letter, config.replace_characters)
+
+
+def split_into_best_sentences(model, text: str, max_tokens: int) -> list[str]:
+    """How pocket-tts's generate_audio would split `text` into generations."""
+    split = name("pocket_tts.models.text_chunking", "split_into_best_sentences")
+    return split(model.flow_lm.conditioner.tokenizer, text, max_tokens, model.pad_with_spaces_for_short_inputs,
+                 remove_semicolons=model.remove_semicolons,
+                 append_terminal_punctuation=model.append_terminal_punctuation,
+                 capitalize_first_letter=model.capitalize_first_letter,
+                 replace_characters=model.replace_characters)
+
+
+def build_tokenizer(table):
+    return name("pocket_tts.modules.text_conditioner", "build_tokenizer")(table.n_bins, table.tokenizer_path,
+                                                                          table.tokenizer)
+
+
+def attention_mask(positions, keys, context):
+    return name("pocket_tts.modules.attention", "_build_attention_mask")(positions, keys, context)
+
+
+def init_states(module, batch_size: int, sequence_length: int):
+    return name("pocket_tts.modules.stateful_module", "init_states")(module, batch_size, sequence_length)
+
+
+def flow_decoder(flow_type: str):
+    """pocket-tts's sampler for a flow head of this type."""
+    functions = {"lsd": "lsd_decode", "flow_matching": "ot_decode", "drifting": "drifting_decode",
+                 "pointwise": "pointwise_decode"}
+    return name("pocket_tts.models.flow_lm", functions[flow_type])
+
+
+def seanet_layer_classes() -> dict[str, type]:
+    return {"conv": name("pocket_tts.modules.conv", "StreamingConv1d"),
+            "conv_transpose": name("pocket_tts.modules.conv", "StreamingConvTranspose1d"),
+            "residual": name("pocket_tts.modules.seanet", "SEANetResnetBlock")}
+
+
+def build_mimi(*args, **kwargs):
+    return name("pocket_tts.models.mimi", "build_mimi")(*args, **kwargs)
+
+
+def model_from_config(config, temperature: float, eos_threshold: float):
+    """A TTSModel built from a Config with freshly initialized weights (nothing loaded)."""
+    from pocket_tts import TTSModel
+
+    return TTSModel._from_pydantic_config(config, temperature, 1, None, eos_threshold, origin=None)
+
+
+def min_frames_before_eos(model) -> int:
+    return model._MIN_FRAMES_BEFORE_EOS
+
+
+def max_gen_len(model, tokens: int) -> int:
+    """pocket-tts's generation limit in frames for a prompt of `tokens` tokens."""
+    return model._estimate_max_gen_len(tokens)
+
+
+def flow_lm_end(model, state) -> int:
+    """How many positions of the flow LM's cache a state has filled."""
+    return model._flow_lm_current_end(state)
+
+
+def expand_kv_cache(model, state, length: int) -> None:
+    model._expand_kv_cache(state, sequence_length=length)
+
+
+def prefill(model, state, tokens) -> None:
+    """Run the flow LM over prompt tokens, extending `state`."""
+    model._run_flow_lm_and_increment_step(model_state=state, text_tokens=tokens)
+
+
+def module_name(module) -> str:
+    """The key of a stateful module's entry in a model state."""
+    return module._module_absolute_name
+
+
+def feed_forward(layer, x):
+    return layer._ff_block(x)
+
+
+def to_encoder_framerate(mimi, x, state):
+    return mimi._to_encoder_framerate(x, state)
+
+
+def effective_kernel_size(conv) -> int:
+    return conv._effective_kernel_size
+
+
+# torch's quantized Linear (torch.ao, as pocket-tts's int8 uses it)
+
+def packed_weight_bias(layer):
+    """The int8 weight and float bias of a dynamic quantized Linear."""
+    return layer._packed_params._weight_bias()
+
+
+def packed_params(layer):
+    """fbgemm's packed weights of a dynamic quantized Linear, as torch.ops.quantized.linear_dynamic takes them."""
+    return layer._packed_params._packed_params
+
+
+def per_tensor_quantized(ints, scale: float, zero_point: int):
+    import torch
+
+    return torch._make_per_tensor_quantized_tensor(ints, scale, zero_point)

@@ -1,0 +1,54 @@
+"""Every private pocket-tts and torch name we use is in synth/internals.py, and the installed packages have it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from pocket_batch.synth import internals
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_installed_pocket_tts_and_torch_have_every_name(small_model):
+    from pocket_tts import TTSModel
+
+    model = TTSModel.load_model(config=str(small_model), quantize=True)  # int8: the quantized Linear is there
+    missing = internals.missing(model)
+    assert not missing, ("pocket-tts or torch changed: synth/internals.py relies on "
+                         + ", ".join(missing) + "; adapt it there")
+
+
+def test_a_name_gone_from_pocket_tts_is_reported(monkeypatch):
+    from pocket_tts.models.tts_model import TTSModel
+
+    monkeypatch.delattr(TTSModel, "_estimate_max_gen_len")
+    monkeypatch.delattr("pocket_tts.utils.utils._ORIGINS_OF_PREDEFINED_VOICES")
+    assert set(internals.missing()) == {"pocket_tts.models.tts_model.TTSModel._estimate_max_gen_len",
+                                        "pocket_tts.utils.utils._ORIGINS_OF_PREDEFINED_VOICES"}
+
+
+@pytest.mark.parametrize("folder", ["core", "ingest", "synth", "postproc", "pipeline", "jobs", "benchmarks"])
+def test_no_other_module_imports_pocket_tts_beyond_its_public_api(folder):
+    """Only `from pocket_tts import TTSModel / export_model_state` outside the adapter."""
+    for path in (ROOT / folder).glob("*.py"):
+        if path.name == "internals.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pocket_tts"):
+                assert node.module == "pocket_tts", f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}"
+                assert {a.name for a in node.names} <= {"TTSModel", "export_model_state"}, path
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                owner = node.value.id if isinstance(node.value, ast.Name) else ""
+                assert owner in {"self", "cls"} or not _foreign(node.attr), \
+                    f"{path.relative_to(ROOT)}:{node.lineno} reads .{node.attr}: go through synth/internals.py"
+
+
+def _foreign(attr: str) -> bool:
+    """A private name that internals.py lists (pocket-tts's or torch's)."""
+    listed = {n for names in internals.MODULE_NAMES.values() for n in names}
+    listed |= {n for names in internals.CLASS_NAMES.values() for n in names}
+    listed |= {"_module_absolute_name", "_packed_params"}
+    return attr in listed
