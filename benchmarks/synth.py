@@ -27,7 +27,7 @@ from rich.table import Table
 from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, default_workers
 from pocket_batch.synth.work import run_tasks
 from pocket_batch.synth.cache import AudioCache
-from pocket_batch.synth.executors import RayExecutor
+from pocket_batch.synth.ray_pool import RayExecutor
 from pocket_batch.synth.random_model import make_random_model
 from pocket_batch.core.measure import peak_rss_mb
 from pocket_batch.synth.worker import SynthTask, SynthWorker

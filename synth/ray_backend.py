@@ -1,0 +1,145 @@
+"""Every Ray call the worker pool makes, and Ray's failures as two exceptions of ours.
+
+Only this module imports `ray` (inside its functions), so the pool's state machine
+(synth/ray_pool.py) runs against a fake backend in unit tests and against Ray for real.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from pocket_batch.core.errors import PocketBatchError, one_line
+from pocket_batch.core.measure import peak_rss_mb
+from pocket_batch.synth.voices import Voice
+from pocket_batch.synth.worker import SynthOutput, SynthTask, SynthWorker
+
+log = logging.getLogger("pocket_batch")
+
+
+class CallFailed(Exception):
+    """The call raised in the worker; the worker itself is fine."""
+
+    def __init__(self, cause: BaseException):
+        super().__init__(one_line(cause))
+        self.cause = cause
+
+
+class ActorDied(Exception):
+    """The worker process is gone (killed, out of memory, node lost)."""
+
+
+class RayBackend:
+    def __init__(self, address: str | None = None, cpus_per_worker: int = 1):
+        self.address, self.cpus_per_worker = address, cpus_per_worker
+        self.started_ray = False
+
+    def open(self, workers: int) -> int:
+        """Join or start the cluster; returns how many workers of `cpus_per_worker` it can place."""
+        if not ray_running():
+            start_ray(self.address, num_cpus=workers * self.cpus_per_worker)
+            self.started_ray = True
+            return workers
+        import ray
+
+        return self._fit(workers, ray.cluster_resources().get("CPU", 0))
+
+    def _fit(self, workers: int, cpus: float) -> int:
+        """More workers than an existing cluster has CPUs for would wait forever to be placed."""
+        if cpus < self.cpus_per_worker:
+            raise PocketBatchError(f"the Ray cluster has {cpus:g} CPUs: no room for a worker of {self.cpus_per_worker}")
+        fit = int(cpus) // self.cpus_per_worker
+        if workers > fit:
+            log.warning("the Ray cluster has %g CPUs: %d workers instead of %d", cpus, fit, workers)
+        return min(workers, fit)
+
+    def close(self) -> None:
+        if self.started_ray:
+            import ray
+
+            ray.shutdown()
+
+    def actor(self, worker: SynthWorker) -> Any:
+        import ray
+
+        return ray.remote(num_cpus=self.cpus_per_worker, max_restarts=0)(_Actor).remote(worker)
+
+    def call(self, actor, method: str, *args) -> Any:
+        return getattr(actor, method).remote(*args)
+
+    def put(self, value) -> Any:
+        import ray
+
+        return ray.put(value)
+
+    def wait(self, refs: list, timeout: float | None) -> list:
+        import ray
+
+        ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
+        return ready
+
+    def get(self, ref) -> Any:
+        import ray
+
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayTaskError as exc:
+            raise CallFailed(exc.cause or exc) from None
+        except ray.exceptions.RayError as exc:
+            raise ActorDied(one_line(exc)) from None
+
+    def kill(self, actor) -> None:
+        import ray
+
+        ray.kill(actor, no_restart=True)
+
+
+class _Actor:
+    """The Ray face of a SynthWorker (Ray resolves the voice ObjectRefs before add_voice)."""
+
+    def __init__(self, worker: SynthWorker):
+        self.worker = worker
+
+    def setup(self) -> str:
+        import ray
+
+        self.worker.setup()
+        # Named by the node's address: which machine of the cluster made each chunk.
+        self.worker.name = f"{ray.util.get_node_ip_address()}:{os.getpid()}"
+        return self.worker.name
+
+    def add_voice(self, voice: Voice) -> None:
+        self.worker.add_voice(voice)
+
+    def synthesize_many(self, tasks: list[SynthTask]) -> list[SynthOutput]:
+        return self.worker.synthesize_many(tasks)
+
+    def peak_rss_mb(self) -> float:
+        return peak_rss_mb()
+
+
+def ray_running() -> bool:
+    ray = sys.modules.get("ray")  # not imported yet: certainly not running, and importing is for start_ray
+    return ray is not None and ray.is_initialized()
+
+
+def start_ray(address: str | None, num_cpus: int) -> None:
+    """Join `address` (or RAY_ADDRESS), else start a local cluster bound to loopback."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        # Without this Ray binds the machine's routable address even for a one-machine run.
+        # Ray reads it once, at import: so nothing in pocket-batch imports ray before this line.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    import ray
+
+    if address:
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except ConnectionError as exc:
+            raise PocketBatchError(f"Ray cluster at {address}: {one_line(exc)}") from None
+        return
+    ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False,
+             log_to_driver=False, configure_logging=False)

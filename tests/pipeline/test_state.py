@@ -1,0 +1,27 @@
+"""A book counts as finished only for the same bytes and settings, with its manifest in place."""
+
+from __future__ import annotations
+
+from pocket_batch.pipeline.state import DONE, FAILED, BookState, is_finished, read_states, write_state
+
+
+def test_finished_needs_done_same_input_same_settings_and_the_manifest(tmp_path):
+    out, folder = tmp_path / "out", tmp_path / "out" / "book"
+    source = tmp_path / "book.txt"
+    folder.mkdir(parents=True)
+    write_state(out, BookState(str(source), "sha-a", "set-1", str(folder), status=DONE, keys=["k1", "k2"]))
+    assert not is_finished(out, source, "sha-a", "set-1")  # no manifest yet
+    (folder / "manifest.json").write_text("{}")
+    assert is_finished(out, source, "sha-a", "set-1")
+    assert not is_finished(out, source, "sha-b", "set-1")  # the input changed
+    assert not is_finished(out, source, "sha-a", "set-2")  # a setting that changes the audio changed
+    assert not is_finished(out, tmp_path / "other.txt", "sha-a", "set-1")  # never planned
+    write_state(out, BookState(str(source), "sha-a", "set-1", str(folder), status=FAILED, reason="x"))
+    assert not is_finished(out, source, "sha-a", "set-1")
+
+
+def test_states_round_trip(tmp_path):
+    state = BookState("/in/a.epub", "sha", "set", "/out/a", status=FAILED, keys=["k"], reason="disk full",
+                      failed_chunks={"k": "boom"}, audio_seconds=1.5)
+    write_state(tmp_path, state)
+    assert read_states(tmp_path) == [state]

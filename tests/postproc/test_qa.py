@@ -1,0 +1,62 @@
+"""Model-free QA of an utterance, and the corpus split rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig, QAOptions
+from pocket_batch.postproc.dataset import SPLITS, split_of
+from pocket_batch.postproc.qa import failing, qa_flags, silence_ratio
+
+QA = QAOptions()
+
+
+def speech_like(seconds: float) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal(int(seconds * SAMPLE_RATE)) * 0.1).astype(np.float32)
+
+
+def flags(x: np.ndarray, tokens: int = 20, max_length: bool = False) -> list[str]:
+    return qa_flags(x, SAMPLE_RATE, tokens, max_length, QA)
+
+
+def test_a_clean_take_has_no_flags():
+    assert flags(speech_like(3.0)) == []
+
+
+def test_each_problem_gets_its_flag():
+    assert flags(speech_like(0.5))[0].startswith("too fast")  # 0.025 s a token
+    assert flags(speech_like(30.0))[0].startswith("too slow")  # 1.5 s a token
+    clipped = speech_like(3.0)
+    clipped[:50] = 1.0
+    assert flags(clipped) == ["clipping: 50 samples"]
+    silent_lead = np.concatenate([np.zeros(2 * SAMPLE_RATE, np.float32), speech_like(3.0)])
+    assert "leading silence: 1.98 s" in flags(silent_lead)
+    silent_tail = np.concatenate([speech_like(2.0), np.zeros(3 * SAMPLE_RATE, np.float32)])
+    assert any(f.startswith("trailing silence") for f in flags(silent_tail))
+    assert any(f.startswith("mostly silence") for f in flags(silent_tail))
+    assert flags(speech_like(3.0), max_length=True) == ["max length reached without EOS"]
+
+
+def test_max_length_fails_a_take_unless_asked_to_flag_it():
+    found = ["max length reached without EOS", "clipping: 50 samples"]
+    assert failing(found, QAOptions(max_length="fail")) == found
+    assert failing(found, QAOptions(max_length="flag")) == ["clipping: 50 samples"]
+
+
+def test_silence_ratio_of_silence_and_of_sound():
+    assert silence_ratio(np.zeros(SAMPLE_RATE, np.float32)) == 1.0
+    assert silence_ratio(speech_like(1.0)) == 0.0
+
+
+def test_splits_follow_the_ratios_and_never_move_a_text():
+    config = CorpusConfig(csv=Path("p.csv"))
+    texts = [f"utterance number {n}" for n in range(4000)]
+    picked = [split_of(t, config) for t in texts]
+    share = {s: picked.count(s) / len(texts) for s in SPLITS}
+    assert abs(share["train"] - 0.9) < 0.02 and abs(share["validation"] - 0.05) < 0.015
+    assert [split_of(t, config) for t in texts] == picked  # a text always lands in the same split
+    reseeded = [split_of(t, config.model_copy(update={"split_seed": 1})) for t in texts]
+    assert reseeded != picked
