@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.synth.executors import Attempts, Result, WorkerFactory, deal_by_length, take
+from pocket_batch.synth.calls import Attempts, deal_by_length, take
 from pocket_batch.synth.ray_backend import ActorDied, CallFailed, RayBackend
 from pocket_batch.synth.voices import Voice
-from pocket_batch.synth.worker import SynthTask
+from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
 
 IN_FLIGHT_PER_WORKER = 2  # one running, one queued: a worker never idles waiting for the driver
 
@@ -58,7 +58,7 @@ class RayExecutor:
     calls queued behind it are resubmitted without counting an attempt.
     """
 
-    def __init__(self, make_worker: WorkerFactory, workers: int, cpus_per_worker: int = 1,
+    def __init__(self, make_worker: Callable[[], SynthWorker], workers: int, cpus_per_worker: int = 1,
                  address: str | None = None, retries: int = 0, timeout: float | None = None, backend=None):
         self.make_worker = make_worker
         self.workers = workers
@@ -114,7 +114,7 @@ class RayExecutor:
         slot.actor, slot.calls, slot.head_since = fresh.actor, fresh.calls, fresh.head_since
         self.replaced += 1
 
-    def map(self, tasks: Iterable[SynthTask], voices: Iterable[Voice]) -> Iterator[Result]:
+    def map(self, tasks: Iterable[SynthTask], voices: Iterable[Voice]) -> Iterator[SynthOutput | SynthFailure]:
         self.voice_refs = [self.backend.put(voice) for voice in voices]  # shipped once per actor, not per task
         for slot in self.slots:
             for ref in self.voice_refs:

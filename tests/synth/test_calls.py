@@ -1,8 +1,8 @@
-"""How executors cut a job into calls (the Ray pool itself runs in test_render and test_cluster)."""
+"""How a job is cut into calls (the Ray pool: test_ray_pool here, and for real in e2e/test_render and test_cluster)."""
 
 from __future__ import annotations
 
-from pocket_batch.synth.executors import deal_by_length
+from pocket_batch.synth.calls import deal_by_length
 from pocket_batch.synth.worker import SynthTask
 
 
