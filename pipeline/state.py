@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pocket_batch.core.files import write_json
 from pocket_batch.core.layout import OutputLayout
+from pocket_batch.core.reports import Manifest
 from pocket_batch.synth.cache import AudioCache
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -45,13 +46,21 @@ def read_states(output: Path) -> list[BookState]:
 
 
 def is_finished(output: Path, source: Path, sha256: str, settings: str) -> bool:
-    """Done with these very bytes and settings, and its manifest still there."""
+    """Done with these very bytes and settings, and its manifest still there and readable."""
     path = state_path(output, source)
     if not path.is_file():
         return False
     state = BookState(**json.loads(path.read_text()))
     return (state.status == DONE and state.sha256 == sha256 and state.settings == settings
-            and (Path(state.folder) / "manifest.json").is_file())
+            and _readable_manifest(Path(state.folder) / "manifest.json"))
+
+
+def _readable_manifest(path: Path) -> bool:
+    try:
+        Manifest.read(path)
+    except (OSError, ValueError):  # missing, not JSON, or not the schema (pydantic's errors are ValueErrors)
+        return False
+    return True
 
 
 def chunks_done(output: Path, state: BookState) -> int:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from pocket_batch.core.reports import BookEntry, Manifest, Outputs, SyntheticSpeech
 from pocket_batch.pipeline.state import DONE, FAILED, BookState, is_finished, read_states, write_state
+
+
+def manifest() -> Manifest:
+    return Manifest(synthetic_speech=SyntheticSpeech(ai_generated=True, statement="synthetic"),
+                    book=BookEntry(source="book.txt", sha256="sha-a", title="T", author=None, language="en", date=None,
+                                   skipped=[], warnings=[]),
+                    outputs=Outputs(m4b="T.m4b", srt="T.srt", vtt="T.vtt", sample_rate=24000, samples=24000,
+                                    duration=1.0),
+                    loudness={}, config={}, model={}, voice={}, software={}, chapters=[], max_length_chunks=[])
 
 
 def test_finished_needs_done_same_input_same_settings_and_the_manifest(tmp_path):
@@ -12,7 +22,10 @@ def test_finished_needs_done_same_input_same_settings_and_the_manifest(tmp_path)
     write_state(out, BookState(str(source), "sha-a", "set-1", str(folder), status=DONE, keys=["k1", "k2"]))
     assert not is_finished(out, source, "sha-a", "set-1")  # no manifest yet
     (folder / "manifest.json").write_text("{}")
+    assert not is_finished(out, source, "sha-a", "set-1")  # a manifest that is not one
+    manifest().write(folder / "manifest.json")
     assert is_finished(out, source, "sha-a", "set-1")
+    assert Manifest.read(folder / "manifest.json") == manifest()
     assert not is_finished(out, source, "sha-b", "set-1")  # the input changed
     assert not is_finished(out, source, "sha-a", "set-2")  # a setting that changes the audio changed
     assert not is_finished(out, tmp_path / "other.txt", "sha-a", "set-1")  # never planned
