@@ -57,6 +57,10 @@ class IngestOptions(Strict):
     include_front_matter: bool = Field(False, description="Also read cover, title page, copyright, contents, index.")
     footnotes: Literal["skip", "chapter-end"] = Field("skip", description="skip, or chapter-end: read the notes after their chapter.")
     lexicon: Path | None = Field(None, description="Pronunciation lexicon: word<TAB>respelling (TSV) or JSON.")
+    math: Literal["skip", "alttext"] = Field(
+        "skip", description="MathML: skip (counted as not read), or alttext: read each expression's alttext.")
+    image_alt: Literal["skip", "read"] = Field(
+        "skip", description="Images' alt text: skip (counted as not read), or read it where the image stands.")
     language: str | None = None  # normalization language; None: the book's, else English
 
 

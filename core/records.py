@@ -37,6 +37,21 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class Omission:
+    """Something in the source that is not read aloud, so that nothing is dropped without a word."""
+
+    kind: str  # one of NOT_READ
+    where: str  # the section (or file) it is in
+    words: int
+    detail: str = ""  # why, or what: the matter's kind, a note's id, the start of an alt text
+
+
+# What can be left unread, in the order reports list them.
+NOT_READ = ("front and back matter", "notes", "math", "image text", "outside the reading order",
+            "nothing to speak")
+
+
+@dataclass(frozen=True)
 class Book:
     source: Path
     title: str
@@ -46,11 +61,20 @@ class Book:
     date: str | None = None  # publication date as the source gives it
     cover: bytes | None = field(default=None, repr=False, compare=False)  # image bytes
     skipped: tuple[tuple[str, str], ...] = ()  # (section title, why it is not read)
+    omitted: tuple[Omission, ...] = ()  # every piece of text not read aloud, skipped sections included
     warnings: tuple[str, ...] = ()
 
     @property
     def chunks(self) -> list[Chunk]:
         return [chunk for chapter in self.chapters for chunk in chapter.chunks]
+
+    @property
+    def words_read(self) -> int:
+        return sum(len(chunk.text.split()) for chunk in self.chunks)
+
+    @property
+    def words_not_read(self) -> int:
+        return sum(o.words for o in self.omitted)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict
 
 from pocket_batch.core.files import write_json
 
-MANIFEST_VERSION = 1
-INSPECT_VERSION = 1
+MANIFEST_VERSION = 2  # 2: what is not read, by kind
+INSPECT_VERSION = 2
 
 
 class Record(BaseModel):
@@ -24,6 +24,19 @@ class Record(BaseModel):
 class Skipped(Record):
     title: str
     why: str
+
+
+class NotRead(Record):
+    """Text not read aloud (core.records.Omission), as reports list it."""
+
+    kind: str
+    where: str
+    words: int
+    detail: str = ""
+
+
+def not_read(omitted) -> list[NotRead]:
+    return [NotRead(kind=o.kind, where=o.where, words=o.words, detail=o.detail) for o in omitted]
 
 
 class ChunkEntry(Record):
@@ -64,6 +77,9 @@ class BookEntry(Record):
     language: str | None
     date: str | None
     skipped: list[Skipped]
+    words_read: int
+    words_not_read: int
+    not_read: list[NotRead]
     warnings: list[str]
 
 
@@ -126,5 +142,7 @@ class InspectReport(Record):
     chunks: int
     minutes: float
     skipped: list[Skipped]
+    words_not_read: int
+    not_read: list[NotRead]
     warnings: list[str]
     seconds: float

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from pocket_batch.core.config import IngestOptions
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.core.records import Book
+from pocket_batch.core.records import NOT_READ, Book
 from pocket_batch.ingest.chunking import make_chapter
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 from pocket_batch.ingest.sentences import SentenceSplitter, TokenCounter
 from pocket_batch.ingest.structure import Extracted
 
 BOOK_SUFFIXES = (".epub", ".md", ".markdown", ".txt")  # what an inbox picks up; anything else is read as text
+NOT_READ_WARNING = 0.05  # warn when more than this share of a book's words is not read
 
 
 def extract(path: Path, options: IngestOptions) -> Extracted:
@@ -38,15 +41,32 @@ def read_book(path: Path, count_tokens: TokenCounter, max_tokens: int,
     lexicon = load_lexicon(options.lexicon) if options.lexicon else None
     normalize = Normalizer(options.language or extracted.language or "en", lexicon)
     split = SentenceSplitter("\n\n".join(p.text for s in extracted.sections for p in s.paras))
-    chapters = tuple(
-        make_chapter(n, section, split, normalize, count_tokens, max_tokens)
-        for n, section in enumerate(extracted.sections, start=1)
-    )
-    chapters = tuple(c for c in chapters if c.chunks)
+    made = [make_chapter(n, section, split, normalize, count_tokens, max_tokens)
+            for n, section in enumerate(extracted.sections, start=1)]
+    chapters = tuple(chapter for chapter, _ in made if chapter.chunks)
     if not chapters:
         raise PocketBatchError(f"{path}: no readable text")
-    return Book(
-        source=path, title=extracted.title, chapters=chapters, author=extracted.author,
-        language=extracted.language, date=extracted.date, cover=extracted.cover,
-        skipped=tuple(extracted.skipped), warnings=tuple(extracted.warnings),
-    )
+    omitted = tuple(extracted.omitted) + tuple(o for _, silent in made for o in silent)
+    book = Book(source=path, title=extracted.title, chapters=chapters, author=extracted.author,
+                language=extracted.language, date=extracted.date, cover=extracted.cover,
+                skipped=tuple(extracted.skipped), omitted=omitted)
+    return replace(book, warnings=tuple(extracted.warnings) + tuple(_warnings(book, count_tokens, max_tokens)))
+
+
+def _warnings(book: Book, count_tokens: TokenCounter, max_tokens: int) -> list[str]:
+    """Chunks the model may cut short, and a book of which much is not read."""
+    warnings = []
+    for chapter in book.chapters:
+        over = [c.id for c in chapter.chunks if count_tokens(c.normalized) > max_tokens]
+        if over:
+            warnings.append(f"chapter {chapter.index}: {len(over)} chunk(s) over {max_tokens} tokens "
+                            f"(no clause or word boundary to split at): {', '.join(over[:3])}")
+    read, not_read = book.words_read, book.words_not_read
+    if not_read > NOT_READ_WARNING * (read + not_read):
+        kinds = Counter()
+        for o in book.omitted:
+            kinds[o.kind] += o.words
+        listed = ", ".join(f"{kind} {words}" for kind, words in sorted(kinds.items(), key=lambda kv: NOT_READ.index(kv[0])))
+        warnings.append(f"{not_read} of {read + not_read} words ({not_read / (read + not_read):.0%}) are not read: "
+                        f"{listed} (see the options for front matter, notes, math and images)")
+    return warnings

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from pocket_batch.ingest import html
 from pocket_batch.ingest.epub_safety import check_epub_zip
+from pocket_batch.core.records import Omission
 from pocket_batch.ingest.structure import Extracted, Para, Section
 from pocket_batch.core.config import IngestOptions
 from pocket_batch.core.errors import PocketBatchError
@@ -25,6 +26,8 @@ MATTER = {"cover": "cover", "titlepage": "title page", "title-page": "title page
           "lot": "list of tables", "endnotes": "notes", "footnotes": "notes", "rearnotes": "notes"}
 MATTER_TITLES = re.compile(r"^\s*(cover|title\s*page|half\s*title|copyright( page)?|(table of )?contents|index|"
                            r"colophon|imprint|list of (illustrations|figures|tables))\s*$", re.I)
+FEW_SENTENCES = 3  # matter guessed from a title or a copyright line alone is skipped only if this short
+SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)]*(\s|$)")
 COPYRIGHT_TEXT = re.compile(r"all rights reserved|\bISBN\b|copyright \u00a9|\u00a9\s*\d{4}", re.I)
 XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([\w.-]+)[\"']")
 
@@ -43,19 +46,25 @@ def extract_epub(path: Path, options: IngestOptions) -> Extracted:
         out.warnings.append("no title in the metadata; using the file name")
     out.author, out.language, out.date = _meta(book, "creator"), _meta(book, "language"), _meta(book, "date")
     out.cover = _cover(book)
-    docs = _spine_documents(book, out.warnings)
+    docs = _spine_documents(book, out)
     starts = _toc_starts(book, out.warnings)
     _mark_landmarks(book, starts)
     note_ids = set().union(*(html.noteref_targets(d.root) for d in docs)) if docs else set()
     notes = {k: v for d in docs for k, v in html.note_texts(d.root, note_ids).items()}
-    sections = _sections(docs, starts, note_ids, notes if options.footnotes == "chapter-end" else None)
-    for section, matter in sections:
-        if not section.paras:
-            out.skipped.append((section.title, matter or "no text"))
-        elif matter and not options.include_front_matter:
-            out.skipped.append((section.title, matter))
+    reading = html.Reading(note_ids, options.math, options.image_alt)
+    read_notes = notes if options.footnotes == "chapter-end" else None
+    for section, matter, omitted in _sections(docs, starts, reading, read_notes, out.warnings):
+        if not section.paras or (matter and not options.include_front_matter):
+            why = matter or "no text"
+            if (section.title, why) not in out.skipped:
+                out.skipped.append((section.title, why))
+            words = sum(html.word_count(p.text) for p in section.paras)
+            if words:
+                out.omitted.append(Omission("notes" if matter == "notes" else "front and back matter",
+                                            section.title, words, why))
         else:
             out.sections.append(section)
+        out.omitted += omitted
     return out
 
 
@@ -94,17 +103,23 @@ def _cover(book) -> bytes | None:
     return None
 
 
-def _spine_documents(book, warnings: list[str]) -> list[html.Document]:
+def _spine_documents(book, out: Extracted) -> list[html.Document]:
     docs = []
     for idref, linear in book.spine:
         item = book.get_item_with_id(idref)
         if item is None:
-            warnings.append(f"spine entry {idref!r} is not in the manifest; skipped")
+            out.warnings.append(f"spine entry {idref!r} is not in the manifest; skipped")
             continue
-        if not (item.media_type or "").endswith(("xhtml+xml", "html")) or linear == "no":
+        if not (item.media_type or "").endswith(("xhtml+xml", "html")):
             continue
-        root = html.parse_xhtml(_utf8(item.content, item.get_name(), warnings))  # raw bytes, not re-serialized
+        root = html.parse_xhtml(_utf8(item.content, item.get_name(), out.warnings))  # raw bytes, not re-serialized
         if root is None:
+            continue
+        if linear == "no":  # outside the reading order (pop-ups, answers): counted, not read
+            text = " ".join(next(root.iter("{*}body"), root).itertext())
+            if html.word_count(text):
+                out.omitted.append(Omission("outside the reading order", item.get_name(), html.word_count(text),
+                                            'linear="no"'))
             continue
         body = next(root.iter("{*}body"), root)
         types = html.epub_types(body) | html.epub_types(next(iter(body), body))
@@ -172,19 +187,23 @@ def _mark_landmarks(book, starts: dict) -> None:
             start.matter = matter
 
 
-def _sections(docs, starts, note_ids, notes) -> list[tuple[Section, str | None]]:
+def _sections(docs, starts, reading: html.Reading, notes, warnings: list[str]
+              ) -> list[tuple[Section, str | None, list[Omission]]]:
+    """Sections in reading order, each with its matter kind (or None) and what in it is not read."""
     sections: list[tuple[Section, str | None]] = []
     referenced: list[list[str]] = []
+    omitted: list[list[tuple[str, int, str]]] = []
 
     def begin(title: str, matter: str | None) -> None:
         sections.append((Section(title, [], spoken_title=False), matter))
         referenced.append([])
+        omitted.append([])
 
     for doc in docs:
         start = starts.get((doc.name, None))
         if start is not None or not sections or not starts or _doc_matter(doc):
             begin(start.title if start and start.title else "", (start.matter if start else None) or _doc_matter(doc))
-        for event in html.events(doc.root, note_ids):
+        for event in html.events(doc.root, reading):
             if event.kind == "anchor" and (doc.name, event.value) in starts:
                 anchor = starts[(doc.name, event.value)]
                 if sections[-1][0].paras:
@@ -200,9 +219,16 @@ def _sections(docs, starts, note_ids, notes) -> list[tuple[Section, str | None]]
                 sections[-1][0].paras[-1].section_break = True
             elif event.kind == "noteref":
                 referenced[-1].append(event.value)
-    for (section, _), refs in zip(sections, referenced):
+            elif event.kind == "omit":
+                omitted[-1].append((event.value, event.words, event.detail))
+    read_notes = {r for refs in referenced for r in refs if notes and r in notes}
+    result = []
+    for (section, matter), refs, left_out in zip(sections, referenced, omitted):
         _finish(section, refs, notes)
-    return [(s, m or _title_matter(s)) for s, m in sections]
+        matter = matter or _title_matter(section, warnings)
+        result.append((section, matter, [Omission(kind, section.title, words, detail) for kind, words, detail in left_out
+                                         if not (kind == "notes" and detail in read_notes)]))
+    return result
 
 
 def _finish(section: Section, refs: list[str], notes: dict[str, str] | None) -> None:
@@ -219,10 +245,19 @@ def _doc_matter(doc: html.Document) -> str | None:
     return next((MATTER[t] for t in doc.types if t in MATTER), None)
 
 
-def _title_matter(section: Section) -> str | None:
-    if MATTER_TITLES.match(section.title):
-        return MATTER_TITLES.match(section.title).group(1).lower()
-    words = sum(len(p.text.split()) for p in section.paras)
-    if words < 300 and any(COPYRIGHT_TEXT.search(p.text) for p in section.paras):
-        return "copyright page"
+def _title_matter(section: Section, warnings: list[str]) -> str | None:
+    """Matter guessed from the title or a copyright line alone: skipped only when the section is that short.
+
+    Marked matter (epub:type, landmarks) is trusted; a guess that would skip real content is not.
+    """
+    title = MATTER_TITLES.match(section.title)
+    guess = title.group(1).lower() if title else None
+    if guess is None and any(COPYRIGHT_TEXT.search(p.text) for p in section.paras):
+        guess = "copyright page"
+    if guess is None:
+        return None
+    sentences = sum(len(SENTENCE_END.findall(p.text)) for p in section.paras)
+    if sentences <= FEW_SENTENCES:
+        return guess
+    warnings.append(f"{section.title!r} is read: it looks like front matter ({guess}) but has {sentences} sentences")
     return None

@@ -14,6 +14,7 @@ from lxml import etree
 
 OPS = "http://www.idpf.org/2007/ops"
 NOTE_TYPES = {"footnote", "endnote", "rearnote", "note", "footnotes", "endnotes", "rearnotes"}
+NOTE_CONTAINERS = {"footnotes", "endnotes", "rearnotes"}
 BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "td", "th", "figcaption",
               "caption", "pre", "blockquote", "div", "section", "article", "header", "footer", "aside",
               "table", "tr", "ul", "ol", "dl", "figure", "main", "body", "tbody", "thead", "center"}
@@ -27,9 +28,11 @@ PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, 
 
 @dataclass
 class Event:
-    kind: str  # "anchor" | "block" | "break" | "noteref"
+    kind: str  # "anchor" | "block" | "break" | "noteref" | "omit"
     value: str = ""
     heading: bool = False
+    words: int = 0  # "omit": how many words were left out, and `value` is their kind
+    detail: str = ""  # "omit": what was left out (a note's id, the start of an alt text)
 
 
 @dataclass
@@ -81,57 +84,133 @@ def is_note(el, note_ids: set[str]) -> bool:
             and not (el.text or "").strip())
 
 
-def events(root, note_ids: set[str]) -> list[Event]:
-    out: list[Event] = []
-    body = next(root.iter("{*}body"), root)
-    _walk(body, note_ids, out)
-    return out
+def word_count(text: str) -> int:
+    return len(text.split())
 
 
-def _walk(el, note_ids: set[str], out: list[Event]) -> None:
-    tag = local(el)
-    if is_noteref(el):
-        out.append(Event("noteref", _target(el)))
-        return
-    if tag in SILENT_TAGS or is_note(el, note_ids):
-        return
-    if el.get("id"):
-        out.append(Event("anchor", el.get("id")))
-    if tag == "hr":
-        out.append(Event("break"))
-        return
-    if tag not in BLOCK_TAGS or not any(local(c) in BLOCK_TAGS or local(c) == "hr" for c in el):
-        if tag in BLOCK_TAGS:
-            _marks_inside(el, out, "anchor")  # a chapter starting inside a block starts before its text
-            _emit(out, inline_text(el, note_ids), tag in HEADINGS)
-            _marks_inside(el, out, "noteref")
-        return
-    # A container: loose text between its block children is a block of its own.
-    loose = [el.text or ""]
-    for child in el:
-        if local(child) in BLOCK_TAGS or local(child) == "hr":
-            _emit(out, "".join(loose), False)
-            loose = []
-            _walk(child, note_ids, out)
-        elif not (local(child) in SILENT_TAGS or is_noteref(child) or is_note(child, note_ids)):
-            _marks_inside(child, out, "anchor")
-            loose.append(inline_text(child, note_ids))
-            _marks_inside(child, out, "noteref")
-        elif is_noteref(child):
-            out.append(Event("noteref", _target(child)))
-        loose.append(child.tail or "")
-    _emit(out, "".join(loose), False)
+@dataclass
+class Reading:
+    """What a content document's walk reads aloud beyond its running text."""
+
+    note_ids: set[str] = field(default_factory=set)
+    math: str = "skip"  # or "alttext": a MathML expression's own alttext, where it has one
+    image_alt: str = "skip"  # or "read": an image's alt text, as a sentence of its own
 
 
-def _marks_inside(el, out: list[Event], kind: str) -> None:
-    """Anchors (possible chapter starts) or reference marks inside an element."""
-    for inner in el.iterdescendants():
-        if not isinstance(inner.tag, str):
-            continue
-        if kind == "noteref" and local(inner) == "a" and is_noteref(inner):
-            out.append(Event("noteref", _target(inner)))
-        elif kind == "anchor" and inner.get("id"):
-            out.append(Event("anchor", inner.get("id")))
+class Walker:
+    """A document body into a flat list of events; whatever is not read becomes an "omit" event."""
+
+    def __init__(self, reading: Reading):
+        self.reading = reading
+        self.out: list[Event] = []
+
+    def events(self, root) -> list[Event]:
+        self.out = []
+        self._walk(next(root.iter("{*}body"), root))
+        return self.out
+
+    def _walk(self, el) -> None:
+        tag = local(el)
+        if is_noteref(el):
+            self.out.append(Event("noteref", _target(el)))
+            return
+        if self._silent(el):
+            return
+        if el.get("id"):
+            self.out.append(Event("anchor", el.get("id")))
+        if tag == "hr":
+            self.out.append(Event("break"))
+            return
+        if tag not in BLOCK_TAGS or not any(local(c) in BLOCK_TAGS or local(c) == "hr" for c in el):
+            if tag in BLOCK_TAGS:
+                self._marks_inside(el, "anchor")  # a chapter starting inside a block starts before its text
+                self._emit(self.inline_text(el), tag in HEADINGS)
+                self._marks_inside(el, "noteref")
+            return
+        # A container: loose text between its block children is a block of its own.
+        loose = [el.text or ""]
+        for child in el:
+            if local(child) in BLOCK_TAGS or local(child) == "hr":
+                self._emit("".join(loose), False)
+                loose = []
+                self._walk(child)
+            elif is_noteref(child):
+                self.out.append(Event("noteref", _target(child)))
+            elif not self._silent(child):
+                self._marks_inside(child, "anchor")
+                loose.append(self.inline_text(child))
+                self._marks_inside(child, "noteref")
+            loose.append(child.tail or "")
+        self._emit("".join(loose), False)
+
+    def _silent(self, el) -> bool:
+        """Not read as running text: reports what it leaves out, and says whether to skip `el`."""
+        tag = local(el)
+        if is_note(el, self.reading.note_ids):
+            self._omit_notes(el)
+        elif tag == "math":
+            alt = " ".join((el.get("alttext") or "").split())
+            if alt and self.reading.math == "alttext":
+                return False  # read by inline_text
+            self.omit("math", word_count(alt or " ".join(el.itertext())), alt[:40])
+        elif tag == "img":
+            alt = " ".join((el.get("alt") or "").split())
+            if alt and self.reading.image_alt == "read":
+                return False
+            if alt:
+                self.omit("image text", word_count(alt), alt[:40])
+        elif tag not in SILENT_TAGS:
+            return False
+        return True
+
+    def _omit_notes(self, el) -> None:
+        """Each note by its id (so one read at its chapter's end can be struck off), then the rest."""
+        ids = [d for d in el.iter() if isinstance(d.tag, str) and d.get("id") and is_note(d, self.reading.note_ids)
+               and not epub_types(d) & NOTE_CONTAINERS] if epub_types(el) & NOTE_CONTAINERS else [el]
+        counted = 0
+        for note in ids:
+            words = word_count(" ".join(note.itertext()))
+            self.omit("notes", words, note.get("id") or "")
+            counted += words
+        self.omit("notes", word_count(" ".join(el.itertext())) - counted)
+
+    def omit(self, kind: str, words: int, detail: str = "") -> None:
+        if words:
+            self.out.append(Event("omit", kind, words=words, detail=detail))
+
+    def _marks_inside(self, el, kind: str) -> None:
+        """Anchors (possible chapter starts) or reference marks inside an element."""
+        for inner in el.iterdescendants():
+            if not isinstance(inner.tag, str):
+                continue
+            if kind == "noteref" and local(inner) == "a" and is_noteref(inner):
+                self.out.append(Event("noteref", _target(inner)))
+            elif kind == "anchor" and inner.get("id"):
+                self.out.append(Event("anchor", inner.get("id")))
+
+    def _emit(self, text: str, heading: bool) -> None:
+        text = " ".join(text.split())
+        if text:
+            self.out.append(Event("block", text, heading))
+
+    def inline_text(self, el) -> str:
+        """Text of an element without reference marks, notes or silent elements, keeping tails."""
+        tag = local(el)
+        if tag == "math":
+            return f" {el.get('alttext')} "
+        if tag == "img":
+            return f" {el.get('alt')}. "
+        parts = [el.text or ""]
+        for child in el:
+            if not (is_noteref(child) or self._silent(child)):
+                text = self.inline_text(child)
+                parts.append(f" {text} " if local(child) in {"br", "td", "th", "li"} or local(child) in BLOCK_TAGS else text)
+            parts.append(child.tail or "")
+        return "".join(parts)
+
+
+def events(root, reading: Reading) -> list[Event]:
+    return Walker(reading).events(root)
 
 
 def _target(el) -> str:
@@ -140,28 +219,16 @@ def _target(el) -> str:
     return href.split("#", 1)[1] if "#" in href else href
 
 
-def _emit(out: list[Event], text: str, heading: bool) -> None:
-    text = " ".join(text.split())
-    if text:
-        out.append(Event("block", text, heading))
-
-
 def inline_text(el, note_ids: set[str] = frozenset()) -> str:
-    """Text of an element without reference marks, notes or silent elements, keeping tails."""
-    parts = [el.text or ""]
-    for child in el:
-        if not (local(child) in SILENT_TAGS or is_noteref(child) or is_note(child, note_ids)):
-            text = inline_text(child, note_ids)
-            parts.append(f" {text} " if local(child) in {"br", "td", "th", "li"} or local(child) in BLOCK_TAGS else text)
-        parts.append(child.tail or "")
-    return "".join(parts)
+    """An element's text as it is read, with nothing reported (a note's own text)."""
+    return Walker(Reading(set(note_ids))).inline_text(el)
 
 
 def note_texts(root, note_ids: set[str]) -> dict[str, str]:
     """id -> text of every note in a document (typed notes and targets of reference marks)."""
     notes = {}
     for el in root.iter():
-        if isinstance(el.tag, str) and el.get("id") and is_note(el, note_ids) and not (epub_types(el) & {"footnotes", "endnotes", "rearnotes"}):
+        if isinstance(el.tag, str) and el.get("id") and is_note(el, note_ids) and not (epub_types(el) & NOTE_CONTAINERS):
             text = " ".join(inline_text(el).split())
             text = re.sub(r"^\W*(\d{1,3}|[*\u2020\u2021]+)\W*\s", "", text)  # the note's own number
             if text:

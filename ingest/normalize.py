@@ -60,18 +60,56 @@ def load_lexicon(path: Path) -> dict[str, str]:
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("expected a JSON object of word: respelling")
-            return {str(k): str(v) for k, v in data.items()}
-        rows = csv.reader(path.read_text(encoding="utf-8-sig").splitlines(), delimiter="\t")
-        lexicon = {}
-        for n, row in enumerate(rows, start=1):
-            if not row or row[0].startswith("#"):
-                continue
-            if len(row) != 2:
-                raise ValueError(f"line {n} has {len(row)} columns, expected word<TAB>respelling")
-            lexicon[row[0]] = row[1]
-        return lexicon
+            entries = [(f"entry {n}", str(k), str(v)) for n, (k, v) in enumerate(data.items(), start=1)]
+        else:
+            entries = []
+            rows = csv.reader(path.read_text(encoding="utf-8-sig").splitlines(), delimiter="\t")
+            for n, row in enumerate(rows, start=1):
+                if not row or row[0].startswith("#"):
+                    continue
+                if len(row) != 2:
+                    raise ValueError(f"line {n} has {len(row)} columns, expected word<TAB>respelling")
+                entries.append((f"line {n}", row[0], row[1]))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise PocketBatchError(f"{path}: bad lexicon ({exc})") from None
+    empty = [where for where, word, _ in entries if not word.strip()]
+    if empty:
+        raise PocketBatchError(f"{path}: bad lexicon (an empty word at {', '.join(empty[:5])})")
+    return {" ".join(word.split()): respelling for _, word, respelling in entries}
+
+
+class Lexicon:
+    """Whole words and phrases looked up in a dict, punctuation around them kept: "C++," and "Dr." match too."""
+
+    EDGES = re.compile(r"([\"'(\[{«“‘¿¡]*)(.*?)([.,;:!?\"')\]}»”’…]*)", re.S)
+
+    def __init__(self, entries: dict[str, str]):
+        self.entries = entries
+        self.longest = max((len(word.split()) for word in entries), default=0)
+
+    def apply(self, text: str, hold: Callable[[str], str]) -> str:
+        """`text` with every entry replaced by `hold(respelling)`; longest phrase first, left to right."""
+        words, out, i = text.split(), [], 0
+        while i < len(words):
+            for n in range(min(self.longest, len(words) - i), 0, -1):
+                phrase = " ".join(words[i:i + n])
+                found = self._match(phrase)
+                if found:
+                    out.append(found[0] + hold(found[1]) + found[2])
+                    i += n
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return " ".join(out)
+
+    def _match(self, phrase: str) -> tuple[str, str, str] | None:
+        if phrase in self.entries:
+            return "", self.entries[phrase], ""
+        lead, core, trail = self.EDGES.fullmatch(phrase).groups()
+        if core and core in self.entries:
+            return lead, self.entries[core], trail
+        return None
 
 
 class Normalizer:
@@ -79,9 +117,7 @@ class Normalizer:
 
     def __init__(self, language: str = "en", lexicon: dict[str, str] | None = None):
         self.language = language
-        self.lexicon = lexicon or {}
-        self._lexicon_re = (re.compile(r"\b(" + "|".join(map(re.escape, sorted(self.lexicon, key=len, reverse=True))) + r")\b")
-                            if self.lexicon else None)
+        self.lexicon = Lexicon(lexicon or {})
         self.rules = ENGLISH_RULES if language.startswith("en") else self._generic_rules()
 
     def __call__(self, text: str) -> str:
@@ -91,13 +127,13 @@ class Normalizer:
     def _cached(self, text: str) -> str:
         text = text.translate(QUOTES)
         held: list[str] = []
-        if self._lexicon_re:
+        if self.lexicon.entries:
             # Respellings are the user's last word: held out of every rule as private-use marks.
-            def hold(m: re.Match) -> str:
-                held.append(self.lexicon[m.group(1)])
+            def hold(respelling: str) -> str:
+                held.append(respelling)
                 return chr(PRIVATE_USE + len(held) - 1)
 
-            text = self._lexicon_re.sub(hold, text)
+            text = self.lexicon.apply(text, hold)
         for pattern, replacement in self.rules:
             text = pattern.sub(replacement, text)
         for n, respelling in enumerate(held):

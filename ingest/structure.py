@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pocket_batch.core.records import Omission
+
 
 @dataclass
 class Para:
@@ -27,6 +29,7 @@ class Extracted:
     date: str | None = None
     cover: bytes | None = field(default=None, repr=False)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (title, why)
+    omitted: list[Omission] = field(default_factory=list)  # every piece of text not read, with its words
     warnings: list[str] = field(default_factory=list)
 
     def text_of(self, section: Section) -> str:

@@ -60,9 +60,11 @@ def is_heading(block: str) -> bool:
     line = block.strip()
     if HEADING.match(line) or roman_to_int(line.rstrip(".")) is not None:
         return True
-    letters = [c for c in line if c.isalpha()]
-    # A short all-caps line standing alone: "THE RETURN", but not a shouted sentence.
-    return len(letters) >= 3 and line.upper() == line and len(line.split()) <= 8 and line[-1] not in ".!?,;"
+    # A short all-caps line standing alone: "THE RETURN", but not a shouted sentence. Only letters
+    # with case can be capitals: a short Chinese or Arabic line is text, not a heading.
+    cased = [c for c in line if c.isupper() or c.islower()]
+    return (len(cased) >= 3 and not any(c.islower() for c in cased) and len(line.split()) <= 8
+            and line[-1] not in ".!?,;")
 
 
 def extract_text(path: Path) -> Extracted:

@@ -41,6 +41,8 @@ Seed = Annotated[int, option(GenerationOptions, "seed")]
 FrontMatter = Annotated[bool, option(IngestOptions, "include_front_matter")]
 Footnotes = Annotated[str, option(IngestOptions, "footnotes")]
 Lexicon = Annotated[Optional[Path], option(IngestOptions, "lexicon")]
+Math = Annotated[str, option(IngestOptions, "math")]
+ImageAlt = Annotated[str, option(IngestOptions, "image_alt")]
 Workers = Annotated[Optional[int], option(Synthesis, "workers")]
 Address = Annotated[Optional[str], option(Synthesis, "address")]
 Consent = Annotated[Optional[Path], option(RunConfig, "consent")]
@@ -64,6 +66,8 @@ def render(
     chunk_timeout: Annotated[float, option(Synthesis, "chunk_timeout")] = default(Synthesis, "chunk_timeout"),
     include_front_matter: FrontMatter = default(IngestOptions, "include_front_matter"),
     footnotes: Footnotes = default(IngestOptions, "footnotes"),
+    math: Math = default(IngestOptions, "math"),
+    image_alt: ImageAlt = default(IngestOptions, "image_alt"),
     lexicon: Lexicon = None,
     loudness: Annotated[str, option(PostprocOptions, "loudness")] = default(PostprocOptions, "loudness"),
     format: Annotated[str, option(PostprocOptions, "format", "--format")] = default(PostprocOptions, "format"),
@@ -73,7 +77,8 @@ def render(
 
     config = RunConfig(
         inputs=tuple(inputs), output=output, voice=voice, consent=consent,
-        ingest=IngestOptions(include_front_matter=include_front_matter, footnotes=footnotes, lexicon=lexicon),
+        ingest=IngestOptions(include_front_matter=include_front_matter, footnotes=footnotes, math=math,
+                             image_alt=image_alt, lexicon=lexicon),
         model=ModelOptions(language=language, config=model_config, quantize=quantize),
         generation=GenerationOptions(temperature=temperature, seed=seed),
         postproc=PostprocOptions(loudness=loudness, format=format),
@@ -178,13 +183,17 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     include_front_matter: FrontMatter = default(IngestOptions, "include_front_matter"),
     footnotes: Footnotes = default(IngestOptions, "footnotes"),
+    math: Math = default(IngestOptions, "math"),
+    image_alt: ImageAlt = default(IngestOptions, "image_alt"),
+    lexicon: Lexicon = None,
 ) -> None:
     """What a book will become: chapters, words, chunks, minutes, skipped sections, warnings. No model needed."""
     import json
 
     from pocket_batch.pipeline.inspect import inspect_book
 
-    options = IngestOptions(include_front_matter=include_front_matter, footnotes=footnotes)
+    options = IngestOptions(include_front_matter=include_front_matter, footnotes=footnotes, math=math,
+                            image_alt=image_alt, lexicon=lexicon)
     reports = [inspect_book(book, options) for book in books]
     if as_json:
         data = [r.model_dump(mode="json") for r in reports]
@@ -205,6 +214,15 @@ def _print_report(report) -> None:
     console.print(table)
     for s in report.skipped:
         console.print(f"skipped: {s.title} ({s.why})")
+    if report.not_read:
+        kinds: dict[str, list[int]] = {}
+        for item in report.not_read:
+            kinds.setdefault(item.kind, []).append(item.words)
+        table = Table("not read", "items", "words", "share of the book", title="what is not read aloud")
+        total = report.words + report.words_not_read
+        for kind, words in kinds.items():
+            table.add_row(kind, str(len(words)), str(sum(words)), f"{sum(words) / total:.1%}")
+        console.print(table)
     for w in report.warnings:
         console.print(f"[yellow]warning:[/] {w}")
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from pocket_batch.core.config import MAX_TOKENS_PER_CHUNK, IngestOptions
-from pocket_batch.core.reports import ChapterSummary, InspectReport, Skipped
+from pocket_batch.core.reports import ChapterSummary, InspectReport, Skipped, not_read
 from pocket_batch.ingest.book import read_book
 from pocket_batch.ingest.sentences import TokenCounter
 
@@ -22,21 +22,16 @@ def inspect_book(path: Path, options: IngestOptions = IngestOptions(),
                  count_tokens: TokenCounter = estimate_tokens, max_tokens: int = MAX_TOKENS_PER_CHUNK) -> InspectReport:
     started = time.perf_counter()
     book = read_book(path, count_tokens, max_tokens, options)
-    warnings = list(book.warnings)
     chapters = []
     for chapter in book.chapters:
         words = sum(len(c.text.split()) for c in chapter.chunks)
         chapters.append(ChapterSummary(index=chapter.index, title=chapter.title, words=words,
                                        chunks=len(chapter.chunks), minutes=round(words / WORDS_PER_MINUTE, 1)))
-        over = [c.id for c in chapter.chunks if count_tokens(c.normalized) > max_tokens]
-        if over:
-            warnings.append(f"chapter {chapter.index}: {len(over)} chunk(s) over {max_tokens} tokens "
-                            f"(no clause or word boundary to split at): {', '.join(over[:3])}")
-    warnings += [f"empty section skipped: {title}" for title, why in book.skipped if why == "no text"]
+    warnings = list(book.warnings) + [f"empty section skipped: {title}" for title, why in book.skipped if why == "no text"]
     words = sum(c.words for c in chapters)
     return InspectReport(
         path=str(path), title=book.title, author=book.author, language=book.language, date=book.date,
         cover=bool(book.cover), chapters=chapters, words=words, chunks=sum(c.chunks for c in chapters),
         minutes=round(words / WORDS_PER_MINUTE, 1), skipped=[Skipped(title=t, why=why) for t, why in book.skipped],
-        warnings=warnings, seconds=round(time.perf_counter() - started, 3),
+        words_not_read=book.words_not_read, not_read=not_read(book.omitted), warnings=warnings, seconds=round(time.perf_counter() - started, 3),
     )

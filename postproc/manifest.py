@@ -10,7 +10,7 @@ from pocket_batch.core.config import SAMPLE_RATE, SYNTHETIC
 from pocket_batch.core.files import sha256_file
 from pocket_batch.core.records import Book
 from pocket_batch.core.reports import (BookEntry, ChapterEntry, ChunkEntry, Manifest, Outputs, Skipped,
-                                       SyntheticSpeech)
+                                       SyntheticSpeech, not_read)
 from pocket_batch.postproc.audiobook import Audiobook, ChapterResult
 
 
@@ -30,7 +30,9 @@ def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict,
         synthetic_speech=SyntheticSpeech(ai_generated=True, statement=SYNTHETIC),
         book=BookEntry(source=str(book.source), sha256=sha256_file(book.source), title=book.title,
                        author=book.author, language=book.language, date=book.date,
-                       skipped=[Skipped(title=t, why=why) for t, why in book.skipped], warnings=list(book.warnings)),
+                       skipped=[Skipped(title=t, why=why) for t, why in book.skipped], words_read=book.words_read,
+                       words_not_read=book.words_not_read, not_read=not_read(book.omitted),
+                       warnings=list(book.warnings)),
         outputs=Outputs(m4b=result.m4b.name, srt=result.subtitles[0].name, vtt=result.subtitles[1].name,
                         sample_rate=SAMPLE_RATE, samples=result.samples, duration=seconds(result.samples)),
         loudness=loudness, config=config, model=model, voice=voice, software=software_versions(),

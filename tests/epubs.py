@@ -168,3 +168,30 @@ def large_book(chapters: int = 60) -> Epub:
         docs.append(Doc(f"c{n + 1}.xhtml", f"<h1>Chapter {n + 1}</h1>{paras}"))
     toc = [(f"Chapter {n + 1}", f"c{n + 1}.xhtml", []) for n in range(chapters)]
     return Epub(docs=docs, toc=toc, title="Large Sample")
+
+
+MATHML = "http://www.w3.org/1998/Math/MathML"
+
+
+def notes_and_math_book(**overrides) -> Epub:
+    """A poem with the author's own rear notes, a chapter of math with alttext, an image, a pop-up outside the spine's order."""
+    poem = "".join(f"<p>Line {n} of the poem speaks of the river and the stone.</p>" for n in range(1, 9))
+    notes = "".join(f"<p>Line {n}. The river here recalls an older song, and the stone an older grave.</p>"
+                    for n in range(1, 13))
+    math = (f'<h1>Vectors</h1><p>Let <math xmlns="{MATHML}" alttext="v equals a plus b"><mi>v</mi><mo>=</mo><mi>a</mi>'
+            f'<mo>+</mo><mi>b</mi></math> be the sum of two vectors.</p>'
+            f'<p>Then <math xmlns="{MATHML}" alttext="v minus b equals a"><mi>v</mi></math> as well.</p>'
+            f'<p>A third one has no alttext: <math xmlns="{MATHML}"><mi>x</mi><mo>+</mo><mi>y</mi></math> here.</p>'
+            '<p><img src="cover.png" alt="A diagram of two arrows meeting at a point"/></p>')
+    book = Epub(
+        docs=[Doc("poem.xhtml", "<h1>The Poem</h1>" + poem),
+              Doc("notes.xhtml", f'<section epub:type="rearnotes"><h1>Notes on the Poem</h1>{notes}</section>'),
+              Doc("math.xhtml", math),
+              Doc("answers.xhtml", "<p>The answer to the first exercise is seven, as the reader may check.</p>",
+                  linear=False)],
+        toc=[("The Poem", "poem.xhtml", []), ("Notes on the Poem", "notes.xhtml", []), ("Vectors", "math.xhtml", [])],
+        cover=tiny_png(),
+    )
+    for key, value in overrides.items():
+        setattr(book, key, value)
+    return book

@@ -46,3 +46,29 @@ def test_lexicon_applies_first_from_tsv_and_json(tmp_path):
 
 def test_other_languages_get_numbers_in_their_own_words():
     assert Normalizer("fr")("Il a 21 ans \u2014 vraiment.") == "Il a vingt et un ans, vraiment."
+
+
+def test_lexicon_entries_with_symbols_phrases_and_punctuation_around_them(tmp_path):
+    lexicon = {"C++": "see plus plus", "New York": "noo york", "Dr.": "Doctor", "Nguyen": "win"}
+    normalize = Normalizer("en", lexicon)
+    assert normalize("I like C++, and C++.") == "I like see plus plus, and see plus plus."
+    assert normalize("Dr. Nguyen left (New York) today.") == "Doctor win left (noo york) today."
+    assert normalize("Nguyens and NewYork stay.") == "Nguyens and NewYork stay."  # whole words only
+
+
+def test_a_lexicon_with_an_empty_word_is_refused(tmp_path):
+    tsv = tmp_path / "lex.tsv"
+    tsv.write_text("Hermione\ther-MY-oh-nee\n\tinserted everywhere\n")
+    with pytest.raises(PocketBatchError, match=r"lex.tsv: bad lexicon \(an empty word at line 2\)"):
+        load_lexicon(tsv)
+    js = tmp_path / "lex.json"
+    js.write_text('{"ok": "fine", " ": "x"}')
+    with pytest.raises(PocketBatchError, match=r"lex.json: bad lexicon \(an empty word at entry 2\)"):
+        load_lexicon(js)
+
+
+def test_a_large_lexicon_applies_to_every_word(tmp_path):
+    lexicon = {f"word{n}": f"respelled{n}" for n in range(100_000)}
+    text = " ".join(f"word{n * 7}" for n in range(2_000))
+    out = Normalizer("en", lexicon)(text).split()
+    assert out[:2] == ["respelled0", "respelled7"] and len(out) == 2_000 and out[-1] == "respelled13993"

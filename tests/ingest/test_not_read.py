@@ -1,0 +1,66 @@
+"""Nothing in a book is dropped without a word: what is not read is counted by kind, with its words."""
+
+from __future__ import annotations
+
+from pocket_batch.core.config import IngestOptions
+from pocket_batch.ingest.book import read_book
+from pocket_batch.pipeline.inspect import estimate_tokens, inspect_book
+
+from epubs import Doc, notes_and_math_book, sample_book
+
+
+def words_by_kind(book) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for o in book.omitted:
+        kinds[o.kind] = kinds.get(o.kind, 0) + o.words
+    return kinds
+
+
+def test_rear_notes_math_images_and_nonlinear_items_are_counted(tmp_path):
+    path = notes_and_math_book().write(tmp_path / "poem.epub")
+    book = read_book(path, estimate_tokens, 50)
+    kinds = words_by_kind(book)
+    assert kinds["notes"] == 4 + 12 * 15  # the heading "Notes on the Poem" and twelve notes of 15 words
+    assert kinds["math"] == 5 + 5 + 3  # two alttexts of five words, and one expression's own text (x + y)
+    assert kinds["image text"] == 9
+    assert kinds["outside the reading order"] == 13
+    assert book.words_not_read == sum(kinds.values())
+    assert any("are not read: notes 184, math 13, image text 9, outside the reading order 13" in w for w in book.warnings)
+
+
+def test_math_alttext_and_image_alt_can_be_read_instead(tmp_path):
+    path = notes_and_math_book().write(tmp_path / "poem.epub")
+    book = read_book(path, estimate_tokens, 50, IngestOptions(math="alttext", image_alt="read"))
+    text = " ".join(c.text for c in book.chunks)
+    assert "Let v equals a plus b be the sum of two vectors." in text
+    assert "A diagram of two arrows meeting at a point." in text
+    assert words_by_kind(book)["math"] == 3 and "image text" not in words_by_kind(book)
+
+
+def test_notes_read_at_the_chapter_end_are_not_counted_as_left_out(tmp_path):
+    path = sample_book().write(tmp_path / "b.epub")
+    skipped = words_by_kind(read_book(path, estimate_tokens, 50)).get("notes", 0)
+    read = words_by_kind(read_book(path, estimate_tokens, 50, IngestOptions(footnotes="chapter-end"))).get("notes", 0)
+    assert skipped > read >= 0
+    assert skipped - read >= len("Heavy rain, as usual.".split()) + len("A dusty road.".split())
+
+
+def test_a_title_alone_does_not_skip_a_chapter_of_prose(tmp_path):
+    prose = "".join(f"<p>Sentence {n} explains how to use the code examples in this book.</p>" for n in range(6))
+    book = sample_book(docs=[Doc("intro.xhtml", "<h1>Contents</h1>" + prose),
+                             Doc("guide.xhtml", "<h1>Using Code Examples</h1>" + prose +
+                                 "<p>An attribution usually includes the title, author and ISBN.</p>"),
+                             Doc("toc.xhtml", "<h1>Contents</h1><p>Chapter 1</p><p>Chapter 2</p>")],
+                       toc=[("Contents", "intro.xhtml", []), ("Using Code Examples", "guide.xhtml", []),
+                            ("Contents", "toc.xhtml", [])], landmarks=[])
+    book = read_book(book.write(tmp_path / "b.epub"), estimate_tokens, 50)
+    assert [c.title for c in book.chapters] == ["Contents", "Using Code Examples"]
+    assert [why for _, why in book.skipped] == ["contents"]  # the real, short one
+    assert sum("looks like front matter (contents) but has 6 sentences" in w for w in book.warnings) == 1
+    assert sum("looks like front matter (copyright page) but has 7 sentences" in w for w in book.warnings) == 1
+
+
+def test_inspect_reports_words_not_read(tmp_path):
+    report = inspect_book(notes_and_math_book().write(tmp_path / "poem.epub"))
+    assert report.words_not_read == 184 + 13 + 9 + 13
+    assert {n.kind for n in report.not_read} == {"notes", "math", "image text", "outside the reading order"}
