@@ -71,7 +71,7 @@ def _prepare(config: RunConfig):
     session = open_session(config)
     [book], _ = read_books(session, config.inputs)
     [work] = plan_books(session, [book])
-    synthesize_works(config, [work], session.voice)
+    synthesize_works(session, [work])
     return session, book, work
 
 

@@ -87,6 +87,7 @@ class ChunkAudio:
     max_length: bool  # generation ran to the model's max length without EOS
     worker: str
     wall_seconds: float
+    sha256: str = ""  # of the cached WAV file, checked before it is used
 
     @property
     def duration(self) -> float:

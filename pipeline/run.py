@@ -64,6 +64,7 @@ class Session:
     source: ModelSource
     voice: Voice
     settings: str
+    cache: AudioCache  # one per run: each entry's content is checked once, when first used
 
 
 def open_session(config: RunConfig) -> Session:
@@ -71,7 +72,7 @@ def open_session(config: RunConfig) -> Session:
     voice = resolve_voice(config.voice, source, config.consent)
     settings = sha256_json({"voice": voice.fingerprint, "model": source.fingerprint,
                             **config.model_dump(mode="json", include={"ingest", "generation", "postproc"})})
-    return Session(config, source, voice, settings)
+    return Session(config, source, voice, settings, AudioCache(OutputLayout(config.output).cache))
 
 
 def render(config: RunConfig, show_progress: bool = True) -> RunResult:
@@ -96,7 +97,7 @@ def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, st
         _write_state(session, book.source, book_dir(config, book), list(work.keys.values()))
     log.info("%d books, %d chunks, %d to synthesize with voice %s", len(books),
              sum(len(w.keys) for w in works), len({t.key for w in works for t in w.tasks}), session.voice.name)
-    synthesized, failures = synthesize_works(config, works, session.voice, show_progress)
+    synthesized, failures = synthesize_works(session, works, show_progress)
     results += [_finish_or_fail(session, book, work, failures) for book, work in zip(books, works)]
     return RunResult(results, synthesized, time.perf_counter() - started, log_path)
 
@@ -135,21 +136,18 @@ def _write_state(session: Session, source: Path, folder: Path, keys: list[str], 
                                                  **fields))
 
 
-def cache_of(config: RunConfig) -> AudioCache:
-    return AudioCache(OutputLayout(config.output).cache)
-
-
 def plan_books(session: Session, books: list[Book]) -> list[Work]:
     config = session.config
-    return [plan_work(book.chunks, session.voice, session.source, config.generation, cache_of(config))
+    return [plan_work(book.chunks, session.voice, session.source, config.generation, session.cache)
             for book in books]
 
 
-def synthesize_works(config: RunConfig, works: list[Work], voice: Voice,
-                     show_progress: bool = True) -> tuple[int, dict[str, SynthFailure]]:
+def synthesize_works(session: Session, works: list[Work], show_progress: bool = True
+                     ) -> tuple[int, dict[str, SynthFailure]]:
     """Every chunk the cache lacks, each distinct one once: how many were tried, and which failed."""
     tasks = list({t.key: t for w in works for t in w.tasks}.values())
-    failures = synthesize_tasks(config, tasks, [voice], cache_of(config), show_progress) if tasks else {}
+    failures = (synthesize_tasks(session.config, tasks, [session.voice], session.cache, show_progress)
+                if tasks else {})
     return len(tasks), failures
 
 
@@ -197,7 +195,7 @@ def finish_book(session: Session, book: Book, work: Work) -> Manifest:
     config, source, voice = session.config, session.source, session.voice
     folder = book_dir(config, book)
     folder.mkdir(parents=True, exist_ok=True)
-    cache = cache_of(config)
+    cache = session.cache
     voice_info = voice.provenance | {"kind": voice.kind, "name": voice.name, "fingerprint": voice.fingerprint}
     result = assemble(book, collect(work, cache), Assembly(cache, folder, config.postproc, book_tags(book, voice.name)))
     model = {"config": str(source.config_path), "fingerprint": source.fingerprint,

@@ -65,4 +65,4 @@ def _readable_manifest(path: Path) -> bool:
 
 def chunks_done(output: Path, state: BookState) -> int:
     cache = AudioCache(OutputLayout(output).cache)
-    return sum(cache.get(key) is not None for key in set(state.keys))
+    return sum(cache.has(key) for key in set(state.keys))

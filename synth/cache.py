@@ -3,24 +3,36 @@
 The WAV lands first, its JSON record second (both atomically): a chunk counts
 as done only when its record exists, so a crash mid-write is simply redone, and
 a committed chunk is never replaced (a late result for the same key is dropped).
+
+The record holds the WAV's SHA-256 and sample count. The first time a run uses an
+entry it is checked against them; an entry that fails (truncated, flipped bytes,
+a record without its WAV) is deleted, logged, and so synthesized again.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+import logging
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from pocket_batch.core.files import atomic_path, write_json
+from pocket_batch.core.files import atomic_path, sha256_file, write_json
 from pocket_batch.core.records import ChunkAudio
+
+log = logging.getLogger("pocket_batch")
+
+
+class NonFiniteAudio(ValueError):
+    """Audio with NaN or infinite samples: never stored, never used."""
 
 
 class AudioCache:
     def __init__(self, root: Path):
         self.root = root
+        self.verified: set[str] = set()  # keys whose WAV this process has checked against its record
 
     def wav_path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"
@@ -28,21 +40,66 @@ class AudioCache:
     def _record_path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
+    def has(self, key: str) -> bool:
+        """Committed (a record and its WAV), without checking its content: cheap, for `status`."""
+        return self._record_path(key).is_file() and self.wav_path(key).is_file()
+
     def get(self, key: str) -> ChunkAudio | None:
-        record = self._record_path(key)
-        if not record.is_file() or not self.wav_path(key).is_file():
+        """The entry's record, once its WAV has been checked in this process; None if absent or broken."""
+        record_path = self._record_path(key)
+        if not record_path.is_file():
             return None
-        return ChunkAudio(**json.loads(record.read_text()))
+        try:
+            entry = ChunkAudio(**json.loads(record_path.read_text()))
+        except (ValueError, TypeError):  # not JSON, or not a record
+            return self._discard(key, "unreadable record")
+        if key not in self.verified:
+            problem = self._problem(key, entry) if entry.sha256 else self._unhashed_problem(key, entry)
+            if problem:
+                return self._discard(key, problem)
+            if not entry.sha256:  # written before records held a hash: checked by decoding, then hashed
+                entry = replace(entry, sha256=sha256_file(self.wav_path(key)))
+                write_json(record_path, asdict(entry))
+            self.verified.add(key)
+        return entry
+
+    def _problem(self, key: str, entry: ChunkAudio) -> str | None:
+        wav = self.wav_path(key)
+        if not wav.is_file():
+            return "WAV missing"
+        if sha256_file(wav) != entry.sha256:
+            return "WAV does not match its recorded SHA-256"
+        return None
+
+    def _unhashed_problem(self, key: str, entry: ChunkAudio) -> str | None:
+        try:
+            audio = self.read(key)
+        except (OSError, RuntimeError, NonFiniteAudio) as exc:  # soundfile's errors are RuntimeErrors
+            return f"undecodable WAV ({exc})"
+        return None if audio.size == entry.samples else f"{audio.size} samples where the record says {entry.samples}"
+
+    def _discard(self, key: str, problem: str) -> None:
+        log.warning("cache entry %s: %s; removed, it will be synthesized again", key, problem)
+        self._record_path(key).unlink(missing_ok=True)  # the record first: without it the entry is absent
+        self.wav_path(key).unlink(missing_ok=True)
+        self.verified.discard(key)
+        return None
 
     def put(self, key: str, audio: np.ndarray, sample_rate: int, **meta) -> ChunkAudio:
         if committed := self.get(key):
             return committed
+        if not np.isfinite(audio).all():
+            raise NonFiniteAudio(f"chunk {key}: {int(np.count_nonzero(~np.isfinite(audio)))} samples are NaN or infinite")
         with atomic_path(self.wav_path(key)) as tmp:
             sf.write(tmp, audio, sample_rate, subtype="FLOAT", format="WAV")
-        entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate, **meta)
+            digest = sha256_file(tmp)
+        entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate, sha256=digest, **meta)
         write_json(self._record_path(key), asdict(entry))
+        self.verified.add(key)
         return entry
 
     def read(self, key: str) -> np.ndarray:
         audio, _ = sf.read(self.wav_path(key), dtype="float32")
+        if not np.isfinite(audio).all():
+            raise NonFiniteAudio(f"{self.wav_path(key)}: NaN or infinite samples")
         return audio

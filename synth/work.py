@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pocket_batch.core.config import SAMPLE_RATE, GenerationOptions
 from pocket_batch.core.files import sha256_json
 from pocket_batch.core.records import Chunk, ChunkAudio
-from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.cache import AudioCache, NonFiniteAudio
 from pocket_batch.synth.model import ModelSource
 from pocket_batch.synth.voices import Voice
 from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask
@@ -66,8 +66,12 @@ def run_tasks(tasks: list[SynthTask], voices: list[Voice], executor, cache: Audi
         if isinstance(output, SynthFailure):
             failures[output.key] = output
             continue
-        cache.put(output.key, output.audio, SAMPLE_RATE, max_length=output.max_length,
-                  worker=output.worker, wall_seconds=round(output.wall_seconds, 3))
+        try:
+            cache.put(output.key, output.audio, SAMPLE_RATE, max_length=output.max_length,
+                      worker=output.worker, wall_seconds=round(output.wall_seconds, 3))
+        except NonFiniteAudio as exc:  # the same seed would give the same samples: not worth a retry
+            failures[output.key] = SynthFailure(output.key, str(exc), 1)
+            continue
         if on_result:
             on_result(output)
     return failures

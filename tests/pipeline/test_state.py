@@ -9,7 +9,7 @@ from pocket_batch.pipeline.state import DONE, FAILED, BookState, is_finished, re
 def manifest() -> Manifest:
     return Manifest(synthetic_speech=SyntheticSpeech(ai_generated=True, statement="synthetic"),
                     book=BookEntry(source="book.txt", sha256="sha-a", title="T", author=None, language="en", date=None,
-                                   skipped=[], warnings=[]),
+                                   skipped=[], words_read=10, words_not_read=0, not_read=[], warnings=[]),
                     outputs=Outputs(m4b="T.m4b", srt="T.srt", vtt="T.vtt", sample_rate=24000, samples=24000,
                                     duration=1.0),
                     loudness={}, config={}, model={}, voice={}, software={}, chapters=[], max_length_chunks=[])
