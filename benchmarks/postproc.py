@@ -66,11 +66,12 @@ def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: s
 
 def _prepare(config: RunConfig):
     """The run's session, its one book and plan, with every chunk in the cache."""
-    from pocket_batch.pipeline.run import open_session, plan_books, read_books, synthesize_works
+    from pocket_batch.pipeline.run import open_session, read_books, synthesize_works
+    from pocket_batch.synth.work import plan_work
 
     session = open_session(config)
     [book], _ = read_books(session, config.inputs)
-    [work] = plan_books(session, [book])
+    work = plan_work(book.chunks, session.voice, session.source, config.generation, session.cache)
     synthesize_works(session, [work])
     return session, book, work
 

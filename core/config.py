@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # Said in every output's tags, manifest and dataset card.
 SYNTHETIC = "AI-generated narration: synthetic speech made with Kyutai Pocket TTS."
@@ -33,6 +33,18 @@ MIN_VOICE_SECONDS = 2.0
 MAX_VOICE_SECONDS = 30.0  # pocket-tts truncates long prompts to 30 s
 SILENCE_DBFS = -60.0  # a sample whose RMS is below this is silent
 VOICE_AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
+
+
+def output_folder(path: Path) -> Path:
+    """An output folder is written into and cleaned: never the filesystem root or the home folder itself."""
+    resolved = path.expanduser().resolve()
+    if resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
+        raise ValueError(f"{path} is {'the filesystem root' if resolved == Path(resolved.anchor) else 'your home folder'}; "
+                         "name a folder of its own")
+    return path
+
+
+OutputFolder = Annotated[Path, AfterValidator(output_folder)]
 
 
 class Strict(BaseModel):
@@ -115,7 +127,7 @@ class Synthesis(Strict):
 
 class RunConfig(Synthesis):
     inputs: tuple[Path, ...]
-    output: Path = Field(Path("out"), description="Output folder.")
+    output: OutputFolder = Field(Path("out"), description="Output folder.")
     voice: str = Field("alba", description="Preset name, voice sample (with consent) or .safetensors state.")
     consent: Path | None = Field(None, description="Consent record for a cloned voice.")
     ingest: IngestOptions = IngestOptions()
@@ -139,7 +151,7 @@ class QAOptions(Strict):
 
 class CorpusConfig(Synthesis):
     csv: Path
-    output: Path = Field(Path("corpus"), description="Corpus folder.")
+    output: OutputFolder = Field(Path("corpus"), description="Corpus folder.")
     voices: tuple[str, ...] = Field(("alba",), description="Voices, comma-separated: every row in each.")
     voice_column: str | None = Field(None, description="Take each row's voice from this column instead.")
     id_column: str = Field("id", description="The CSV column of utterance ids.")
@@ -165,7 +177,7 @@ class JobConfig(Synthesis):
 
     inputs: tuple[str, ...] = ()  # files or glob patterns
     inbox: Path | None = None  # every book file in this folder (not its subfolders)
-    output: Path
+    output: OutputFolder
     voices: tuple[str, ...] = ("alba",)  # each book in each voice; out/<voice>/ when more than one
     consent: Path | None = None
     ingest: IngestOptions = IngestOptions()

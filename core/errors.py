@@ -13,6 +13,11 @@ class ExitCode(IntEnum):
     COULD_NOT_RUN = 2  # bad input or options, voice without consent, model or cluster unreachable
     LOCKED = 3  # another run holds the output folder; this one touched nothing
     INTERRUPTED = 130  # Ctrl-C; a rerun resumes where it stopped
+    TERMINATED = 143  # SIGTERM (128 + 15); a rerun resumes where it stopped
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process stands so that locks, Ray and temp files are cleaned up on the way out."""
 
 
 class PocketBatchError(Exception):
@@ -23,6 +28,13 @@ class PocketBatchError(Exception):
 
 class OutputLocked(PocketBatchError):
     exit_code = ExitCode.LOCKED
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OSError as `path: reason`, the way a person reads it."""
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or str(exc)
+    return f"{where}: {reason}" if where else reason
 
 
 def one_line(exc: BaseException) -> str:

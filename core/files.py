@@ -25,6 +25,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
         with open(tmp_path, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp_path, target)
+    except OSError as exc:
+        if exc.filename is None:  # a failed write names no file: name the one being written
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
 

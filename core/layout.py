@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pocket_batch.core.errors import PocketBatchError
+
 STATE_DIR = ".pocket-batch"  # run state: the lock and each book's state
+NAME_BYTES = 100  # a title in a file name; file systems allow 255 bytes, and temp names add a few
+UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def safe_name(title: str, fallback: str) -> str:
+    """A title as one file name: no separators or control characters, at most NAME_BYTES of UTF-8,
+    never empty, hidden, "." or ".."."""
+    name = " ".join(UNSAFE.sub(" ", title).split())
+    name = name.encode("utf-8")[:NAME_BYTES].decode("utf-8", errors="ignore").strip(" .")
+    return name or fallback
+
+
+def inside(root: Path, path: Path) -> Path:
+    """`path`, after checking that it resolves inside `root` (an output never escapes its folder)."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise PocketBatchError(f"{path}: outside the output folder {root}")
+    return path
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pocket_batch.core.files import write_json
 
-MANIFEST_VERSION = 2  # 2: what is not read, by kind
+MANIFEST_VERSION = 2  # 2: what is not read, by kind; every output file with its size and hash
 INSPECT_VERSION = 2
 
 
@@ -95,6 +95,18 @@ class Outputs(Record):
         return [self.m4b, self.srt, self.vtt]
 
 
+class OutputFile(Record):
+    """A file the run wrote, relative to the manifest's folder: a rerun trusts it only at this size."""
+
+    path: str
+    bytes: int
+    sha256: str
+
+    def intact(self, folder: Path) -> bool:
+        target = folder / self.path
+        return target.is_file() and target.stat().st_size == self.bytes
+
+
 class SyntheticSpeech(Record):
     ai_generated: bool
     statement: str
@@ -112,6 +124,11 @@ class Manifest(Record):
     software: dict
     chapters: list[ChapterEntry]
     max_length_chunks: list[str]
+    files: list[OutputFile]  # every output but the manifest itself
+
+    def intact(self, folder: Path) -> bool:
+        """Every file this manifest names is in `folder` at its recorded size."""
+        return all(f.intact(folder) for f in self.files)
 
     def write(self, target: Path) -> None:
         write_json(target, self.model_dump(mode="json"))

@@ -22,7 +22,10 @@ def make_chapter(index: int, section: Section, split: SentenceSplitter, normaliz
 
     Token limits apply to what is read, the normalized text.
     """
-    tokens_of = lambda text: count_tokens(normalize(text))  # noqa: E731
+    def tokens_of(text: str) -> int:  # what cannot be spoken costs no tokens (and the model refuses it)
+        spoken = normalize(text)
+        return count_tokens(spoken) if speakable(spoken) else 0
+
     pieces: list[tuple[str, Boundary]] = []
     heading = section.title if section.spoken_title and section.title.strip() else None
     if heading:

@@ -12,7 +12,7 @@ from pocket_batch.ingest.text import read_text_file
 from pocket_batch.core.errors import PocketBatchError
 
 DELIMITERS = ",;|\t"
-MAX_ID_LENGTH = 100
+MAX_ID_BYTES = 100  # an id is a file name: counted in UTF-8 bytes, as file systems count (255 at most)
 RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.I)
 MAX_REPORTED = 8
 
@@ -102,8 +102,8 @@ def _utterance(path, line, fields, names, columns, voice_at) -> Utterance:
 def unsafe_id_reason(uid: str) -> str | None:
     if not uid:
         return "empty id"
-    if len(uid) > MAX_ID_LENGTH:
-        return f"id longer than {MAX_ID_LENGTH} characters"
+    if len(uid.encode("utf-8")) > MAX_ID_BYTES:
+        return f"id longer than {MAX_ID_BYTES} bytes in UTF-8 (file names are limited in bytes)"
     if "/" in uid or "\\" in uid:
         return "id contains a path separator"
     if uid in (".", "..") or ".." in uid:

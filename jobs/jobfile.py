@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from pocket_batch.ingest.book import BOOK_SUFFIXES
 from pocket_batch.core.config import JobConfig, RunConfig
 from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.layout import safe_name
 
 # Path-valued keys, by section, resolved against the job file's folder.
 PATH_KEYS = {(): ("output", "inbox", "consent"), ("model",): ("config",), ("ingest",): ("lexicon",),
@@ -43,10 +44,9 @@ def load_job(path: Path) -> JobConfig:
     _resolve_paths(raw, path.parent.resolve())
     try:
         job = JobConfig(**raw)
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"])
-        raise PocketBatchError(f"{path}: {where}: {problem['msg']}") from None
+    except ValidationError as exc:  # every problem at once, not one per attempt
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise PocketBatchError(f"{path}: {problems}") from None
     if not job.inputs and job.inbox is None:
         raise PocketBatchError(f"{path}: no inputs: set inbox = \"FOLDER\" or inputs = [\"FILE or GLOB\", ...]")
     return job
@@ -78,8 +78,13 @@ def job_inputs(job: JobConfig) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+def unmatched(job: JobConfig) -> list[str]:
+    """The job's inputs that name nothing today: a glob without a match, a file that is not there."""
+    return [p for p in job.inputs if not (glob.glob(p) if glob.has_magic(p) else Path(p).exists())]
+
+
 def voice_output(job: JobConfig, voice: str) -> Path:
-    return job.output / Path(voice).stem if len(job.voices) > 1 else job.output
+    return job.output / safe_name(Path(voice).stem, "voice") if len(job.voices) > 1 else job.output
 
 
 def run_config(job: JobConfig, voice: str, inputs: list[Path]) -> RunConfig:

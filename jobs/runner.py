@@ -8,10 +8,10 @@ so the same command resumes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pocket_batch.jobs.jobfile import job_inputs, load_job, run_config
+from pocket_batch.jobs.jobfile import job_inputs, load_job, run_config, unmatched
 from pocket_batch.jobs.notify import notify
 from pocket_batch.core.config import JobConfig
 from pocket_batch.core.errors import ExitCode, OutputLocked, PocketBatchError
@@ -28,6 +28,7 @@ class JobResult:
     runs: list[RunResult]  # one per voice that had work
     finished_before: int  # input x voice pairs already done, skipped
     log: Path
+    unmatched: list[str] = field(default_factory=list)  # inputs entries that named no file
 
     @property
     def exit_code(self) -> ExitCode:
@@ -51,6 +52,9 @@ def _run(path: Path, job: JobConfig, show_progress: bool) -> JobResult:
     runs, finished = [], 0
     with output_lock(job.output), run_log(job.output) as log_path:
         log.info("job %s: %d inputs, voices %s", path, len(inputs), ", ".join(job.voices))
+        missing = unmatched(job)
+        for pattern in missing:
+            log.warning("job %s: inputs entry %r matches no file", path, pattern)
         for session in sessions:
             pending, clashes = _pending(session, inputs)
             finished += len(inputs) - len(pending) - len(clashes)
@@ -58,7 +62,7 @@ def _run(path: Path, job: JobConfig, show_progress: bool) -> JobResult:
                 continue
             books, unreadable = read_books(session, tuple(pending))
             runs.append(produce(session, books, unreadable + clashes, show_progress, log_path))
-        result = JobResult(job, runs, finished, log_path)
+        result = JobResult(job, runs, finished, log_path, missing)
         log.info("job ends: %s", summary(result))
         notify(job.notify, result.exit_code, summary(result), log_path, path.parent)
     return result
@@ -87,4 +91,5 @@ def summary(result: JobResult) -> str:
     audio = sum(b.audio_seconds for r in result.runs for b in r.books)
     head = (f"{done} rendered, {len(failed)} failed, {result.finished_before} already finished; "
             f"{audio / 3600:.2f} h of audio")
-    return "\n".join([head, *failed])
+    nothing = [f"inputs entry {p!r} matches no file" for p in result.unmatched]
+    return "\n".join([head, *failed, *nothing])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -13,7 +15,7 @@ from rich.table import Table
 
 from pocket_batch.core.config import (CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
                                      QAOptions, RunConfig, Synthesis)
-from pocket_batch.core.errors import ExitCode, PocketBatchError
+from pocket_batch.core.errors import ExitCode, PocketBatchError, Terminated, os_error_line
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Books and text collections to finished audio with Kyutai Pocket TTS.\n\n"
@@ -99,6 +101,8 @@ def run_job(job: Annotated[Path, typer.Argument(help="A job file (TOML); see the
 
     result = run(job)
     _report(result.runs)
+    for pattern in result.unmatched:
+        err.print(f"[yellow]warning:[/] inputs entry {pattern!r} in {job} matches no file", highlight=False)
     err.print(f"already finished: {result.finished_before}; log: {result.log}", highlight=False)
     raise typer.Exit(result.exit_code)
 
@@ -288,31 +292,81 @@ def bench_postproc(
 
 def main() -> None:
     """Entry point: `pocket-batch FILE ...` runs `render`; errors are one line, not a traceback."""
-    args = sys.argv[1:]
+    args, verbose = _verbosity(sys.argv[1:])
+    _logging(verbose)
+    signal.signal(signal.SIGTERM, _terminate)
     commands = {"render", "run", "status", "corpus", "inspect", "voices", "model", "bench", "--help", "-h"}
+    if args == ["--version"]:
+        print(_versions())
+        return
     if args and args[0] not in commands:
         args = ["render", *args]
+    sys.exit(_run(args))
+
+
+def _run(args: list[str]) -> int:
     try:
         code = app(args, standalone_mode=False)  # click returns an Exit's code instead of raising it
-        if isinstance(code, int) and code:
-            sys.exit(code)
+        return code if isinstance(code, int) else 0
     except PocketBatchError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        _error(str(exc))
+        return exc.exit_code
     except ValidationError as exc:  # an option outside what the config allows
         problem = exc.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"])
-        err.print(f"[red]error:[/] {where}: {problem['msg']}", highlight=False, soft_wrap=True)
-        sys.exit(ExitCode.COULD_NOT_RUN)
+        _error(f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}")
+        return ExitCode.COULD_NOT_RUN
+    except OSError as exc:  # a full disk, a read-only or missing folder: what and where, not a traceback
+        _error(os_error_line(exc))
+        return ExitCode.COULD_NOT_RUN
     except KeyboardInterrupt:
-        err.print("[red]interrupted[/]")
-        sys.exit(ExitCode.INTERRUPTED)
+        _error("interrupted; run the same command again to resume where it stopped")
+        return ExitCode.INTERRUPTED
+    except Terminated:
+        _error("stopped by SIGTERM; run the same command again to resume where it stopped")
+        return ExitCode.TERMINATED
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors and the like
-        import click
+        return exc.exit_code
+    except _usage_errors() as exc:  # unknown options, missing arguments: click's own short message
+        exc.show()
+        return exc.exit_code
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _error(message: str) -> None:
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """click's exceptions, and those of the click that typer (0.20 and later) carries inside itself."""
+    import click
+
+    kinds: list[type[Exception]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:
+        pass
+    else:
+        kinds.append(ClickException)
+    return tuple(kinds)
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def _verbosity(args: list[str]) -> tuple[list[str], bool]:
+    """`-v`/`--verbose` anywhere: the run's log lines also go to stderr."""
+    verbose = any(a in ("-v", "--verbose") for a in args)
+    return [a for a in args if a not in ("-v", "--verbose")], verbose
+
+
+def _logging(verbose: bool) -> None:
+    """pocket-batch logs to each run's log file; the console shows them only when asked (-v)."""
+    log = logging.getLogger("pocket_batch")
+    log.propagate = False  # never through whatever handlers Ray or a library put on the root logger
+    log.addHandler(logging.StreamHandler(sys.stderr) if verbose else logging.NullHandler())
+
+
+def _versions() -> str:
+    from importlib.metadata import version
+
+    return " ".join(f"{name} {version(name)}" for name in ("pocket-batch", "pocket-tts", "torch"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,9 +54,13 @@ def lock_holder(output: Path) -> int | None:
 
 
 def remove_partial_files(output: Path) -> int:
-    """Temp files a killed run left behind (atomic writes name them `.NAME.XXXX.part`)."""
+    """Temp files a killed run left behind (atomic writes name them `.NAME.XXXX.part`), and scratch folders."""
     removed = 0
     for path in output.rglob(".*.part"):
         path.unlink(missing_ok=True)
         removed += 1
+    for path in output.rglob(".assemble-*"):  # post-processing's scratch (postproc/audiobook.py)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
     return removed

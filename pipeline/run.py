@@ -15,8 +15,8 @@ from pathlib import Path
 
 from pocket_batch.ingest.book import read_book
 from pocket_batch.core.config import PRESETS, SAMPLE_RATE, SYNTHETIC, RunConfig, Synthesis, default_workers
-from pocket_batch.core.errors import PocketBatchError, one_line
-from pocket_batch.core.layout import OutputLayout
+from pocket_batch.core.errors import PocketBatchError, one_line, os_error_line
+from pocket_batch.core.layout import OutputLayout, inside, safe_name
 from pocket_batch.core.measure import clock
 from pocket_batch.core.files import sha256_file, sha256_json
 from pocket_batch.pipeline.lock import output_lock, remove_partial_files
@@ -92,14 +92,33 @@ def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, st
     if removed := remove_partial_files(config.output):
         log.info("removed %d partial files a killed run left behind", removed)
     results = [_fail(session, path, message) for path, message in unreadable]
-    works = plan_books(session, books)
-    for book, work in zip(books, works):
+    planned: list[tuple[Book, Work]] = []
+    for book in books:
+        for warning in book.warnings:
+            log.warning("%s: %s", book.source.name, warning)
+        try:
+            work = plan_work(book.chunks, session.voice, session.source, config.generation, session.cache)
+        except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
+            results.append(_fail(session, book.source, failure_line(book.source, exc)))
+            continue
         _write_state(session, book.source, book_dir(config, book), list(work.keys.values()))
-    log.info("%d books, %d chunks, %d to synthesize with voice %s", len(books),
+        planned.append((book, work))
+    works = [work for _, work in planned]
+    log.info("%d books, %d chunks, %d to synthesize with voice %s", len(planned),
              sum(len(w.keys) for w in works), len({t.key for w in works for t in w.tasks}), session.voice.name)
     synthesized, failures = synthesize_works(session, works, show_progress)
-    results += [_finish_or_fail(session, book, work, failures) for book, work in zip(books, works)]
+    results += [_finish_or_fail(session, book, work, failures) for book, work in planned]
     return RunResult(results, synthesized, time.perf_counter() - started, log_path)
+
+
+def failure_line(source: Path, exc: Exception) -> str:
+    """One line naming the input and what went wrong; the traceback goes to the run's log."""
+    if isinstance(exc, PocketBatchError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return os_error_line(exc) if exc.filename else f"{source}: {os_error_line(exc)}"
+    log.error("%s failed", source, exc_info=exc)
+    return f"{source}: {one_line(exc)}"
 
 
 def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str, SynthFailure]) -> BookResult:
@@ -110,10 +129,10 @@ def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str
         return _fail(session, book.source, message, keys, failed)
     try:
         manifest = finish_book(session, book, work)
+    except OSError:
+        raise  # a full disk or a read-only folder is not this book's fault: the run stops, in one line
     except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
-        log.exception("post-processing %s", book.source)
-        message = str(exc) if isinstance(exc, PocketBatchError) else f"{book.source}: {one_line(exc)}"
-        return _fail(session, book.source, message, keys)
+        return _fail(session, book.source, failure_line(book.source, exc), keys)
     seconds = manifest.outputs.duration
     folder = book_dir(session.config, book)
     _write_state(session, book.source, folder, keys, status=DONE, audio_seconds=seconds)
@@ -136,12 +155,6 @@ def _write_state(session: Session, source: Path, folder: Path, keys: list[str], 
                                                  **fields))
 
 
-def plan_books(session: Session, books: list[Book]) -> list[Work]:
-    config = session.config
-    return [plan_work(book.chunks, session.voice, session.source, config.generation, session.cache)
-            for book in books]
-
-
 def synthesize_works(session: Session, works: list[Work], show_progress: bool = True
                      ) -> tuple[int, dict[str, SynthFailure]]:
     """Every chunk the cache lacks, each distinct one once: how many were tried, and which failed."""
@@ -157,8 +170,8 @@ def read_books(session: Session, inputs: tuple[Path, ...]) -> tuple[list[Book], 
     for path in inputs:
         try:
             books.append(read_book(path, session.source.count_tokens, config.generation.max_tokens, config.ingest))
-        except PocketBatchError as exc:
-            failed.append((path, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - an unreadable book is reported; the others go on
+            failed.append((path, failure_line(path, exc)))
     return books, failed
 
 
@@ -187,7 +200,7 @@ def book_dir(config: RunConfig, book: Book | Path) -> Path:
     """The output folder itself for one input; a subfolder per input for several (or when asked)."""
     source = book.source if isinstance(book, Book) else book
     per_input = config.folder_per_input if config.folder_per_input is not None else len(config.inputs) > 1
-    return config.output / source.stem if per_input else config.output
+    return inside(config.output, config.output / safe_name(source.stem, "book")) if per_input else config.output
 
 
 def finish_book(session: Session, book: Book, work: Work) -> Manifest:

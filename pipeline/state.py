@@ -46,21 +46,21 @@ def read_states(output: Path) -> list[BookState]:
 
 
 def is_finished(output: Path, source: Path, sha256: str, settings: str) -> bool:
-    """Done with these very bytes and settings, and its manifest still there and readable."""
+    """Done with these very bytes and settings, its manifest readable and every file it names in place."""
     path = state_path(output, source)
     if not path.is_file():
         return False
     state = BookState(**json.loads(path.read_text()))
     return (state.status == DONE and state.sha256 == sha256 and state.settings == settings
-            and _readable_manifest(Path(state.folder) / "manifest.json"))
+            and _outputs_intact(Path(state.folder)))
 
 
-def _readable_manifest(path: Path) -> bool:
+def _outputs_intact(folder: Path) -> bool:
     try:
-        Manifest.read(path)
+        manifest = Manifest.read(folder / "manifest.json")
     except (OSError, ValueError):  # missing, not JSON, or not the schema (pydantic's errors are ValueErrors)
         return False
-    return True
+    return manifest.intact(folder)
 
 
 def chunks_done(output: Path, state: BookState) -> int:

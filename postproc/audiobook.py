@@ -7,7 +7,6 @@ encoding pass) and never held whole: memory stays flat however long the book.
 from __future__ import annotations
 
 import contextlib
-import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pocket_batch.core.config import PRESETS, SAMPLE_RATE, SYNTHETIC, PostprocOptions
+from pocket_batch.core.layout import safe_name
 from pocket_batch.core.records import Book, ChunkAudio
 from pocket_batch.postproc.encode import LOSSY, Encoder, codec_args, ffmetadata
 from pocket_batch.postproc.loudness import LoudnessMeter, db_to_gain, limit, true_peak_db
@@ -63,11 +63,6 @@ class Assembly:
         return PRESETS[self.options.loudness].ceiling - margin
 
 
-def safe_name(title: str, fallback: str = "book") -> str:
-    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).strip(" .")
-    return " ".join(name.split())[:100] or fallback
-
-
 def room_tone(samples: int, level_db: float, seed: list[int]) -> np.ndarray:
     """A very low, deterministic noise floor: ACX rejects dead digital silence, and reruns stay byte-identical."""
     return (np.random.default_rng(seed).standard_normal(samples) * db_to_gain(level_db)).astype(np.float32)
@@ -109,7 +104,7 @@ def assemble(book: Book, audio: dict[str, ChunkAudio], assembly: Assembly) -> Au
     """The M4B, the chapter files and the subtitles of a book whose every chunk (`audio`, by chunk id) is cached."""
     placements = place_book(book, audio, assembly.cache, PRESETS[assembly.options.loudness], assembly.options)
     starts = [int(s) for s in np.cumsum([0] + [p.samples for p in placements])]
-    title = safe_name(book.title)
+    title = safe_name(book.title, "book")
     marks = [(round(s * 1000 / SAMPLE_RATE), round((s + p.samples) * 1000 / SAMPLE_RATE), p.chapter.title)
              for s, p in zip(starts, placements)]
     m4b = assembly.out / f"{title}.m4b"

@@ -9,7 +9,7 @@ from pathlib import Path
 from pocket_batch.core.config import SAMPLE_RATE, SYNTHETIC
 from pocket_batch.core.files import sha256_file
 from pocket_batch.core.records import Book
-from pocket_batch.core.reports import (BookEntry, ChapterEntry, ChunkEntry, Manifest, Outputs, Skipped,
+from pocket_batch.core.reports import (BookEntry, ChapterEntry, ChunkEntry, Manifest, OutputFile, Outputs, Skipped,
                                        SyntheticSpeech, not_read)
 from pocket_batch.postproc.audiobook import Audiobook, ChapterResult
 
@@ -38,9 +38,14 @@ def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict,
         loudness=loudness, config=config, model=model, voice=voice, software=software_versions(),
         chapters=[_chapter(c, out) for c in result.chapters],
         max_length_chunks=[p.chunk.id for c in result.chapters for p in c.placement.chunks if p.audio.max_length],
+        files=[_file(path, out) for path in (result.m4b, *result.subtitles, *(c.file for c in result.chapters))],
     )
     manifest.write(target)
     return manifest
+
+
+def _file(path: Path, out: Path) -> OutputFile:
+    return OutputFile(path=str(path.relative_to(out)), bytes=path.stat().st_size, sha256=sha256_file(path))
 
 
 def _chapter(c: ChapterResult, out: Path) -> ChapterEntry:

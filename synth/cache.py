@@ -11,6 +11,8 @@ a record without its WAV) is deleted, logged, and so synthesized again.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
 from dataclasses import asdict, replace
@@ -90,10 +92,12 @@ class AudioCache:
             return committed
         if not np.isfinite(audio).all():
             raise NonFiniteAudio(f"chunk {key}: {int(np.count_nonzero(~np.isfinite(audio)))} samples are NaN or infinite")
+        wav = io.BytesIO()  # encoded in memory, written by Python: a full disk is an OSError naming the file
+        sf.write(wav, audio, sample_rate, subtype="FLOAT", format="WAV")
         with atomic_path(self.wav_path(key)) as tmp:
-            sf.write(tmp, audio, sample_rate, subtype="FLOAT", format="WAV")
-            digest = sha256_file(tmp)
-        entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate, sha256=digest, **meta)
+            tmp.write_bytes(wav.getvalue())
+        entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate,
+                           sha256=hashlib.sha256(wav.getvalue()).hexdigest(), **meta)
         write_json(self._record_path(key), asdict(entry))
         self.verified.add(key)
         return entry

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 from typing import Any
 
 from pocket_batch.core.errors import PocketBatchError, one_line
@@ -135,11 +137,17 @@ def start_ray(address: str | None, num_cpus: int) -> None:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
-    if address:
-        try:
-            ray.init(address=address, log_to_driver=False)
-        except ConnectionError as exc:
-            raise PocketBatchError(f"Ray cluster at {address}: {one_line(exc)}") from None
-        return
-    ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False,
-             log_to_driver=False, configure_logging=False)
+    # Ray installs its own SIGTERM handler (a native stack dump, exit 15): keep the caller's.
+    on_sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        if address:
+            try:
+                ray.init(address=address, log_to_driver=False)
+            except ConnectionError as exc:
+                raise PocketBatchError(f"Ray cluster at {address}: {one_line(exc)}") from None
+        else:
+            ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False,
+                     log_to_driver=False, configure_logging=False)
+    finally:
+        if threading.current_thread() is threading.main_thread() and on_sigterm is not None:
+            signal.signal(signal.SIGTERM, on_sigterm)

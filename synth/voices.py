@@ -8,6 +8,7 @@ shared filesystem.
 from __future__ import annotations
 
 import json
+from datetime import date
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +119,10 @@ def read_consent(path: Path) -> dict:
     missing = [k for k in CONSENT_FIELDS if not str(record.get(k, "")).strip()]
     if missing:
         raise PocketBatchError(f"{path}: consent record lacks {', '.join(missing)}")
+    try:
+        date.fromisoformat(str(record["date"]).strip())
+    except ValueError:
+        raise PocketBatchError(f"{path}: consent date {record['date']!r} is not a date (YYYY-MM-DD)") from None
     return record
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pocket_batch.core.reports import BookEntry, Manifest, Outputs, SyntheticSpeech
+from pocket_batch.core.reports import BookEntry, Manifest, OutputFile, Outputs, SyntheticSpeech
 from pocket_batch.pipeline.state import DONE, FAILED, BookState, is_finished, read_states, write_state
 
 
@@ -12,7 +12,8 @@ def manifest() -> Manifest:
                                    skipped=[], words_read=10, words_not_read=0, not_read=[], warnings=[]),
                     outputs=Outputs(m4b="T.m4b", srt="T.srt", vtt="T.vtt", sample_rate=24000, samples=24000,
                                     duration=1.0),
-                    loudness={}, config={}, model={}, voice={}, software={}, chapters=[], max_length_chunks=[])
+                    loudness={}, config={}, model={}, voice={}, software={}, chapters=[], max_length_chunks=[],
+                    files=[OutputFile(path="T.m4b", bytes=5, sha256="x")])
 
 
 def test_finished_needs_done_same_input_same_settings_and_the_manifest(tmp_path):
@@ -24,7 +25,12 @@ def test_finished_needs_done_same_input_same_settings_and_the_manifest(tmp_path)
     (folder / "manifest.json").write_text("{}")
     assert not is_finished(out, source, "sha-a", "set-1")  # a manifest that is not one
     manifest().write(folder / "manifest.json")
+    assert not is_finished(out, source, "sha-a", "set-1")  # the M4B it names is missing
+    (folder / "T.m4b").write_bytes(b"12345")
     assert is_finished(out, source, "sha-a", "set-1")
+    (folder / "T.m4b").write_bytes(b"1234")
+    assert not is_finished(out, source, "sha-a", "set-1")  # not the size it was written at
+    (folder / "T.m4b").write_bytes(b"12345")
     assert Manifest.read(folder / "manifest.json") == manifest()
     assert not is_finished(out, source, "sha-b", "set-1")  # the input changed
     assert not is_finished(out, source, "sha-a", "set-2")  # a setting that changes the audio changed
