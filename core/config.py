@@ -60,9 +60,9 @@ class ModelOptions(Strict):
 
 
 class GenerationOptions(Strict):
-    temperature: float | None = Field(None, description="Sampling temperature (default: the model config's, 0.3 for the released one).")
+    temperature: float | None = Field(None, ge=0, description="Sampling temperature (default: the model config's, 0.3 for the released one).")
     seed: int = Field(0, description="Run seed; each chunk's seed derives from it.")
-    max_tokens: int = MAX_TOKENS_PER_CHUNK
+    max_tokens: int = Field(MAX_TOKENS_PER_CHUNK, ge=1)
 
 
 class IngestOptions(Strict):
@@ -115,8 +115,8 @@ class Synthesis(Strict):
 
     model: ModelOptions = ModelOptions()
     generation: GenerationOptions = GenerationOptions()
-    workers: int | None = Field(None, description="Ray workers (0: in-process; default from cores and memory).")
-    torch_threads: int = 1  # intra-op threads per worker; fixed so audio is identical at any scale
+    workers: int | None = Field(None, ge=0, description="Ray workers (0: in-process; default from cores and memory).")
+    torch_threads: int = Field(1, ge=1)  # intra-op threads per worker; fixed so audio is identical at any scale
     address: str | None = Field(None, description="Join this Ray cluster instead of starting one.")
     voice_cache_size: int = Field(default=8, ge=1)
     batch_size: int = Field(BATCH_SIZE, ge=1, description="Chunks each worker generates together.")

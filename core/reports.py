@@ -157,6 +157,8 @@ class InspectReport(Record):
     chapters: list[ChapterSummary]
     words: int
     chunks: int
+    distinct_chunks: int  # chunks of the same text are synthesized once
+    counted_with: str  # the model's tokenizer, or an estimate: chunk counts are exact only with the first
     minutes: float
     skipped: list[Skipped]
     words_not_read: int

@@ -14,7 +14,7 @@ from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 from pocket_batch.ingest.sentences import SentenceSplitter, TokenCounter
 from pocket_batch.ingest.structure import Extracted
 
-BOOK_SUFFIXES = (".epub", ".md", ".markdown", ".txt")  # what an inbox picks up; anything else is read as text
+BOOK_SUFFIXES = (".epub", ".md", ".markdown", ".txt")  # what is read; anything else is refused by name
 NOT_READ_WARNING = 0.05  # warn when more than this share of a book's words is not read
 
 
@@ -22,6 +22,9 @@ def extract(path: Path, options: IngestOptions) -> Extracted:
     if not path.is_file():
         raise PocketBatchError(f"{path}: input file not found")
     suffix = path.suffix.lower()
+    if suffix not in BOOK_SUFFIXES:
+        raise PocketBatchError(f"{path}: {suffix or 'a file without a suffix'} is not a book pocket-batch reads "
+                               f"(it reads {', '.join(BOOK_SUFFIXES)})")
     if suffix == ".epub":
         from pocket_batch.ingest.epub import extract_epub
 
@@ -40,6 +43,7 @@ def read_book(path: Path, count_tokens: TokenCounter, max_tokens: int,
     extracted = extract(path, options)
     lexicon = load_lexicon(options.lexicon) if options.lexicon else None
     normalize = Normalizer(options.language or extracted.language or "en", lexicon)
+    extracted.warnings += normalize.warnings
     split = SentenceSplitter("\n\n".join(p.text for s in extracted.sections for p in s.paras))
     made = [make_chapter(n, section, split, normalize, count_tokens, max_tokens)
             for n, section in enumerate(extracted.sections, start=1)]

@@ -118,6 +118,10 @@ class Normalizer:
     def __init__(self, language: str = "en", lexicon: dict[str, str] | None = None):
         self.language = language
         self.lexicon = Lexicon(lexicon or {})
+        self.warnings: list[str] = []
+        self.number_language = number_language(language)
+        if self.number_language is None:
+            self.warnings.append(f"numbers stay as digits: num2words cannot say them in {language!r}")
         self.rules = ENGLISH_RULES if language.startswith("en") else self._generic_rules()
 
     def __call__(self, text: str) -> str:
@@ -142,17 +146,29 @@ class Normalizer:
 
     def heading(self, text: str) -> str:
         """A heading: roman numerals standing alone are numbers here ("XII", "Book III")."""
-        if roman_to_int(text.strip().rstrip(".")):
-            return num2words(roman_to_int(text.strip().rstrip(".")), lang=self.language[:2])
+        if roman_to_int(text.strip().rstrip(".")) and self.number_language:
+            return num2words(roman_to_int(text.strip().rstrip(".")), lang=self.number_language)
         return self(text)
 
     def _generic_rules(self) -> list[Rule]:
-        lang = self.language.split("_")[0][:2]
+        lang = self.number_language
 
         def number(m: re.Match) -> str:
             return num2words(int(m.group().replace(",", "")), lang=lang)
 
-        return [ENGLISH_RULES[0], (re.compile(r"\s*[\u2014\u2013]\s*"), ", "), (re.compile(r"\d+"), number)]
+        dashes = (re.compile(r"\s*[\u2014\u2013]\s*"), ", ")
+        return [ENGLISH_RULES[0], dashes] + ([(re.compile(r"\d+"), number)] if lang else [])
+
+
+def number_language(language: str) -> str | None:
+    """num2words' name for a language ("pt_BR", "fr", ...), or None when it cannot say numbers in it."""
+    from num2words import CONVERTER_CLASSES
+
+    code = language.replace("-", "_")
+    for candidate in (code, code.split("_")[0][:2].lower()):
+        if candidate in CONVERTER_CLASSES:
+            return candidate
+    return None
 
 
 def _words(n: int | float) -> str:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from pocket_batch.core.config import (CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
                                      QAOptions, RunConfig, Synthesis)
+from pocket_batch.core.records import NOT_READ
 from pocket_batch.core.errors import ExitCode, PocketBatchError, Terminated, os_error_line
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -128,8 +129,14 @@ def status(
     table = Table("book", "status", "chunks done", "failed chunks", "audio", "reason", title=", ".join(report.outputs))
     for b in report.books:
         table.add_row(Path(b.book).name, b.status, f"{b.chunks_done}/{b.chunks}", str(b.failed_chunks or ""),
-                      clock(b.audio_seconds) if b.audio_seconds else "", b.reason)
+                      clock(b.audio_seconds) if b.audio_seconds else "", _first_line(b.reason))
+    table.caption = f"chunk cache: {_size(report.cache_bytes)}"
     console.print(table)
+
+
+def _first_line(text: str, width: int = 100) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "\u2026"
 
 
 def _report(runs) -> None:
@@ -137,8 +144,36 @@ def _report(runs) -> None:
 
     err.print(run_table(runs))
     for run in runs:
+        for book in run.books:
+            for warning in book.warnings:
+                err.print(f"[yellow]warning:[/] {book.source.name}: {warning}", highlight=False, soft_wrap=True)
+            if book.m4b:
+                err.print(f"\u2192 {book.m4b}, with chapters/, subtitles (.srt, .vtt) and manifest.json in "
+                          f"{book.m4b.parent}", highlight=False, soft_wrap=True)
         for book in run.failed:
             err.print(f"[red]error:[/] {book.error}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def cache(
+    output: Annotated[Path, typer.Argument(help="An output folder.")],
+    prune: Annotated[bool, typer.Option("--prune", help="Remove entries no manifest or planned book refers to.")] = False,
+) -> None:
+    """The chunk cache's size; --prune removes what no manifest (and no unfinished book) in OUTPUT refers to."""
+    from pocket_batch.core.layout import OutputLayout
+    from pocket_batch.pipeline.housekeeping import cache_usage, prune_cache
+
+    if not OutputLayout.is_output(output):
+        raise PocketBatchError(f"{output}: not a pocket-batch output folder")
+    if prune:
+        removed = prune_cache(output)
+        err.print(f"removed {removed.entries} entries ({_size(removed.bytes)})", highlight=False)
+    usage = cache_usage(output)
+    err.print(f"{OutputLayout(output).cache}: {usage.entries} entries, {_size(usage.bytes)}", highlight=False)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 @app.command()
@@ -177,8 +212,16 @@ def corpus(
         generation=GenerationOptions(seed=seed), workers=workers, address=address,
     )
     result = build_corpus(config)
-    err.print(f"[green]done[/] {output}: {result.kept} utterances kept, {result.failed} left out "
-              f"(report.json), {result.synthesized} synthesized")
+    if result.never_ends and config.qa.max_length == "fail":
+        err.print("[yellow]note:[/] this model's config never fires EOS (the offline random model): every take "
+                  "runs to max length and fails QA; --max-length flag keeps such takes", highlight=False, soft_wrap=True)
+    if result.failed:
+        err.print(f"[red]{result.failed} of {result.kept + result.failed} utterances left out[/] after QA "
+                  f"(see {output / 'report.json'}); {result.kept} kept, {result.synthesized} synthesized",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(ExitCode.SOME_FAILED)
+    err.print(f"[green]done[/] {output}: {result.kept} utterances kept, {result.synthesized} synthesized",
+              highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -190,15 +233,20 @@ def inspect(
     math: Math = default(IngestOptions, "math"),
     image_alt: ImageAlt = default(IngestOptions, "image_alt"),
     lexicon: Lexicon = None,
+    language: Language = None,
+    model_config: ModelConfig = None,
 ) -> None:
-    """What a book will become: chapters, words, chunks, minutes, skipped sections, warnings. No model needed."""
+    """What a book will become: chapters, words, chunks, minutes, what is not read, warnings. No model is loaded;
+    with --model-config its tokenizer cuts the chunks exactly as a run would."""
     import json
 
     from pocket_batch.pipeline.inspect import inspect_book
+    from pocket_batch.synth.model import ModelSource
 
     options = IngestOptions(include_front_matter=include_front_matter, footnotes=footnotes, math=math,
                             image_alt=image_alt, lexicon=lexicon)
-    reports = [inspect_book(book, options) for book in books]
+    source = ModelSource(ModelOptions(language=language, config=model_config))
+    reports = [inspect_book(book, options, source) for book in books]
     if as_json:
         data = [r.model_dump(mode="json") for r in reports]
         print(json.dumps(data if len(data) > 1 else data[0], indent=2, ensure_ascii=False))
@@ -211,7 +259,8 @@ def _print_report(report) -> None:
     console = Console()
     console.print(f"[bold]{report.title}[/] by {report.author or 'unknown'} "
                   f"({report.language or 'language unknown'}): {report.words} words, "
-                  f"{report.chunks} chunks, ~{report.minutes} min of audio")
+                  f"{report.chunks} chunks ({report.distinct_chunks} distinct), ~{report.minutes} min of audio; "
+                  f"chunks counted with {report.counted_with}")
     table = Table("#", "chapter", "words", "chunks", "minutes")
     for c in report.chapters:
         table.add_row(str(c.index), c.title, str(c.words), str(c.chunks), str(c.minutes))
@@ -224,7 +273,7 @@ def _print_report(report) -> None:
             kinds.setdefault(item.kind, []).append(item.words)
         table = Table("not read", "items", "words", "share of the book", title="what is not read aloud")
         total = report.words + report.words_not_read
-        for kind, words in kinds.items():
+        for kind, words in sorted(kinds.items(), key=lambda kv: NOT_READ.index(kv[0])):
             table.add_row(kind, str(len(words)), str(sum(words)), f"{sum(words) / total:.1%}")
         console.print(table)
     for w in report.warnings:
@@ -295,7 +344,7 @@ def main() -> None:
     args, verbose = _verbosity(sys.argv[1:])
     _logging(verbose)
     signal.signal(signal.SIGTERM, _terminate)
-    commands = {"render", "run", "status", "corpus", "inspect", "voices", "model", "bench", "--help", "-h"}
+    commands = {"render", "run", "status", "cache", "corpus", "inspect", "voices", "model", "bench", "--help", "-h"}
     if args == ["--version"]:
         print(_versions())
         return

@@ -21,6 +21,7 @@ from pocket_batch.postproc.qa import failing, qa_flags
 from pocket_batch.synth.work import plan_work
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.model import ModelSource
+from pocket_batch.synth.random_model import NEVER_EOS
 from pocket_batch.synth.voices import Voice, resolve_voice
 from pocket_batch.synth.worker import SynthFailure
 
@@ -42,6 +43,7 @@ class CorpusResult:
     kept: int
     failed: int
     synthesized: int
+    never_ends: bool = False  # the model's config disables EOS: every take runs to max length
 
 
 def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResult:
@@ -69,7 +71,7 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResu
     failures = [{"id": i.row.id, "voice": i.voice.name, "row": i.row.row,
                  "attempts": [{"attempt": a, "flags": f} for a, f in i.attempts]} for i in items if not i.kept]
     write_dataset(config, source, voices, entries, failures, cache)
-    return CorpusResult(len(entries), len(failures), synthesized)
+    return CorpusResult(len(entries), len(failures), synthesized, source.config.default_eos_threshold >= NEVER_EOS)
 
 
 def _voices(config: CorpusConfig, source: ModelSource, rows: list[Utterance]) -> dict[str, Voice]:

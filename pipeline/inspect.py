@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pocket_batch.core.config import MAX_TOKENS_PER_CHUNK, IngestOptions
+from pocket_batch.core.config import MAX_TOKENS_PER_CHUNK, IngestOptions, ModelOptions
 from pocket_batch.core.reports import ChapterSummary, InspectReport, Skipped, not_read
 from pocket_batch.ingest.book import read_book
 from pocket_batch.ingest.sentences import TokenCounter
+from pocket_batch.synth.model import ModelSource
 
 WORDS_PER_MINUTE = 155  # narration pace of Pocket TTS voices, roughly
 TOKENS_PER_WORD = 1.35  # the released English tokenizer on prose, roughly
@@ -18,20 +19,29 @@ def estimate_tokens(text: str) -> int:
     return round(len(text.split()) * TOKENS_PER_WORD) + 1
 
 
-def inspect_book(path: Path, options: IngestOptions = IngestOptions(),
-                 count_tokens: TokenCounter = estimate_tokens, max_tokens: int = MAX_TOKENS_PER_CHUNK) -> InspectReport:
+def inspect_book(path: Path, options: IngestOptions = IngestOptions(), source: ModelSource | None = None,
+                 max_tokens: int = MAX_TOKENS_PER_CHUNK) -> InspectReport:
+    """With a model whose files are on disk (`--model-config`), chunks are cut by its tokenizer exactly as a
+    run cuts them; otherwise by an estimate of its token counts, and the report says so."""
     started = time.perf_counter()
+    exact = source is not None and source.options.config is not None
+    count_tokens: TokenCounter = source.count_tokens if exact else estimate_tokens
     book = read_book(path, count_tokens, max_tokens, options)
+    source = source or ModelSource(ModelOptions())
+    language = source.language_warning(book.language)
     chapters = []
     for chapter in book.chapters:
         words = sum(len(c.text.split()) for c in chapter.chunks)
         chapters.append(ChapterSummary(index=chapter.index, title=chapter.title, words=words,
                                        chunks=len(chapter.chunks), minutes=round(words / WORDS_PER_MINUTE, 1)))
     warnings = list(book.warnings) + [f"empty section skipped: {title}" for title, why in book.skipped if why == "no text"]
+    warnings += [language] if language else []
     words = sum(c.words for c in chapters)
     return InspectReport(
         path=str(path), title=book.title, author=book.author, language=book.language, date=book.date,
         cover=bool(book.cover), chapters=chapters, words=words, chunks=sum(c.chunks for c in chapters),
+        distinct_chunks=len({c.normalized for c in book.chunks}),
+        counted_with="the model's tokenizer" if exact else f"an estimate ({TOKENS_PER_WORD} tokens a word)",
         minutes=round(words / WORDS_PER_MINUTE, 1), skipped=[Skipped(title=t, why=why) for t, why in book.skipped],
         words_not_read=book.words_not_read, not_read=not_read(book.omitted), warnings=warnings, seconds=round(time.perf_counter() - started, 3),
     )

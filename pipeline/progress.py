@@ -5,14 +5,22 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from pocket_batch.core.measure import clock
 
 
 class SynthProgress:
-    def __init__(self, total: int, console: Console | None = None):
+    """Chunks done, audio made, speed against real time, and an ETA from the text still to be read.
+
+    The ETA is the audio the remaining text should make (at the seconds per character seen so far)
+    over the audio made per wall second so far: it does not jump as calls of many chunks return.
+    """
+
+    def __init__(self, texts: dict[str, str], console: Console | None = None):
+        self.chars = {key: len(text) for key, text in texts.items()}
+        self.total_chars, self.done_chars = sum(self.chars.values()), 0
         self.audio_seconds = 0.0
         self.started = time.perf_counter()
         self.progress = Progress(
@@ -21,11 +29,11 @@ class SynthProgress:
             TextColumn("{task.completed}/{task.total} chunks"),
             TextColumn("{task.fields[audio]:.1f} s audio"),
             TextColumn("{task.fields[speed]:.2f}× real time"),
-            TimeRemainingColumn(),
+            TextColumn("ETA {task.fields[eta]}"),
             console=console or Console(stderr=True),
             transient=False,
         )
-        self.task = self.progress.add_task("synth", total=total, audio=0.0, speed=0.0)
+        self.task = self.progress.add_task("synth", total=len(texts), audio=0.0, speed=0.0, eta="-:--:--")
 
     def __enter__(self) -> SynthProgress:
         self.progress.start()
@@ -34,11 +42,41 @@ class SynthProgress:
     def __exit__(self, *exc) -> None:
         self.progress.stop()
 
-    def advance(self, seconds_of_audio: float) -> None:
+    def advance(self, key: str, seconds_of_audio: float) -> None:
         self.audio_seconds += seconds_of_audio
+        self.done_chars += self.chars.get(key, 0)
         wall = time.perf_counter() - self.started
-        self.progress.update(self.task, advance=1, audio=self.audio_seconds,
-                             speed=self.audio_seconds / wall if wall else 0.0)
+        speed = self.audio_seconds / wall if wall else 0.0
+        eta = "-:--:--"
+        if speed and self.done_chars:
+            remaining = (self.total_chars - self.done_chars) * self.audio_seconds / self.done_chars
+            eta = clock(remaining / speed)
+        self.progress.update(self.task, advance=1, audio=self.audio_seconds, speed=speed, eta=eta)
+
+
+class EncodeProgress:
+    """Post-processing, chapter by chapter: loudness passes and encoding."""
+
+    def __init__(self, title: str, console: Console | None = None):
+        self.progress = Progress(TextColumn("[bold]encoding[/] {task.description}"), BarColumn(),
+                                 TextColumn("chapter {task.completed}/{task.total}"),
+                                 console=console or Console(stderr=True), transient=False)
+        self.title, self.task = title, None
+
+    def __enter__(self) -> EncodeProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=self.progress.tasks[0].total)
+        self.progress.stop()
+
+    def chapter(self, number: int, total: int, title: str) -> None:
+        """Called as chapter `number` of `total` starts (1-based)."""
+        if self.task is None:
+            self.task = self.progress.add_task(self.title, total=total)
+        self.progress.update(self.task, completed=number - 1)
 
 
 def run_table(runs: list) -> Table:
@@ -46,9 +84,9 @@ def run_table(runs: list) -> Table:
     table = Table("book", "result", "chapters", "audio", title="pocket-batch run")
     for run in runs:
         for b in run.books:
-            result = "[green]done[/]" if not b.error else f"[red]failed[/]: {b.error}"
+            result = f"[red]failed[/]: {b.error}" if b.error else "[green]already finished[/]" if b.already else "[green]done[/]"
             table.add_row(b.source.name, result, str(b.chapters or ""), clock(b.audio_seconds) if b.audio_seconds else "")
-    audio = sum(b.audio_seconds for run in runs for b in run.books)
+    audio = sum(b.audio_seconds for run in runs for b in run.books if not b.already)
     wall = sum(run.wall_seconds for run in runs)
     failed = sum(len(run.failed) for run in runs)
     speed = f", {audio / wall:.1f}× real time" if wall and audio else ""

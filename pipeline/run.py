@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pocket_batch.ingest.book import read_book
@@ -20,12 +20,12 @@ from pocket_batch.core.layout import OutputLayout, inside, safe_name
 from pocket_batch.core.measure import clock
 from pocket_batch.core.files import sha256_file, sha256_json
 from pocket_batch.pipeline.lock import output_lock, remove_partial_files
-from pocket_batch.pipeline.progress import SynthProgress
+from pocket_batch.pipeline.progress import EncodeProgress, SynthProgress
 from pocket_batch.core.records import Book
 from pocket_batch.pipeline.runlog import log, run_log
-from pocket_batch.pipeline.state import DONE, FAILED, BookState, write_state
+from pocket_batch.pipeline.state import DONE, FAILED, BookState, finished_manifest, write_state
 from pocket_batch.core.reports import Manifest
-from pocket_batch.postproc.audiobook import Assembly, assemble
+from pocket_batch.postproc.audiobook import Assembly, OnChapter, assemble
 from pocket_batch.postproc.manifest import write_manifest
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.executors import make_executor
@@ -42,6 +42,9 @@ class BookResult:
     error: str | None = None  # one line naming the input and what went wrong
     audio_seconds: float = 0.0
     chapters: int = 0
+    already: bool = False  # finished by an earlier run; nothing was done
+    m4b: Path | None = None  # the book's audiobook; its chapters, subtitles and manifest are beside it
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,19 +73,48 @@ class Session:
 def open_session(config: RunConfig) -> Session:
     source = ModelSource(config.model)
     voice = resolve_voice(config.voice, source, config.consent)
-    settings = sha256_json({"voice": voice.fingerprint, "model": source.fingerprint,
-                            **config.model_dump(mode="json", include={"ingest", "generation", "postproc"})})
+    settings = settings_hash(config, source, voice)
+    source.tokenizer  # noqa: B018 - every book needs it: an unreachable model stops the run here, once
     return Session(config, source, voice, settings, AudioCache(OutputLayout(config.output).cache))
 
 
+def settings_hash(config: RunConfig, source: ModelSource, voice: Voice) -> str:
+    """Every setting that changes a book's outputs: a finished book with other settings renders again."""
+    return sha256_json({"voice": voice.fingerprint, "model": source.fingerprint,
+                        **config.model_dump(mode="json", include={"ingest", "generation", "postproc"})})
+
+
 def render(config: RunConfig, show_progress: bool = True) -> RunResult:
-    """Read every input first (a bad one writes nothing), then produce under the output's lock."""
+    """Read every input first (a bad one writes nothing), then produce under the output's lock.
+
+    An input whose outputs are finished for these bytes and settings is not read again: a rerun
+    of a finished book takes the time of hashing its input and checking its files.
+    """
+    started = time.perf_counter()
     session = open_session(config)
-    books, failed = read_books(session, config.inputs)
+    finished = [finished_result(session, path) for path in config.inputs]
+    pending = tuple(path for path, done in zip(config.inputs, finished) if done is None)
+    finished = [done for done in finished if done is not None]
+    if not pending:
+        return RunResult(finished, 0, time.perf_counter() - started)
+    books, failed = read_books(session, pending)
     if not books:
         raise PocketBatchError("; ".join(message for _, message in failed))
     with output_lock(config.output), run_log(config.output) as log_path:
-        return produce(session, books, failed, show_progress, log_path)
+        result = produce(session, books, failed, show_progress, log_path)
+    return replace(result, books=finished + result.books)
+
+
+def finished_result(session: Session, source: Path) -> BookResult | None:
+    """The outcome of an input finished earlier with these bytes and settings, or None if it has work left."""
+    if not source.is_file():
+        return None
+    manifest = finished_manifest(session.config.output, source, sha256_file(source), session.settings)
+    if manifest is None:
+        return None
+    folder = book_dir(session.config, source)
+    return BookResult(source, folder, None, manifest.outputs.duration, len(manifest.chapters), already=True,
+                      m4b=folder / manifest.outputs.m4b)
 
 
 def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, str]],
@@ -107,7 +139,7 @@ def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, st
     log.info("%d books, %d chunks, %d to synthesize with voice %s", len(planned),
              sum(len(w.keys) for w in works), len({t.key for w in works for t in w.tasks}), session.voice.name)
     synthesized, failures = synthesize_works(session, works, show_progress)
-    results += [_finish_or_fail(session, book, work, failures) for book, work in planned]
+    results += [_finish_or_fail(session, book, work, failures, show_progress) for book, work in planned]
     return RunResult(results, synthesized, time.perf_counter() - started, log_path)
 
 
@@ -121,14 +153,19 @@ def failure_line(source: Path, exc: Exception) -> str:
     return f"{source}: {one_line(exc)}"
 
 
-def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str, SynthFailure]) -> BookResult:
+def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str, SynthFailure],
+                    show_progress: bool = False) -> BookResult:
     keys = list(work.keys.values())
     failed = {key: failures[key].reason for key in keys if key in failures}
     if failed:
         message = f"{book.source}: {len(failed)} chunks failed on every retry (last: {next(iter(failed.values()))})"
         return _fail(session, book.source, message, keys, failed)
     try:
-        manifest = finish_book(session, book, work)
+        if show_progress:
+            with EncodeProgress(book.source.name) as progress:
+                manifest = finish_book(session, book, work, progress.chapter)
+        else:
+            manifest = finish_book(session, book, work)
     except OSError:
         raise  # a full disk or a read-only folder is not this book's fault: the run stops, in one line
     except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
@@ -138,7 +175,8 @@ def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str
     _write_state(session, book.source, folder, keys, status=DONE, audio_seconds=seconds)
     log.info("done %s: %d chapters, %s of audio -> %s", book.source.name, len(manifest.chapters),
              clock(seconds), folder)
-    return BookResult(book.source, folder, None, seconds, len(manifest.chapters))
+    return BookResult(book.source, folder, None, seconds, len(manifest.chapters), m4b=folder / manifest.outputs.m4b,
+                      warnings=book.warnings)
 
 
 def _fail(session: Session, source: Path, message: str, keys: list[str] | None = None,
@@ -169,9 +207,12 @@ def read_books(session: Session, inputs: tuple[Path, ...]) -> tuple[list[Book], 
     config, books, failed = session.config, [], []
     for path in inputs:
         try:
-            books.append(read_book(path, session.source.count_tokens, config.generation.max_tokens, config.ingest))
+            book = read_book(path, session.source.count_tokens, config.generation.max_tokens, config.ingest)
         except Exception as exc:  # noqa: BLE001 - an unreadable book is reported; the others go on
             failed.append((path, failure_line(path, exc)))
+            continue
+        mismatch = session.source.language_warning(book.language)
+        books.append(replace(book, warnings=book.warnings + (mismatch,)) if mismatch else book)
     return books, failed
 
 
@@ -186,9 +227,9 @@ def synthesize_tasks(config: Synthesis, tasks: list[SynthTask], voices: list[Voi
         if not show_progress:
             failures = run_tasks(tasks, voices, executor, cache)
         else:
-            with SynthProgress(len(tasks)) as progress:
+            with SynthProgress({t.key: t.text for t in tasks}) as progress:
                 failures = run_tasks(tasks, voices, executor, cache,
-                                     on_result=lambda out: progress.advance(out.audio.size / SAMPLE_RATE))
+                                     on_result=lambda out: progress.advance(out.key, out.audio.size / SAMPLE_RATE))
         if replaced := getattr(executor, "replaced", 0):
             log.warning("%d workers replaced after dying or timing out", replaced)
     for failure in failures.values():
@@ -203,14 +244,15 @@ def book_dir(config: RunConfig, book: Book | Path) -> Path:
     return inside(config.output, config.output / safe_name(source.stem, "book")) if per_input else config.output
 
 
-def finish_book(session: Session, book: Book, work: Work) -> Manifest:
+def finish_book(session: Session, book: Book, work: Work, on_chapter: OnChapter | None = None) -> Manifest:
     """Post-processing and the manifest, once every chunk of the book is in the cache."""
     config, source, voice = session.config, session.source, session.voice
     folder = book_dir(config, book)
     folder.mkdir(parents=True, exist_ok=True)
     cache = session.cache
     voice_info = voice.provenance | {"kind": voice.kind, "name": voice.name, "fingerprint": voice.fingerprint}
-    result = assemble(book, collect(work, cache), Assembly(cache, folder, config.postproc, book_tags(book, voice.name)))
+    result = assemble(book, collect(work, cache),
+                      Assembly(cache, folder, config.postproc, book_tags(book, voice.name), on_chapter))
     model = {"config": str(source.config_path), "fingerprint": source.fingerprint,
              "quantize": config.model.quantize, "params": work.params}
     preset = PRESETS[config.postproc.loudness]

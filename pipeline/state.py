@@ -47,20 +47,26 @@ def read_states(output: Path) -> list[BookState]:
 
 def is_finished(output: Path, source: Path, sha256: str, settings: str) -> bool:
     """Done with these very bytes and settings, its manifest readable and every file it names in place."""
+    return finished_manifest(output, source, sha256, settings) is not None
+
+
+def finished_manifest(output: Path, source: Path, sha256: str, settings: str) -> Manifest | None:
+    """The manifest of a book finished with these very bytes and settings, its files in place; else None."""
     path = state_path(output, source)
     if not path.is_file():
-        return False
+        return None
     state = BookState(**json.loads(path.read_text()))
-    return (state.status == DONE and state.sha256 == sha256 and state.settings == settings
-            and _outputs_intact(Path(state.folder)))
+    if state.status != DONE or state.sha256 != sha256 or state.settings != settings:
+        return None
+    return _intact_manifest(Path(state.folder))
 
 
-def _outputs_intact(folder: Path) -> bool:
+def _intact_manifest(folder: Path) -> Manifest | None:
     try:
         manifest = Manifest.read(folder / "manifest.json")
     except (OSError, ValueError):  # missing, not JSON, or not the schema (pydantic's errors are ValueErrors)
-        return False
-    return manifest.intact(folder)
+        return None
+    return manifest if manifest.intact(folder) else None
 
 
 def chunks_done(output: Path, state: BookState) -> int:

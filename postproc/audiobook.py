@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +47,9 @@ class Audiobook:
     samples: int
 
 
+OnChapter = Callable[[int, int, str], None]  # (chapter number from 1, chapters, title) as a chapter starts
+
+
 @dataclass(frozen=True)
 class Assembly:
     """What every chapter of one book is assembled with."""
@@ -55,6 +58,7 @@ class Assembly:
     out: Path
     options: PostprocOptions
     tags: dict[str, str]
+    on_chapter: OnChapter | None = None
 
     @property
     def ceiling(self) -> float:
@@ -112,6 +116,8 @@ def assemble(book: Book, audio: dict[str, ChunkAudio], assembly: Assembly) -> Au
     with tempfile.TemporaryDirectory(dir=assembly.out, prefix=".assemble-") as scratch, \
             _book_encoder(m4b, Path(scratch), book, marks, assembly) as book_encoder:
         for number, (placement, start) in enumerate(zip(placements, starts), start=1):
+            if assembly.on_chapter:
+                assembly.on_chapter(number, len(placements), placement.chapter.title)
             results.append(_encode_chapter(placement, start, f"{number:0{max(2, len(str(len(placements))))}d}",
                                            f"{number}/{len(placements)}", assembly, book_encoder))
     cues = [Cue(start + c.offset, start + c.offset + c.samples, c.chunk.text)

@@ -3,18 +3,22 @@
     corpus/wavs/<voice>/<id>.wav
     corpus/metadata.csv               LJSpeech: <voice>/<id>|text|normalized, no header, no quoting
     corpus/splits/{train,validation,test}.csv   the same, per split
-    corpus/wavs/metadata.jsonl        Hugging Face audiofolder (load_dataset("audiofolder", data_dir="corpus/wavs"))
+    corpus/audiofolder/<split>/       Hugging Face audiofolder, one folder per split (hard links to the WAVs):
+                                      load_dataset("audiofolder", data_dir="corpus/audiofolder")
     corpus/manifest.jsonl             everything about each utterance
     corpus/report.json, README.md     QA failures; the dataset card
 
-The audiofolder metadata lives beside the audio, not beside metadata.csv: the
-audiofolder loader reads any metadata.csv in its folder, and LJSpeech's has no header.
+The audiofolder lives in a folder of its own, not beside metadata.csv: the audiofolder
+loader reads any metadata.csv in its folder, and LJSpeech's has no header; and its split
+folders are what `datasets` reads as splits (a column would give one `train` split).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,12 +96,44 @@ def write_dataset(config: CorpusConfig, source: ModelSource, voices: dict[str, V
     _write_ljspeech(out / "metadata.csv", rows)
     for split in SPLITS:
         _write_ljspeech(out / "splits" / f"{split}.csv", [r for r in rows if r["split"] == split])
-    _write_jsonl(wavs / "metadata.jsonl", [{"file_name": r["file_name"], "transcription": r["normalized"],
-                                           "text": r["text"], "speaker": r["voice"], "split": r["split"]}
-                                          for r in rows])
+    _write_audiofolder(out / "audiofolder", wavs, rows)
     _write_jsonl(out / "manifest.jsonl", rows)
     write_json(out / "report.json", {"kept": len(rows), "failed": len(failures), "failures": failures})
     _write_card(out / "README.md", config, source, voices, rows, failures)
+
+
+def _write_audiofolder(folder: Path, wavs: Path, rows: list[dict]) -> None:
+    """audiofolder/<split>/<voice>/<id>.wav, hard links to the WAVs (no second copy), and each split's metadata."""
+    for split in SPLITS:
+        chosen = [r for r in rows if r["split"] == split]
+        target = folder / split
+        wanted = {target / r["file_name"] for r in chosen}
+        for stale in (p for p in target.glob("*/*.wav") if p not in wanted):
+            stale.unlink()
+        for r in chosen:
+            _link(wavs / r["file_name"], target / r["file_name"])
+        if chosen:
+            _write_jsonl(target / "metadata.jsonl", [{"file_name": r["file_name"], "transcription": r["normalized"],
+                                                     "text": r["text"], "speaker": r["voice"]} for r in chosen])
+        else:  # a split without rows has no folder: the loader would refuse an empty one
+            (target / "metadata.jsonl").unlink(missing_ok=True)
+            for empty in sorted(target.glob("**/*"), reverse=True) + ([target] if target.is_dir() else []):
+                if empty.is_dir() and not any(empty.iterdir()):
+                    empty.rmdir()
+
+
+def _link(source: Path, link: Path) -> None:
+    """`link` names the same file as `source` (a new WAV replaces an older take's link)."""
+    if link.exists() and link.samefile(source):
+        return
+    link.parent.mkdir(parents=True, exist_ok=True)
+    temporary = link.with_name(f".{link.name}.link")
+    temporary.unlink(missing_ok=True)
+    try:
+        os.link(source, temporary)
+    except OSError:  # a file system without hard links: a copy
+        shutil.copyfile(source, temporary)
+    os.replace(temporary, link)
 
 
 def _write_ljspeech(path: Path, rows: list[dict]) -> None:
@@ -123,7 +159,7 @@ def _write_card(path: Path, config: CorpusConfig, source: ModelSource, voices: d
         f"- Model: `{source.config_path}` (fingerprint `{source.fingerprint}`), quantized: {config.model.quantize}",
         f"- Utterances: {len(rows)} ({hours:.3f} h) at {config.sample_rate} Hz, 16-bit mono, "
         f"evened to {config.target_lufs} LUFS under {config.ceiling} dBTP",
-        f"- Splits: " + ", ".join(f"{s} {sum(r['split'] == s for r in rows)}" for s in SPLITS),
+        "- Splits: " + ", ".join(f"{s} {sum(r['split'] == s for r in rows)}" for s in SPLITS),
         f"- Left out after QA and {config.qa.retries} regeneration(s): {len(failures)} (see report.json)", "",
         "## Voices", "",
     ]
@@ -138,8 +174,8 @@ def _write_card(path: Path, config: CorpusConfig, source: ModelSource, voices: d
         lines.append(f"- **{name}**: {count} utterances; {origin}")
     lines += ["", "## Layouts", "",
               "- LJSpeech: `metadata.csv` (`voice/id|text|normalized`), audio in `wavs/`; per split in `splits/`.",
-              "- Hugging Face: `load_dataset(\"audiofolder\", data_dir=\"wavs\")` "
-              "(columns `audio`, `transcription`, `text`, `speaker`, `split`).",
+              "- Hugging Face: `load_dataset(\"audiofolder\", data_dir=\"audiofolder\")`: splits `train`, `validation`, "
+              "`test`; columns `audio`, `transcription`, `text`, `speaker`.",
               "- `manifest.jsonl`: duration, voice, seed, cache key, model fingerprint and QA flags per utterance.", ""]
     with atomic_open(path) as f:
         f.write("\n".join(lines))

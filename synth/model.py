@@ -23,6 +23,9 @@ from pocket_batch.core.files import sha256_file, sha256_json
 from pocket_batch.synth.internals import build_tokenizer, config_class, configs_dir, prepare_text_prompt
 
 DEFAULT_LANGUAGE = "english"
+# pocket-tts's language configs (english, french_24l, english_2026-10, ...) by the language they speak
+LANGUAGE_CODES = {"english": "en", "french": "fr", "german": "de", "italian": "it", "portuguese": "pt",
+                  "spanish": "es", "dutch": "nl"}
 UNREACHABLE = (
     "could not fetch {what} from Hugging Face ({reason}). Either use a model that is cached "
     "or on disk (--model-config PATH/config.yaml), or, for testing only, build the offline "
@@ -68,6 +71,21 @@ class ModelSource:
             return config_class()(**yaml.safe_load(self.config_path.read_text()))
         except Exception as exc:
             raise PocketBatchError(f"{self.config_path}: not a valid pocket-tts config ({exc})".splitlines()[0]) from None
+
+    @property
+    def language_code(self) -> str | None:
+        """The ISO 639-1 code of the language the model speaks; None for a config of your own."""
+        if self.options.config is not None:
+            return None
+        return LANGUAGE_CODES.get((self.options.language or DEFAULT_LANGUAGE).split("_")[0])
+
+    def language_warning(self, book_language: str | None) -> str | None:
+        """A book in a language the model does not speak is read with the wrong sounds: say so."""
+        spoken, written = self.language_code, (book_language or "").split("-")[0].split("_")[0].lower()
+        if spoken and written and written != spoken:
+            name = self.options.language or DEFAULT_LANGUAGE
+            return f"the book is in {book_language!r} but the {name} model speaks {spoken!r}; choose --language"
+        return None
 
     @property
     def is_builtin(self) -> bool:

@@ -6,11 +6,13 @@ Only this module imports `ray` (inside its functions), so the pool's state machi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from pocket_batch.core.errors import PocketBatchError, one_line
@@ -122,6 +124,27 @@ class _Actor:
         return peak_rss_mb()
 
 
+class _Forward(logging.Handler):
+    """Ray's log records (its token banner, its warnings) into pocket-batch's log, not onto the console."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.handle(record)
+
+
+@contextlib.contextmanager
+def _ray_logs_to_ours() -> Iterator[None]:
+    """Ray's console handler goes, during and after `ray.init`, which resets the logger mid-way and then
+    prints through logging's last resort: that handler forwards too while init runs."""
+    ray_log, last_resort = logging.getLogger("ray"), logging.lastResort
+    ray_log.handlers, ray_log.propagate = [_Forward()], False
+    logging.lastResort = _Forward(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.lastResort = last_resort
+        ray_log.handlers, ray_log.propagate = [_Forward()], False
+
+
 def ray_running() -> bool:
     ray = sys.modules.get("ray")  # not imported yet: certainly not running, and importing is for start_ray
     return ray is not None and ray.is_initialized()
@@ -140,14 +163,15 @@ def start_ray(address: str | None, num_cpus: int) -> None:
     # Ray installs its own SIGTERM handler (a native stack dump, exit 15): keep the caller's.
     on_sigterm = signal.getsignal(signal.SIGTERM)
     try:
-        if address:
-            try:
-                ray.init(address=address, log_to_driver=False)
-            except ConnectionError as exc:
-                raise PocketBatchError(f"Ray cluster at {address}: {one_line(exc)}") from None
-        else:
-            ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False,
-                     log_to_driver=False, configure_logging=False)
+        with _ray_logs_to_ours():
+            if address:
+                try:
+                    ray.init(address=address, log_to_driver=False)
+                except ConnectionError as exc:
+                    raise PocketBatchError(f"Ray cluster at {address}: {one_line(exc)}") from None
+            else:
+                ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False,
+                         log_to_driver=False, configure_logging=False)
     finally:
         if threading.current_thread() is threading.main_thread() and on_sigterm is not None:
             signal.signal(signal.SIGTERM, on_sigterm)

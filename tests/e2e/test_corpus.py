@@ -43,9 +43,13 @@ def test_200_rows_two_voices_load_with_datasets_and_ljspeech_then_append_20(corp
     first = build_corpus(config, show_progress=False)
     assert (first.kept, first.failed, first.synthesized) == (400, 0, 400)
 
-    dataset = datasets.load_dataset("audiofolder", data_dir=str(config.output / "wavs"), split="train")
-    assert len(dataset) == 400
-    assert {"audio", "transcription", "text", "speaker", "split"} <= set(dataset.column_names)
+    splits = datasets.load_dataset("audiofolder", data_dir=str(config.output / "audiofolder"))
+    assert set(splits) == {"train", "validation", "test"}  # the loader's own splits, not a column
+    assert sum(len(splits[s]) for s in splits) == 400 and len(splits["train"]) > len(splits["test"]) > 0
+    manifest_splits = [json.loads(line)["split"] for line in open(config.output / "manifest.jsonl")]
+    assert {s: len(splits[s]) for s in splits} == {s: manifest_splits.count(s) for s in splits}
+    dataset = splits["train"]
+    assert {"audio", "transcription", "text", "speaker"} <= set(dataset.column_names)
     audio = dataset[0]["audio"]  # decoded by datasets itself
     assert audio["sampling_rate"] == 22_050 and audio["array"].size > 22_050
     assert set(dataset["speaker"]) == {"alba", "marius"}
