@@ -128,7 +128,9 @@ class _Forward(logging.Handler):
     """Ray's log records (its token banner, its warnings) into pocket-batch's log, not onto the console."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        log.handle(record)
+        for handler in log.handlers:  # straight to them: through the logger, a record with nowhere to go
+            if record.levelno >= handler.level:  # would come back here as logging's last resort
+                handler.handle(record)
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pocket_batch.core.config import PostprocOptions
 from pocket_batch.pipeline.lock import lock_holder
 from pocket_batch.pipeline.run import render
 
@@ -24,7 +25,7 @@ from test_jobs import CLI, cli, kill_session, outputs, write_book, write_job
 def test_a_damaged_cache_is_repaired_and_the_outputs_come_out_the_same(notes, make_config):
     config = make_config([notes])
     first = render(config, show_progress=False)
-    reference = outputs(config.output)
+    reference = {name: data for name, data in outputs(config.output).items() if not name.startswith("chapters")}
     wavs = sorted((config.output / "cache").glob("*/*.wav"))
     truncated, flipped = wavs[0], wavs[1]
     truncated.write_bytes(truncated.read_bytes()[:1000])
@@ -32,9 +33,10 @@ def test_a_damaged_cache_is_repaired_and_the_outputs_come_out_the_same(notes, ma
     data[-4000:-3996] = b"\xff\xff\xc0\x7f"  # a NaN, same size
     flipped.write_bytes(data)
 
-    again = render(config, show_progress=False)
+    # Chapter files as FLAC: the book renders again from the same chunks, so the cache is read.
+    again = render(config.model_copy(update={"postproc": PostprocOptions(format="flac")}), show_progress=False)
     assert first.synthesized >= 4 and again.synthesized == 2
-    assert outputs(config.output) == reference
+    assert {name: data for name, data in outputs(config.output).items() if not name.startswith("chapters")} == reference
     log = again.log.read_text()
     assert log.count("does not match its recorded SHA-256; removed, it will be synthesized again") == 2
     assert render(config, show_progress=False).synthesized == 0
