@@ -15,8 +15,9 @@ from rich.table import Table
 
 from pocket_batch.core.config import (CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
                                      QAOptions, RunConfig, Synthesis)
-from pocket_batch.core.records import NOT_READ
 from pocket_batch.core.errors import ExitCode, PocketBatchError, Terminated, os_error_line
+from pocket_batch.pipeline import views
+from pocket_batch.pipeline.views import err
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Books and text collections to finished audio with Kyutai Pocket TTS.\n\n"
@@ -25,7 +26,6 @@ model_app = typer.Typer(help="Models: build the offline random model for tests a
 bench_app = typer.Typer(help="Benchmarks that print throughput ratios.")
 app.add_typer(model_app, name="model")
 app.add_typer(bench_app, name="bench")
-err = Console(stderr=True)
 
 
 def option(model: type[BaseModel], name: str, *flags: str, **kwargs) -> typer.models.OptionInfo:
@@ -89,7 +89,7 @@ def render(
         chunk_timeout=chunk_timeout,
     )
     result = run_render(config)
-    _report([result])
+    views.show_runs([result])
     if result.failed:
         raise typer.Exit(ExitCode.SOME_FAILED)
 
@@ -101,7 +101,7 @@ def run_job(job: Annotated[Path, typer.Argument(help="A job file (TOML); see the
     from pocket_batch.jobs.runner import run_job as run
 
     result = run(job)
-    _report(result.runs)
+    views.show_runs(result.runs)
     for pattern in result.unmatched:
         err.print(f"[yellow]warning:[/] inputs entry {pattern!r} in {job} matches no file", highlight=False)
     err.print(f"already finished: {result.finished_before}; log: {result.log}", highlight=False)
@@ -116,42 +116,13 @@ def status(
     """Done, pending and failed books and chunks, read from disk alone (no model, no Ray)."""
     import json
 
-    from pocket_batch.core.measure import clock
     from pocket_batch.jobs.status import status as read_status
 
     report = read_status(target)
     if as_json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
         return
-    console = Console()
-    if report.running:
-        console.print(f"a run is in progress (pid {report.running})")
-    table = Table("book", "status", "chunks done", "failed chunks", "audio", "reason", title=", ".join(report.outputs))
-    for b in report.books:
-        table.add_row(Path(b.book).name, b.status, f"{b.chunks_done}/{b.chunks}", str(b.failed_chunks or ""),
-                      clock(b.audio_seconds) if b.audio_seconds else "", _first_line(b.reason))
-    table.caption = f"chunk cache: {_size(report.cache_bytes)}"
-    console.print(table)
-
-
-def _first_line(text: str, width: int = 100) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= width else line[: width - 1] + "\u2026"
-
-
-def _report(runs) -> None:
-    from pocket_batch.pipeline.progress import run_table
-
-    err.print(run_table(runs))
-    for run in runs:
-        for book in run.books:
-            for warning in book.warnings:
-                err.print(f"[yellow]warning:[/] {book.source.name}: {warning}", highlight=False, soft_wrap=True)
-            if book.m4b:
-                err.print(f"\u2192 {book.m4b}, with chapters/, subtitles (.srt, .vtt) and manifest.json in "
-                          f"{book.m4b.parent}", highlight=False, soft_wrap=True)
-        for book in run.failed:
-            err.print(f"[red]error:[/] {book.error}", highlight=False, soft_wrap=True)
+    views.show_status(report)
 
 
 @app.command()
@@ -167,13 +138,9 @@ def cache(
         raise PocketBatchError(f"{output}: not a pocket-batch output folder")
     if prune:
         removed = prune_cache(output)
-        err.print(f"removed {removed.entries} entries ({_size(removed.bytes)})", highlight=False)
+        err.print(f"removed {removed.entries} entries ({views.size(removed.bytes)})", highlight=False)
     usage = cache_usage(output)
-    err.print(f"{OutputLayout(output).cache}: {usage.entries} entries, {_size(usage.bytes)}", highlight=False)
-
-
-def _size(n: int) -> str:
-    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+    err.print(f"{OutputLayout(output).cache}: {usage.entries} entries, {views.size(usage.bytes)}", highlight=False)
 
 
 @app.command()
@@ -252,32 +219,7 @@ def inspect(
         print(json.dumps(data if len(data) > 1 else data[0], indent=2, ensure_ascii=False))
         return
     for report in reports:
-        _print_report(report)
-
-
-def _print_report(report) -> None:
-    console = Console()
-    console.print(f"[bold]{report.title}[/] by {report.author or 'unknown'} "
-                  f"({report.language or 'language unknown'}): {report.words} words, "
-                  f"{report.chunks} chunks ({report.distinct_chunks} distinct), ~{report.minutes} min of audio; "
-                  f"chunks counted with {report.counted_with}")
-    table = Table("#", "chapter", "words", "chunks", "minutes")
-    for c in report.chapters:
-        table.add_row(str(c.index), c.title, str(c.words), str(c.chunks), str(c.minutes))
-    console.print(table)
-    for s in report.skipped:
-        console.print(f"skipped: {s.title} ({s.why})")
-    if report.not_read:
-        kinds: dict[str, list[int]] = {}
-        for item in report.not_read:
-            kinds.setdefault(item.kind, []).append(item.words)
-        table = Table("not read", "items", "words", "share of the book", title="what is not read aloud")
-        total = report.words + report.words_not_read
-        for kind, words in sorted(kinds.items(), key=lambda kv: NOT_READ.index(kv[0])):
-            table.add_row(kind, str(len(words)), str(sum(words)), f"{sum(words) / total:.1%}")
-        console.print(table)
-    for w in report.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        views.show_inspect(report)
 
 
 @app.command()
