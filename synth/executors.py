@@ -42,10 +42,13 @@ class InProcessExecutor:
         todo, attempts = deque(tasks), Attempts(self.retries)
         while todo:
             call = take(todo, self.worker.call_size)
+            done: set[str] = set()
             try:
-                yield from self.worker.synthesize_many(call)
+                for output in self.worker.synthesize_stream(call):
+                    done.add(output.key)
+                    yield output
             except Exception as exc:  # noqa: BLE001 - recorded against the chunks, the others go on
-                yield from attempts.fail(call, one_line(exc), todo)
+                yield from attempts.fail([t for t in call if t.key not in done], one_line(exc), todo)
 
 
 def make_executor(make_worker: WorkerFactory, workers: int, cpus_per_worker: int = 1,

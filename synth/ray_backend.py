@@ -73,6 +73,14 @@ class RayBackend:
     def call(self, actor, method: str, *args) -> Any:
         return getattr(actor, method).remote(*args)
 
+    def stream(self, actor, method: str, *args) -> Any:
+        """A call whose results come back one by one as the actor yields them (a Ray generator)."""
+        return getattr(actor, method).options(num_returns="streaming").remote(*args)
+
+    def next(self, stream) -> Any:
+        """The stream's next result (raises StopIteration at its end, CallFailed or ActorDied as `get`)."""
+        return self.get(next(stream))
+
     def put(self, value) -> Any:
         import ray
 
@@ -117,8 +125,8 @@ class _Actor:
     def add_voice(self, voice: Voice) -> None:
         self.worker.add_voice(voice)
 
-    def synthesize_many(self, tasks: list[SynthTask]) -> list[SynthOutput]:
-        return self.worker.synthesize_many(tasks)
+    def synthesize(self, tasks: list[SynthTask]) -> Iterator[SynthOutput]:
+        yield from self.worker.synthesize_stream(tasks)
 
     def peak_rss_mb(self) -> float:
         return peak_rss_mb()

@@ -27,8 +27,8 @@ class _Slot:
     """One actor and its calls in submission order: the first is running, the rest queue behind it."""
 
     actor: Any
-    calls: deque = field(default_factory=deque)  # (ref, [SynthTask...], or None for the model load)
-    head_since: float = field(default_factory=time.monotonic)  # when the running call started
+    calls: deque = field(default_factory=deque)  # (ref or stream, [SynthTask...] still to come, or None for the model load)
+    head_since: float = field(default_factory=time.monotonic)  # when the running call started or last yielded
 
     def push(self, ref, tasks: list[SynthTask] | None) -> None:
         if not self.calls:
@@ -51,11 +51,12 @@ class _Slot:
 
 
 class RayExecutor:
-    """Each call carries `call_size` tasks (one, or a few batches' worth for a batching worker).
+    """Each call carries `call_size` tasks (one, or a few batches' worth for a batching worker) and
+    streams each chunk's audio back as soon as it is done.
 
-    A worker that dies, or runs a call past `timeout` seconds per chunk in it, is replaced
-    by a fresh actor; the chunks it was running are retried up to `retries` times, the
-    calls queued behind it are resubmitted without counting an attempt.
+    A worker that dies, or runs a call past `timeout` seconds per chunk still to come, is replaced
+    by a fresh actor; the chunks of its running call that had not come back are retried up to
+    `retries` times, the calls queued behind it are resubmitted without counting an attempt.
     """
 
     def __init__(self, make_worker: Callable[[], SynthWorker], workers: int, cpus_per_worker: int = 1,
@@ -138,9 +139,12 @@ class RayExecutor:
                     yield from attempts.fail(call, f"no result within {self.timeout:g} s per chunk; worker restarted", todo)
                 continue
             slot = owners[ready[0]]
-            ref, call = slot.calls[0]  # calls on one actor finish in order: the ready one is the running one
+            ref, call = slot.calls[0]  # calls on one actor run in order: the ready one is the running one
             try:
-                results = self.backend.get(ref)
+                output = self.backend.get(ref) if call is None else self.backend.next(ref)
+            except StopIteration:  # every chunk of the call has come back
+                slot.pop()
+                continue
             except CallFailed as exc:  # the call raised; the worker itself is fine
                 slot.pop()
                 if call is None:
@@ -156,9 +160,12 @@ class RayExecutor:
                 else:
                     yield from attempts.fail(call, f"worker died: {exc}", todo)
                 continue
-            slot.pop()
-            if call is not None:
-                yield from results
+            if call is None:  # a fresh worker's model is loaded
+                slot.pop()
+                continue
+            call[:] = [task for task in call if task.key != output.key]  # what a failure would still cost
+            slot.head_since = time.monotonic()
+            yield output
 
     def _fill(self, todo: deque[SynthTask]) -> None:
         """Round-robin, one call per worker per pass: every worker gets work before any gets a second call."""
@@ -166,10 +173,10 @@ class RayExecutor:
             for slot in self.slots:
                 if todo and slot.queued_calls() + (slot.running() is not None) < in_flight:
                     call = take(todo, self.call_size)
-                    slot.push(self.backend.call(slot.actor, "synthesize_many", call), call)
+                    slot.push(self.backend.stream(slot.actor, "synthesize", call), call)
 
     def _deadline(self, call: list[SynthTask]) -> float:
-        """A call of n chunks may take as long as n chunks one after the other."""
+        """A call's n chunks still to come may take as long as n chunks one after the other."""
         return self.timeout * len(call)
 
     def _until_next_deadline(self) -> float | None:

@@ -11,6 +11,7 @@ import socket
 import tempfile
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,27 +108,30 @@ class SynthWorker:
         return 1 if self.batch_size <= 1 else self.batch_size * BATCHES_PER_CALL
 
     def synthesize_many(self, tasks: list[SynthTask]) -> list[SynthOutput]:
-        """Several tasks, generated `batch_size` rows at a time (longest first, so the batch drains late)."""
+        """Several tasks' audio, in the tasks' order."""
+        order = [task.key for task in tasks]
+        return sorted(self.synthesize_stream(tasks), key=lambda out: order.index(out.key))
+
+    def synthesize_stream(self, tasks: list[SynthTask]) -> Iterator[SynthOutput]:
+        """Each task's audio as soon as it is done, `batch_size` rows at a time (longest first, so the
+        batch drains late); a chunk's audio does not depend on which chunks share its batch."""
         if self.batch_size <= 1:
-            return [self.synthesize(task) for task in tasks]
+            yield from (self.synthesize(task) for task in tasks)
+            return
         from pocket_batch.synth.batched import BatchedGenerator, Request
 
         self.setup()
         if self.batched is None:
             self.batched = BatchedGenerator(self.model, self.batch_size)
-        by_key = {task.key: task for task in tasks}
-        requests, outputs = [], []
+        requests = []
         for task in sorted(tasks, key=lambda t: -len(t.text)):
             pieces = self._pieces(task)
             if len(pieces) == 1:
                 requests.append(Request(task.key, pieces[0], self._voice_state(task.voice), task.seed))
             else:  # pocket-tts would split it into several generations: let it
-                outputs.append(self.synthesize(task))
+                yield self.synthesize(task)
         for request, audio, max_length, seconds in self.batched.generate(requests):
-            outputs.append(SynthOutput(request.key, audio.numpy().astype(np.float32, copy=False), max_length,
-                                       self.name, seconds))
-        order = list(by_key)
-        return sorted(outputs, key=lambda out: order.index(out.key))
+            yield SynthOutput(request.key, audio.numpy().astype(np.float32, copy=False), max_length, self.name, seconds)
 
     def _pieces(self, task: SynthTask) -> list[str]:
         return split_into_best_sentences(self.model, task.text, task.max_tokens)

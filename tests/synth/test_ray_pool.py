@@ -41,7 +41,7 @@ class FakeBackend:
         self.scripts = defaultdict(list, {k: list(v) for k, v in (scripts or {}).items()})
         self.setups = list(setups or [])
         self.actors: list[Actor] = []
-        self.executed: list[tuple[str, list[str]]] = []  # (actor, keys) of every synthesize_many run
+        self.executed: list[tuple[str, list[str]]] = []  # (actor, keys) of every call that ran
         self.closed = False
 
     def open(self, workers: int) -> int:
@@ -56,11 +56,27 @@ class FakeBackend:
 
     def call(self, actor: Actor, method: str, *args) -> Ref:
         ref = Ref(actor, method, args)
-        if method in ("setup", "synthesize_many"):
+        if method == "setup":
             actor.queue.append(ref)
         else:
             ref.outcome = ("ok", None)
         return ref
+
+    def stream(self, actor: Actor, method: str, *args) -> Ref:
+        ref = Ref(actor, method, args)
+        actor.queue.append(ref)
+        return ref
+
+    def next(self, ref: Ref):
+        """The next chunk of a streaming call; a failing call fails before it yields anything."""
+        self._run(ref)
+        kind, outputs = ref.outcome
+        if kind == "ok" and outputs:
+            return outputs.pop(0)
+        ref.actor.queue.remove(ref)
+        if kind == "ok":
+            raise StopIteration
+        return self.get(ref)
 
     def put(self, value):
         return value
