@@ -71,8 +71,12 @@ class FakeBackend:
         """The next chunk of a streaming call; a failing call fails before it yields anything."""
         self._run(ref)
         kind, outputs = ref.outcome
-        if kind == "ok" and outputs:
-            return outputs.pop(0)
+        if kind in ("ok", "die late") and outputs:
+            if kind == "die late" and len(outputs) == 1:  # the worker dies after yielding all but one
+                ref.outcome = ("die", outputs)
+            else:
+                return outputs.pop(0)
+            kind = "die"
         ref.actor.queue.remove(ref)
         if kind == "ok":
             raise StopIteration
@@ -91,7 +95,7 @@ class FakeBackend:
         tasks = ref.args[0]
         self.executed.append((ref.actor.name, [t.key for t in tasks]))
         kinds = [self.scripts[t.key].pop(0) if self.scripts[t.key] else "ok" for t in tasks]
-        worst = next((k for k in ("die", "hang", "raise") if k in kinds), "ok")
+        worst = next((k for k in ("die", "hang", "raise", "die late") if k in kinds), "ok")
         ref.outcome = (worst, [SynthOutput(t.key, np.zeros(4, np.float32), False, ref.actor.name, 0.0) for t in tasks])
 
     def wait(self, refs: list[Ref], timeout: float | None) -> list[Ref]:
@@ -200,3 +204,13 @@ def test_replacements_that_keep_dying_while_loading_end_the_run():
     backend = FakeBackend({"k00": ["die"]}, setups=["ok", "die", "die"])
     with pytest.raises(PocketBatchError, match="workers keep dying while loading the model"):
         run(backend, tasks(2), workers=1, call_size=2, retries=1)
+
+
+def test_chunks_that_came_back_before_a_worker_died_are_kept():
+    backend = FakeBackend({"k00": ["die late"]})
+    pool, results = run(backend, tasks(2), workers=1, call_size=2)
+    [call] = [keys for _, keys in backend.executed if "k00" in keys]
+    [kept] = [r for r in results if isinstance(r, SynthOutput)]
+    [lost] = [r for r in results if isinstance(r, SynthFailure)]
+    assert kept.key == call[0] and lost.key == call[1]  # only the chunk still to come counts an attempt
+    assert lost.reason == "worker died: the worker process died" and pool.replaced == 1
