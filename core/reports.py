@@ -90,6 +90,8 @@ class Outputs(Record):
     sample_rate: int
     samples: int
     duration: float
+    chunks: int  # as `inspect` counts them with the model's tokenizer
+    distinct_chunks: int  # chunks of the same text are synthesized once
 
     def files(self) -> list[str]:
         return [self.m4b, self.srt, self.vtt]

@@ -21,13 +21,15 @@ def estimate_tokens(text: str) -> int:
 
 def inspect_book(path: Path, options: IngestOptions = IngestOptions(), source: ModelSource | None = None,
                  max_tokens: int = MAX_TOKENS_PER_CHUNK) -> InspectReport:
-    """With a model whose files are on disk (`--model-config`), chunks are cut by its tokenizer exactly as a
-    run cuts them; otherwise by an estimate of its token counts, and the report says so."""
+    """With the model's tokenizer on disk (`--model-config`, or the released model's in Hugging Face's cache)
+    chunks are cut exactly as a run cuts them; otherwise by an estimate of its token counts, and the report
+    says so. Nothing is fetched."""
     started = time.perf_counter()
-    exact = source is not None and source.options.config is not None
-    count_tokens: TokenCounter = source.count_tokens if exact else estimate_tokens
-    book = read_book(path, count_tokens, max_tokens, options)
     source = source or ModelSource(ModelOptions())
+    counter = source.offline_token_counter()
+    exact = counter is not None
+    count_tokens: TokenCounter = counter or estimate_tokens
+    book = read_book(path, count_tokens, max_tokens, options)
     language = source.language_warning(book.language)
     chapters = []
     for chapter in book.chapters:

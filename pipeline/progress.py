@@ -18,7 +18,8 @@ class SynthProgress:
     over the audio made per wall second so far: it does not jump as calls of many chunks return.
     """
 
-    def __init__(self, texts: dict[str, str], console: Console | None = None):
+    def __init__(self, texts: dict[str, str], summary: str = "", console: Console | None = None):
+        self.summary = summary  # printed above the bar: what the run holds, what it must make
         self.chars = {key: len(text) for key, text in texts.items()}
         self.total_chars, self.done_chars = sum(self.chars.values()), 0
         self.audio_seconds = 0.0
@@ -36,6 +37,8 @@ class SynthProgress:
         self.task = self.progress.add_task("synth", total=len(texts), audio=0.0, speed=0.0, eta="-:--:--")
 
     def __enter__(self) -> SynthProgress:
+        if self.summary:
+            self.progress.console.print(self.summary, highlight=False)
         self.progress.start()
         return self
 

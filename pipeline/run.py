@@ -136,9 +136,11 @@ def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, st
         _write_state(session, book.source, book_dir(config, book), list(work.keys.values()))
         planned.append((book, work))
     works = [work for _, work in planned]
-    log.info("%d books, %d chunks, %d to synthesize with voice %s", len(planned),
-             sum(len(w.keys) for w in works), len({t.key for w in works for t in w.tasks}), session.voice.name)
-    synthesized, failures = synthesize_works(session, works, show_progress)
+    summary = (f"{len(planned)} books, {sum(len(w.keys) for w in works)} chunks "
+               f"({len({k for w in works for k in w.keys.values()})} distinct), "
+               f"{len({t.key for w in works for t in w.tasks})} to synthesize with voice {session.voice.name}")
+    log.info(summary)
+    synthesized, failures = synthesize_works(session, works, show_progress, summary)
     results += [_finish_or_fail(session, book, work, failures, show_progress) for book, work in planned]
     return RunResult(results, synthesized, time.perf_counter() - started, log_path)
 
@@ -193,11 +195,11 @@ def _write_state(session: Session, source: Path, folder: Path, keys: list[str], 
                                                  **fields))
 
 
-def synthesize_works(session: Session, works: list[Work], show_progress: bool = True
+def synthesize_works(session: Session, works: list[Work], show_progress: bool = True, summary: str = ""
                      ) -> tuple[int, dict[str, SynthFailure]]:
     """Every chunk the cache lacks, each distinct one once: how many were tried, and which failed."""
     tasks = list({t.key: t for w in works for t in w.tasks}.values())
-    failures = (synthesize_tasks(session.config, tasks, [session.voice], session.cache, show_progress)
+    failures = (synthesize_tasks(session.config, tasks, [session.voice], session.cache, show_progress, summary)
                 if tasks else {})
     return len(tasks), failures
 
@@ -217,7 +219,7 @@ def read_books(session: Session, inputs: tuple[Path, ...]) -> tuple[list[Book], 
 
 
 def synthesize_tasks(config: Synthesis, tasks: list[SynthTask], voices: list[Voice],
-                     cache: AudioCache, show_progress: bool) -> dict[str, SynthFailure]:
+                     cache: AudioCache, show_progress: bool, summary: str = "") -> dict[str, SynthFailure]:
     """Tasks through an executor made from the config's worker settings, results into the cache."""
     workers = default_workers() if config.workers is None else config.workers
     make_worker = functools.partial(SynthWorker, config.model, config.generation.temperature,
@@ -227,7 +229,7 @@ def synthesize_tasks(config: Synthesis, tasks: list[SynthTask], voices: list[Voi
         if not show_progress:
             failures = run_tasks(tasks, voices, executor, cache)
         else:
-            with SynthProgress({t.key: t.text for t in tasks}) as progress:
+            with SynthProgress({t.key: t.text for t in tasks}, summary) as progress:
                 failures = run_tasks(tasks, voices, executor, cache,
                                      on_result=lambda out: progress.advance(out.key, out.audio.size / SAMPLE_RATE))
         if replaced := getattr(executor, "replaced", 0):

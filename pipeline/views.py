@@ -68,7 +68,8 @@ def show_status(report) -> None:
     console = Console()
     if report.running:
         console.print(f"a run is in progress (pid {report.running})")
-    table = Table("book", "status", "chunks done", "failed chunks", "audio", "reason", title=", ".join(report.outputs))
+    table = Table("book", "status", "distinct chunks done", "failed chunks", "audio", "reason",
+                  title=", ".join(report.outputs))
     for b in report.books:
         table.add_row(Path(b.book).name, b.status, f"{b.chunks_done}/{b.chunks}", str(b.failed_chunks or ""),
                       clock(b.audio_seconds) if b.audio_seconds else "", first_line(b.reason))

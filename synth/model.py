@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -31,6 +31,18 @@ UNREACHABLE = (
     "or on disk (--model-config PATH/config.yaml), or, for testing only, build the offline "
     "random model with `pocket-batch model make-random DIR` and pass --model-config DIR/config.yaml"
 )
+
+
+def hf_cached(reference: str) -> Path | None:
+    """The local copy of an `hf://owner/repo/path@revision` file in Hugging Face's cache, if there is one."""
+    from huggingface_hub import try_to_load_from_cache
+
+    if not reference.startswith("hf://"):
+        return None
+    spec, _, revision = reference.removeprefix("hf://").partition("@")
+    owner, repo, filename = spec.split("/", 2)
+    found = try_to_load_from_cache(f"{owner}/{repo}", filename, revision=revision or None)
+    return Path(found) if isinstance(found, str) else None
 
 
 @contextlib.contextmanager
@@ -127,6 +139,18 @@ class ModelSource:
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(self.prepare(text)))
+
+    def offline_token_counter(self) -> Callable[[str], int] | None:
+        """`count_tokens` with a tokenizer already on disk (a local config's, or in Hugging Face's cache);
+        None when it would have to be fetched. Never touches the network."""
+        table = self.config.flow_lm.lookup_table
+        if "://" in table.tokenizer_path:
+            local = hf_cached(table.tokenizer_path)
+            if local is None:
+                return None
+            table = table.model_copy(update={"tokenizer_path": str(local)})
+        tokenizer = build_tokenizer(table)
+        return lambda text: len(tokenizer.encode(self.prepare(text)))
 
     def max_frames(self, text: str) -> int:
         """pocket-tts's generation limit for one prompt: tokens/3 + 2 s of frames."""

@@ -66,8 +66,10 @@ def test_inspect_with_the_models_tokenizer_counts_the_chunks_the_run_makes(small
     result = run(book, "--model-config", small_model, "-o", tmp_path / "out", "--workers", "0")
     assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert exact["chunks"] == sum(len(c["chunks"]) for c in manifest["chapters"])
+    assert exact["chunks"] == sum(len(c["chunks"]) for c in manifest["chapters"]) == manifest["outputs"]["chunks"]
     assert exact["distinct_chunks"] == len({k["normalized"] for c in manifest["chapters"] for k in c["chunks"]})
+    assert exact["distinct_chunks"] == manifest["outputs"]["distinct_chunks"]
+    assert f"{exact['chunks']} chunks ({exact['distinct_chunks']} distinct)" in result.stderr  # as the run shows it
 
 
 def test_a_finished_book_reruns_without_reading_synthesizing_or_encoding(small_model, notes, tmp_path):
@@ -137,3 +139,24 @@ def test_a_corpus_that_leaves_utterances_out_exits_1_and_says_why(small_model, t
     flagged = run("corpus", prompts, "--model-config", small_model, "-o", tmp_path / "corpus", "--workers", "0",
                   "--max-length", "flag")
     assert flagged.returncode == 0, flagged.stderr
+
+
+def test_inspect_uses_the_released_models_tokenizer_when_hugging_faces_cache_has_it(tmp_path):
+    """Nothing is fetched: the tokenizer file is looked up where huggingface_hub keeps it (a stand-in
+    trained here, at the path and revision of the english config's tokenizer)."""
+    from pydoc_data.topics import topics
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    snapshot = (tmp_path / "hf" / "models--kyutai--pocket-tts-without-voice-cloning" / "snapshots"
+                / "00eac05ed3d16bdc3f6b5d598874019c34a89214" / "languages" / "english")
+    snapshot.mkdir(parents=True)
+    tokenizer = Tokenizer(models.Unigram())
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    tokenizer.train_from_iterator([topics[k] for k in sorted(topics)], trainers.UnigramTrainer(vocab_size=4000))
+    tokenizer.save(str(snapshot / "tokenizer.json"))
+    book = sample_book().write(tmp_path / "book.epub")
+    offline = {"HF_HUB_OFFLINE": "1"}
+    cached = json.loads(run("inspect", book, "--json", env=offline | {"HF_HUB_CACHE": str(tmp_path / "hf")}).stdout)
+    empty = json.loads(run("inspect", book, "--json", env=offline | {"HF_HUB_CACHE": str(tmp_path / "none")}).stdout)
+    assert cached["counted_with"] == "the model's tokenizer"
+    assert empty["counted_with"] == "an estimate (1.35 tokens a word)"

@@ -11,7 +11,7 @@ def manifest() -> Manifest:
                     book=BookEntry(source="book.txt", sha256="sha-a", title="T", author=None, language="en", date=None,
                                    skipped=[], words_read=10, words_not_read=0, not_read=[], warnings=[]),
                     outputs=Outputs(m4b="T.m4b", srt="T.srt", vtt="T.vtt", sample_rate=24000, samples=24000,
-                                    duration=1.0),
+                                    duration=1.0, chunks=1, distinct_chunks=1),
                     loudness={}, config={}, model={}, voice={}, software={}, chapters=[], max_length_chunks=[],
                     files=[OutputFile(path="T.m4b", bytes=5, sha256="x")])
 
