@@ -176,8 +176,9 @@ class RayExecutor:
                     slot.push(self.backend.stream(slot.actor, "synthesize", call), call)
 
     def _deadline(self, call: list[SynthTask]) -> float:
-        """A call's n chunks still to come may take as long as n chunks one after the other."""
-        return self.timeout * len(call)
+        """A call's n chunks still to come may take as long as n chunks one after the other; a call with
+        none left is only ending its stream, and gets one chunk's time for that."""
+        return self.timeout * max(1, len(call))
 
     def _until_next_deadline(self) -> float | None:
         if self.timeout is None:

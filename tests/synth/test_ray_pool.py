@@ -27,6 +27,7 @@ class Ref:
     def __init__(self, actor, method: str, args: tuple):
         self.actor, self.method, self.args = actor, method, args
         self.outcome = None  # decided when the call reaches the head of its actor's queue
+        self.ends_at = 0.0  # a stream whose chunks have all come back ends a moment later
 
 
 class Actor:
@@ -42,6 +43,7 @@ class FakeBackend:
         self.setups = list(setups or [])
         self.actors: list[Actor] = []
         self.executed: list[tuple[str, list[str]]] = []  # (actor, keys) of every call that ran
+        self.stream_end = 0.0  # seconds between a stream's last chunk and its end
         self.closed = False
 
     def open(self, workers: int) -> int:
@@ -75,6 +77,8 @@ class FakeBackend:
             if kind == "die late" and len(outputs) == 1:  # the worker dies after yielding all but one
                 ref.outcome = ("die", outputs)
             else:
+                if len(outputs) == 1:
+                    ref.ends_at = time.monotonic() + self.stream_end
                 return outputs.pop(0)
             kind = "die"
         ref.actor.queue.remove(ref)
@@ -99,14 +103,22 @@ class FakeBackend:
         ref.outcome = (worst, [SynthOutput(t.key, np.zeros(4, np.float32), False, ref.actor.name, 0.0) for t in tasks])
 
     def wait(self, refs: list[Ref], timeout: float | None) -> list[Ref]:
+        ready = self._ready(refs)
+        if ready:
+            return ready
+        heads = [a.queue[0] for a in self.actors if a.queue and not a.killed]
+        ending = [r.ends_at - time.monotonic() for r in refs if r in heads and r.ends_at > time.monotonic()]
+        assert timeout is not None or ending, "every call hangs and no timeout is set"
+        time.sleep(max(0.0, min(([timeout] if timeout is not None else []) + ending)))
+        return self._ready(refs)
+
+    def _ready(self, refs: list[Ref]) -> list[Ref]:
         heads = [a.queue[0] for a in self.actors if a.queue and not a.killed]
         for ref in refs:
             if ref in heads:
                 self._run(ref)
-                if ref.outcome[0] != "hang":
+                if ref.outcome[0] != "hang" and time.monotonic() >= ref.ends_at:
                     return [ref]
-        assert timeout is not None, "every call hangs and no timeout is set"
-        time.sleep(timeout)
         return []
 
     def get(self, ref: Ref):
@@ -214,3 +226,11 @@ def test_chunks_that_came_back_before_a_worker_died_are_kept():
     [lost] = [r for r in results if isinstance(r, SynthFailure)]
     assert kept.key == call[0] and lost.key == call[1]  # only the chunk still to come counts an attempt
     assert lost.reason == "worker died: the worker process died" and pool.replaced == 1
+
+
+def test_a_stream_that_has_sent_every_chunk_may_take_a_moment_to_end():
+    backend = FakeBackend()
+    backend.stream_end = 0.05  # the worker wraps up after its last chunk
+    pool, results = run(backend, tasks(4), workers=2, call_size=2, timeout=0.5)
+    assert sorted(r.key for r in results) == [t.key for t in tasks(4)]
+    assert pool.replaced == 0  # not taken for a stuck worker: no chunk of it was still to come
