@@ -15,11 +15,10 @@ from pocket_batch.jobs.jobfile import job_inputs, load_job, run_config, unmatche
 from pocket_batch.jobs.notify import notify
 from pocket_batch.core.config import JobConfig
 from pocket_batch.core.errors import ExitCode, OutputLocked, PocketBatchError
-from pocket_batch.core.files import sha256_file
 from pocket_batch.pipeline.lock import output_lock
-from pocket_batch.pipeline.run import RunResult, Session, book_dir, open_session, produce, read_books
+from pocket_batch.pipeline.run import (RunResult, Session, book_dir, finished_result, open_session, produce,
+                                       read_books)
 from pocket_batch.pipeline.runlog import log, run_log
-from pocket_batch.pipeline.state import is_finished
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,7 @@ def _run(path: Path, job: JobConfig, show_progress: bool) -> JobResult:
 
 def _pending(session: Session, inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Inputs without a finished output, and those refused because an earlier one has their output folder."""
-    output, settings = session.config.output, session.settings
-    finished = {p for p in inputs if p.is_file() and is_finished(output, p, sha256_file(p), settings)}
+    finished = {p for p in inputs if finished_result(session, p) is not None}
     folders: dict[Path, Path] = {}
     for p in sorted(inputs, key=lambda p: p not in finished):  # a finished book keeps its folder
         folders.setdefault(book_dir(session.config, p), p)
