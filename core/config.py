@@ -102,12 +102,27 @@ class PostprocOptions(Strict):
     head_room_tone: float = Field(default=0.75, ge=0.5, le=1.0)  # ACX: 0.5-1 s at the head
     tail_room_tone: float = Field(default=2.0, ge=1.0, le=5.0)  # ACX: 1-5 s at the tail
     room_tone_db: float = -75.0  # RMS of the pauses' noise; ACX wants a floor under -60 dB
+    subtitles: Literal["chunk", "word"] = Field(
+        "chunk", description="chunk: a cue per sentence; word: word-timed WebVTT and SRT of short word groups (needs verification).")
     fade_ms: float = 8.0  # chunk edges fade so joins never click
     trim_db: float = 45.0  # leading/trailing audio this far under a chunk's peak is silence
     max_chunk_gain_db: float = 15.0  # chunk evening never boosts noise or cuts more than this
     lossy_margin_db: float = 1.0  # headroom under the ceiling for what AAC/MP3 encoding adds
     aac_bitrate: str = "64k"
     ffmpeg: Path | None = None  # a system ffmpeg; None: the one inside imageio-ffmpeg
+
+
+class VerifyOptions(Strict):
+    """Checking that each chunk says its text, with a speech recognizer; a failing chunk is regenerated."""
+
+    enabled: bool | None = Field(None, description="Verify every chunk (default: when the backend hears the language).")
+    backend: Literal["pocketsphinx", "whisper"] = Field("pocketsphinx", description="pocketsphinx (built in) or whisper (pip install \"pocket-batch[whisper]\").")
+    retries: int = Field(2, ge=0, description="Regenerations with a new seed of a chunk that fails verification.")
+    max_wer: float | None = Field(
+        None, ge=0, description="Word error rate over which a chunk is garbled (default: the backend's, 0.95 pocketsphinx, 0.3 whisper).")
+    max_misfit: float = 0.2  # the text's fit, per frame, may be this much worse than free recognition's
+    max_word_misfit: float = 3.0  # two words in a row this much worse are missing from the audio
+    whisper_model: str = "small.en"  # faster-whisper weights, from the Hugging Face cache
 
 
 class Synthesis(Strict):
@@ -123,6 +138,7 @@ class Synthesis(Strict):
     chunk_retries: int = Field(2, ge=0, description="Retries of a chunk whose worker died, failed or timed out.")
     chunk_timeout: float | None = Field(CHUNK_TIMEOUT_SECONDS, gt=0,
                                         description="Seconds per chunk before a worker is killed and replaced.")
+    verify: VerifyOptions = VerifyOptions()
 
 
 class RunConfig(Synthesis):

@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     SOME_FAILED = 1  # some inputs failed, each named in one line; the others are finished
     COULD_NOT_RUN = 2  # bad input or options, voice without consent, model or cluster unreachable
     LOCKED = 3  # another run holds the output folder; this one touched nothing
+    FLAGGED = 4  # every input finished, but some chunks still fail verification (each book's verify.json)
     INTERRUPTED = 130  # Ctrl-C; a rerun resumes where it stopped
     TERMINATED = 143  # SIGTERM (128 + 15); a rerun resumes where it stopped
 

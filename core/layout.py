@@ -38,6 +38,11 @@ class OutputLayout:
         return self.root / "cache"
 
     @property
+    def verdicts(self) -> Path:
+        """Each verified chunk's verdict, by key, under the recognizer's fingerprint (verify/store.py)."""
+        return self.root / "verdicts"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

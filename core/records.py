@@ -78,6 +78,40 @@ class Book:
 
 
 @dataclass(frozen=True)
+class WordTime:
+    """A text word and where it is spoken, in samples of the audio it was aligned in."""
+
+    word: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What verification found in one chunk's audio: no flags means it says its text."""
+
+    backend: str
+    transcript: str  # what the recognizer heard, normalized words
+    wer: float  # word error rate of the transcript against the chunk's normalized text
+    misfit: float | None  # how much worse the text fits the audio than free recognition (None: it did not align)
+    flags: tuple[str, ...] = ()
+    words: tuple[WordTime, ...] = ()  # aligned text words, in samples of the chunk
+
+    @property
+    def passed(self) -> bool:
+        return not self.flags
+
+
+@dataclass(frozen=True)
+class Take:
+    """One synthesis of a chunk (attempt 0, then regenerations with new seeds) and its verdict."""
+
+    attempt: int
+    key: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
 class ChunkAudio:
     """What synthesizing one chunk produced: the cache key names its audio file."""
 
@@ -88,6 +122,10 @@ class ChunkAudio:
     worker: str
     wall_seconds: float
     sha256: str = ""  # of the cached WAV file, checked before it is used
+    # Set when the chunk was verified (never stored in the audio cache): the chosen take's verdict,
+    # and every take the chunk had, this one among them.
+    verdict: Verdict | None = None
+    takes: tuple[Take, ...] = ()
 
     @property
     def duration(self) -> float:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pocket_batch.core.files import write_json
 
-MANIFEST_VERSION = 2  # 2: what is not read, by kind; every output file with its size and hash
+MANIFEST_VERSION = 3  # 2: what is not read, by kind; every output file with its size and hash. 3: verification
 INSPECT_VERSION = 2
 
 
@@ -39,6 +39,33 @@ def not_read(omitted) -> list[NotRead]:
     return [NotRead(kind=o.kind, where=o.where, words=o.words, detail=o.detail) for o in omitted]
 
 
+class WordEntry(Record):
+    """A verified word, in samples of the whole book (the chapter's start_sample is its origin in its file)."""
+
+    word: str
+    start: int
+    end: int
+
+
+class TakeEntry(Record):
+    attempt: int  # 0, then each regeneration with a new seed
+    key: str
+    wer: float
+    flags: list[str]
+
+
+class ChunkCheck(Record):
+    """What verification heard in the kept take; `takes` lists every take, the kept one among them."""
+
+    passed: bool
+    transcript: str
+    wer: float
+    misfit: float | None
+    flags: list[str]
+    takes: list[TakeEntry]
+    words: list[WordEntry]
+
+
 class ChunkEntry(Record):
     id: str
     text: str  # as written in the source
@@ -53,6 +80,7 @@ class ChunkEntry(Record):
     max_length: bool
     worker: str
     wall_seconds: float
+    verify: ChunkCheck | None = None  # None: not verified
 
 
 class ChapterEntry(Record):
@@ -109,6 +137,13 @@ class OutputFile(Record):
         return target.is_file() and target.stat().st_size == self.bytes
 
 
+class Verification(Record):
+    verifier: str  # the backend and the fingerprint of its settings
+    verified: int  # chunks heard
+    regenerated: int  # chunks taken again with a new seed after failing
+    flagged: list[str]  # ids of chunks still failing, kept (verify.json says what each lacks)
+
+
 class SyntheticSpeech(Record):
     ai_generated: bool
     statement: str
@@ -127,6 +162,7 @@ class Manifest(Record):
     chapters: list[ChapterEntry]
     max_length_chunks: list[str]
     files: list[OutputFile]  # every output but the manifest itself
+    verification: Verification | None = None  # None: not verified
 
     def intact(self, folder: Path) -> bool:
         """Every file this manifest names is in `folder` at its recorded size."""

@@ -8,6 +8,8 @@
     quantize = false                # int8 is the default
     [postproc]
     loudness = "acx"
+    [verify]
+    retries = 2                     # enabled, backend, max_wer: as the render options
 
 Relative paths are relative to the job file, so a job runs the same from cron's cwd.
 """

@@ -31,7 +31,9 @@ class JobResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.SOME_FAILED if any(run.failed for run in self.runs) else ExitCode.DONE
+        if any(run.failed for run in self.runs):
+            return ExitCode.SOME_FAILED
+        return ExitCode.FLAGGED if any(run.flagged for run in self.runs) else ExitCode.DONE
 
 
 def run_job(path: Path, show_progress: bool = True) -> JobResult:
@@ -87,7 +89,9 @@ def summary(result: JobResult) -> str:
     done = sum(len(r.books) - len(r.failed) for r in result.runs)
     failed = [b.error for r in result.runs for b in r.failed]
     audio = sum(b.audio_seconds for r in result.runs for b in r.books)
-    head = (f"{done} rendered, {len(failed)} failed, {result.finished_before} already finished; "
+    flagged = sum(r.flagged for r in result.runs)
+    head = (f"{done} rendered, {len(failed)} failed, {result.finished_before} already finished, "
+            f"{flagged} chunks still failing verification; "
             f"{audio / 3600:.2f} h of audio")
     nothing = [f"inputs entry {p!r} matches no file" for p in result.unmatched]
     return "\n".join([head, *failed, *nothing])

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pocket_batch.core.config import (CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
-                                     QAOptions, RunConfig, Synthesis)
+                                     QAOptions, RunConfig, Synthesis, VerifyOptions)
 from pocket_batch.core.errors import ExitCode, PocketBatchError, Terminated, os_error_line
 from pocket_batch.pipeline import views
 from pocket_batch.pipeline.views import err
@@ -49,6 +49,10 @@ ImageAlt = Annotated[str, option(IngestOptions, "image_alt")]
 Workers = Annotated[Optional[int], option(Synthesis, "workers")]
 Address = Annotated[Optional[str], option(Synthesis, "address")]
 Consent = Annotated[Optional[Path], option(RunConfig, "consent")]
+Verify = Annotated[Optional[bool], option(VerifyOptions, "enabled", "--verify/--no-verify", show_default=False)]
+VerifyBackend = Annotated[str, option(VerifyOptions, "backend", "--verify-backend")]
+VerifyMaxWer = Annotated[Optional[float], option(VerifyOptions, "max_wer", "--verify-max-wer")]
+VerifyRetries = Annotated[int, option(VerifyOptions, "retries", "--verify-retries")]
 
 
 @app.command()
@@ -74,8 +78,14 @@ def render(
     lexicon: Lexicon = None,
     loudness: Annotated[str, option(PostprocOptions, "loudness")] = default(PostprocOptions, "loudness"),
     format: Annotated[str, option(PostprocOptions, "format", "--format")] = default(PostprocOptions, "format"),
+    subtitles: Annotated[str, option(PostprocOptions, "subtitles")] = default(PostprocOptions, "subtitles"),
+    verify: Verify = None,
+    verify_backend: VerifyBackend = default(VerifyOptions, "backend"),
+    verify_max_wer: VerifyMaxWer = None,
+    verify_retries: VerifyRetries = default(VerifyOptions, "retries"),
 ) -> None:
-    """Narrate books (EPUB, Markdown, text): a chaptered M4B, per-chapter files, subtitles and a manifest."""
+    """Narrate books (EPUB, Markdown, text): a chaptered M4B, per-chapter files, subtitles and a manifest;
+    every chunk verified with a speech recognizer (exit 4 when some still fail, listed in verify.json)."""
     from pocket_batch.pipeline.run import render as run_render
 
     config = RunConfig(
@@ -84,14 +94,17 @@ def render(
                              image_alt=image_alt, lexicon=lexicon),
         model=ModelOptions(language=language, config=model_config, quantize=quantize),
         generation=GenerationOptions(temperature=temperature, seed=seed),
-        postproc=PostprocOptions(loudness=loudness, format=format),
+        postproc=PostprocOptions(loudness=loudness, format=format, subtitles=subtitles),
         workers=workers, address=address, batch_size=batch_size, chunk_retries=chunk_retries,
         chunk_timeout=chunk_timeout,
+        verify=VerifyOptions(enabled=verify, backend=verify_backend, max_wer=verify_max_wer, retries=verify_retries),
     )
     result = run_render(config)
     views.show_runs([result])
     if result.failed:
         raise typer.Exit(ExitCode.SOME_FAILED)
+    if result.flagged:
+        raise typer.Exit(ExitCode.FLAGGED)
 
 
 @app.command("run")

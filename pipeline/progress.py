@@ -84,11 +84,14 @@ class EncodeProgress:
 
 def run_table(runs: list) -> Table:
     """The end-of-run table: each book's outcome, then the run's totals and speed against real time."""
-    table = Table("book", "result", "chapters", "audio", title="pocket-batch run")
+    table = Table("book", "result", "chapters", "audio", "verified", "regenerated", "still flagged",
+                  title="pocket-batch run")
     for run in runs:
         for b in run.books:
             result = f"[red]failed[/]: {b.error}" if b.error else "[green]already finished[/]" if b.already else "[green]done[/]"
-            table.add_row(b.source.name, result, str(b.chapters or ""), clock(b.audio_seconds) if b.audio_seconds else "")
+            flagged = f"[yellow]{b.flagged}[/]" if b.flagged else ("0" if b.verified else "")
+            table.add_row(b.source.name, result, str(b.chapters or ""), clock(b.audio_seconds) if b.audio_seconds else "",
+                          str(b.verified or ""), str(b.regenerated) if b.verified else "", flagged)
     audio = sum(b.audio_seconds for run in runs for b in run.books if not b.already)
     wall = sum(run.wall_seconds for run in runs)
     failed = sum(len(run.failed) for run in runs)

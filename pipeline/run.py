@@ -8,31 +8,32 @@ and the others go on.
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pocket_batch.ingest.book import read_book
-from pocket_batch.core.config import PRESETS, SAMPLE_RATE, SYNTHETIC, RunConfig, Synthesis, default_workers
+from pocket_batch.core.config import PRESETS, SYNTHETIC, RunConfig
 from pocket_batch.core.errors import PocketBatchError, one_line, os_error_line
 from pocket_batch.core.layout import OutputLayout, inside, safe_name
 from pocket_batch.core.measure import clock
 from pocket_batch.core.files import sha256_file, sha256_json
 from pocket_batch.pipeline.lock import output_lock, remove_partial_files
 from pocket_batch.pipeline.progress import EncodeProgress, SynthProgress
-from pocket_batch.core.records import Book
+from pocket_batch.core.records import Book, ChunkAudio
 from pocket_batch.pipeline.runlog import log, run_log
 from pocket_batch.pipeline.state import DONE, FAILED, BookState, finished_manifest, write_state
 from pocket_batch.core.reports import Manifest
 from pocket_batch.postproc.audiobook import Assembly, OnChapter, assemble
 from pocket_batch.postproc.manifest import write_manifest
+from pocket_batch.pipeline.takes import Retaking, Synthesizer, Takes, Verifier, verify_takes
+from pocket_batch.postproc.verify_report import write_verify_report
 from pocket_batch.synth.cache import AudioCache
-from pocket_batch.synth.executors import make_executor
 from pocket_batch.synth.model import ModelSource
 from pocket_batch.synth.voices import Voice, resolve_voice
-from pocket_batch.synth.work import Work, collect, plan_work, run_tasks
-from pocket_batch.synth.worker import SynthFailure, SynthTask, SynthWorker
+from pocket_batch.synth.work import Work, collect, plan_work
+from pocket_batch.synth.worker import SynthFailure
+from pocket_batch.verify.backends import hears
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class BookResult:
     already: bool = False  # finished by an earlier run; nothing was done
     m4b: Path | None = None  # the book's audiobook; its chapters, subtitles and manifest are beside it
     warnings: tuple[str, ...] = ()
+    verified: int = 0  # chunks heard by the recognizer
+    regenerated: int = 0  # chunks taken again after failing verification
+    flagged: int = 0  # chunks that still fail verification (kept, and listed in verify.json)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,11 @@ class RunResult:
     def failed(self) -> list[BookResult]:
         return [b for b in self.books if b.error]
 
+    @property
+    def flagged(self) -> int:
+        """Chunks, over every book, that still fail verification."""
+        return sum(b.flagged for b in self.books)
+
 
 @dataclass(frozen=True)
 class Session:
@@ -68,6 +77,10 @@ class Session:
     voice: Voice
     settings: str
     cache: AudioCache  # one per run: each entry's content is checked once, when first used
+    verifier: Verifier | None = None  # None: --no-verify
+
+    def verifies(self, book: Book) -> bool:
+        return self.verifier is not None and hears(self.verifier.backend, book.language)
 
 
 def open_session(config: RunConfig) -> Session:
@@ -75,13 +88,15 @@ def open_session(config: RunConfig) -> Session:
     voice = resolve_voice(config.voice, source, config.consent)
     settings = settings_hash(config, source, voice)
     source.tokenizer  # noqa: B018 - every book needs it: an unreachable model stops the run here, once
-    return Session(config, source, voice, settings, AudioCache(OutputLayout(config.output).cache))
+    layout = OutputLayout(config.output)
+    verifier = Verifier(config.verify, layout.verdicts) if config.verify.enabled is not False else None
+    return Session(config, source, voice, settings, AudioCache(layout.cache), verifier)
 
 
 def settings_hash(config: RunConfig, source: ModelSource, voice: Voice) -> str:
     """Every setting that changes a book's outputs: a finished book with other settings renders again."""
     return sha256_json({"voice": voice.fingerprint, "model": source.fingerprint,
-                        **config.model_dump(mode="json", include={"ingest", "generation", "postproc"})})
+                        **config.model_dump(mode="json", include={"ingest", "generation", "postproc", "verify"})})
 
 
 def render(config: RunConfig, show_progress: bool = True) -> RunResult:
@@ -91,6 +106,8 @@ def render(config: RunConfig, show_progress: bool = True) -> RunResult:
     of a finished book takes the time of hashing its input and checking its files.
     """
     started = time.perf_counter()
+    if config.postproc.subtitles == "word" and config.verify.enabled is False:
+        raise PocketBatchError("--subtitles word takes its word times from verification: drop --no-verify")
     session = open_session(config)
     finished = [finished_result(session, path) for path in config.inputs]
     pending = tuple(path for path, done in zip(config.inputs, finished) if done is None)
@@ -113,8 +130,10 @@ def finished_result(session: Session, source: Path) -> BookResult | None:
     if manifest is None:
         return None
     folder = book_dir(session.config, source)
+    check = manifest.verification
     return BookResult(source, folder, None, manifest.outputs.duration, len(manifest.chapters), already=True,
-                      m4b=folder / manifest.outputs.m4b)
+                      m4b=folder / manifest.outputs.m4b, verified=check.verified if check else 0,
+                      regenerated=check.regenerated if check else 0, flagged=len(check.flagged) if check else 0)
 
 
 def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, str]],
@@ -126,6 +145,9 @@ def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, st
     results = [_fail(session, path, message) for path, message in unreadable]
     planned: list[tuple[Book, Work]] = []
     for book in books:
+        if session.verifier and not session.verifies(book):
+            book = replace(book, warnings=book.warnings + (
+                f"not verified: {session.verifier.backend.name} does not hear {book.language!r}",))
         for warning in book.warnings:
             log.warning("%s: %s", book.source.name, warning)
         try:
@@ -140,8 +162,8 @@ def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, st
                f"({len({k for w in works for k in w.keys.values()})} distinct), "
                f"{len({t.key for w in works for t in w.tasks})} to synthesize with voice {session.voice.name}")
     log.info(summary)
-    synthesized, failures = synthesize_works(session, works, show_progress, summary)
-    results += [_finish_or_fail(session, book, work, failures, show_progress) for book, work in planned]
+    synthesized, failures, takes = synthesize_works(session, planned, show_progress, summary)
+    results += [_finish_or_fail(session, book, work, failures, takes, show_progress) for book, work in planned]
     return RunResult(results, synthesized, time.perf_counter() - started, log_path)
 
 
@@ -156,18 +178,22 @@ def failure_line(source: Path, exc: Exception) -> str:
 
 
 def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str, SynthFailure],
-                    show_progress: bool = False) -> BookResult:
+                    takes: dict[str, Takes], show_progress: bool = False) -> BookResult:
     keys = list(work.keys.values())
     failed = {key: failures[key].reason for key in keys if key in failures}
     if failed:
         message = f"{book.source}: {len(failed)} chunks failed on every retry (last: {next(iter(failed.values()))})"
         return _fail(session, book.source, message, keys, failed)
+    if session.verifies(book):
+        audio = {chunk_id: takes[key].record(session.cache) for chunk_id, key in work.keys.items()}
+    else:
+        audio = collect(work, session.cache)
     try:
         if show_progress:
             with EncodeProgress(book.source.name) as progress:
-                manifest = finish_book(session, book, work, progress.chapter)
+                manifest = finish_book(session, book, work, audio, progress.chapter)
         else:
-            manifest = finish_book(session, book, work)
+            manifest = finish_book(session, book, work, audio)
     except OSError:
         raise  # a full disk or a read-only folder is not this book's fault: the run stops, in one line
     except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
@@ -177,8 +203,13 @@ def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str
     _write_state(session, book.source, folder, keys, status=DONE, audio_seconds=seconds)
     log.info("done %s: %d chapters, %s of audio -> %s", book.source.name, len(manifest.chapters),
              clock(seconds), folder)
+    check = manifest.verification
+    if check and check.flagged:
+        log.warning("%s: %d chunks still fail verification, listed in %s", book.source.name, len(check.flagged),
+                    folder / "verify.json")
     return BookResult(book.source, folder, None, seconds, len(manifest.chapters), m4b=folder / manifest.outputs.m4b,
-                      warnings=book.warnings)
+                      warnings=book.warnings, verified=check.verified if check else 0,
+                      regenerated=check.regenerated if check else 0, flagged=len(check.flagged) if check else 0)
 
 
 def _fail(session: Session, source: Path, message: str, keys: list[str] | None = None,
@@ -195,13 +226,21 @@ def _write_state(session: Session, source: Path, folder: Path, keys: list[str], 
                                                  **fields))
 
 
-def synthesize_works(session: Session, works: list[Work], show_progress: bool = True, summary: str = ""
-                     ) -> tuple[int, dict[str, SynthFailure]]:
-    """Every chunk the cache lacks, each distinct one once: how many were tried, and which failed."""
-    tasks = list({t.key: t for w in works for t in w.tasks}.values())
-    failures = (synthesize_tasks(session.config, tasks, [session.voice], session.cache, show_progress, summary)
-                if tasks else {})
-    return len(tasks), failures
+def synthesize_works(session: Session, planned: list[tuple[Book, Work]], show_progress: bool = True,
+                     summary: str = "") -> tuple[int, dict[str, SynthFailure], dict[str, Takes]]:
+    """Every chunk the cache lacks, each distinct one once, then verification and retakes: how many
+    were synthesized, which failed, and the verified chunks' takes by first key."""
+    tasks = list({t.key: t for _, w in planned for t in w.tasks}.values())
+    verified = {work.keys[c.id]: c for book, work in planned if session.verifies(book) for c in book.chunks}
+    verifier = session.verifier if verified else None
+    config = session.config
+    with Synthesizer(config, [session.voice], session.cache, verifier, show_progress) as synth:
+        failures = synth.run(tasks, summary)
+        takes, retaken = {}, 0
+        if verifier:
+            plan = Retaking(session.voice, session.source, config.generation, session.cache)
+            takes, retaken = verify_takes(synth, verifier, verified, plan, failures)
+    return len(tasks) + retaken, failures, takes
 
 
 def read_books(session: Session, inputs: tuple[Path, ...]) -> tuple[list[Book], list[tuple[Path, str]]]:
@@ -218,27 +257,6 @@ def read_books(session: Session, inputs: tuple[Path, ...]) -> tuple[list[Book], 
     return books, failed
 
 
-def synthesize_tasks(config: Synthesis, tasks: list[SynthTask], voices: list[Voice],
-                     cache: AudioCache, show_progress: bool, summary: str = "") -> dict[str, SynthFailure]:
-    """Tasks through an executor made from the config's worker settings, results into the cache."""
-    workers = default_workers() if config.workers is None else config.workers
-    make_worker = functools.partial(SynthWorker, config.model, config.generation.temperature,
-                                    config.torch_threads, config.voice_cache_size, config.batch_size)
-    with make_executor(make_worker, workers, config.torch_threads, config.address,
-                       config.chunk_retries, config.chunk_timeout) as executor:
-        if not show_progress:
-            failures = run_tasks(tasks, voices, executor, cache)
-        else:
-            with SynthProgress({t.key: t.text for t in tasks}, summary) as progress:
-                failures = run_tasks(tasks, voices, executor, cache,
-                                     on_result=lambda out: progress.advance(out.key, out.audio.size / SAMPLE_RATE))
-        if replaced := getattr(executor, "replaced", 0):
-            log.warning("%d workers replaced after dying or timing out", replaced)
-    for failure in failures.values():
-        log.error("chunk %s failed after %d attempts: %s", failure.key, failure.attempts, failure.reason)
-    return failures
-
-
 def book_dir(config: RunConfig, book: Book | Path) -> Path:
     """The output folder itself for one input; a subfolder per input for several (or when asked)."""
     source = book.source if isinstance(book, Book) else book
@@ -246,21 +264,27 @@ def book_dir(config: RunConfig, book: Book | Path) -> Path:
     return inside(config.output, config.output / safe_name(source.stem, "book")) if per_input else config.output
 
 
-def finish_book(session: Session, book: Book, work: Work, on_chapter: OnChapter | None = None) -> Manifest:
-    """Post-processing and the manifest, once every chunk of the book is in the cache."""
+def finish_book(session: Session, book: Book, work: Work, audio: dict[str, ChunkAudio],
+                on_chapter: OnChapter | None = None) -> Manifest:
+    """Post-processing, the manifest and the verification report, once every chunk of the book is in the cache."""
     config, source, voice = session.config, session.source, session.voice
     folder = book_dir(config, book)
     folder.mkdir(parents=True, exist_ok=True)
     cache = session.cache
     voice_info = voice.provenance | {"kind": voice.kind, "name": voice.name, "fingerprint": voice.fingerprint}
-    result = assemble(book, collect(work, cache),
-                      Assembly(cache, folder, config.postproc, book_tags(book, voice.name), on_chapter))
+    result = assemble(book, audio, Assembly(cache, folder, config.postproc, book_tags(book, voice.name), on_chapter))
     model = {"config": str(source.config_path), "fingerprint": source.fingerprint,
              "quantize": config.model.quantize, "params": work.params}
     preset = PRESETS[config.postproc.loudness]
+    verifier = session.verifier if session.verifies(book) else None
+    if verifier:
+        write_verify_report(folder / "verify.json", result, verifier.store.root.name)
+    else:
+        (folder / "verify.json").unlink(missing_ok=True)  # a report of an earlier, verified render
     return write_manifest(folder / "manifest.json", book, result, config=config.model_dump(mode="json"),
                           model=model, voice=voice_info,
-                          loudness={"preset": config.postproc.loudness} | preset.model_dump())
+                          loudness={"preset": config.postproc.loudness} | preset.model_dump(),
+                          verifier=verifier.store.root.name if verifier else None)
 
 
 def book_tags(book: Book, narrator: str) -> dict[str, str]:

@@ -29,6 +29,10 @@ def show_runs(runs) -> None:
             if book.m4b:
                 err.print(f"\u2192 {book.m4b}, with chapters/, subtitles (.srt, .vtt) and manifest.json in "
                           f"{book.m4b.parent}", highlight=False, soft_wrap=True)
+            if book.flagged:
+                err.print(f"[yellow]{book.flagged} chunks still fail verification[/] (kept): "
+                          f"{book.m4b.parent / 'verify.json'} lists them with where to hear each",
+                          highlight=False, soft_wrap=True)
         for book in run.failed:
             err.print(f"[red]error:[/] {book.error}", highlight=False, soft_wrap=True)
 

@@ -20,7 +20,7 @@ from pocket_batch.core.records import Book, ChunkAudio
 from pocket_batch.postproc.encode import LOSSY, Encoder, codec_args, ffmetadata
 from pocket_batch.postproc.loudness import LoudnessMeter, db_to_gain, limit, true_peak_db
 from pocket_batch.postproc.placement import ChapterPlacement, place_book
-from pocket_batch.postproc.subtitles import Cue, write_srt, write_vtt
+from pocket_batch.postproc.subtitles import Cue, shown_words, word_groups, write_srt, write_vtt
 from pocket_batch.postproc.tags import tag_synthetic
 from pocket_batch.synth.cache import AudioCache
 
@@ -120,10 +120,12 @@ def assemble(book: Book, audio: dict[str, ChunkAudio], assembly: Assembly) -> Au
                 assembly.on_chapter(number, len(placements), placement.chapter.title)
             results.append(_encode_chapter(placement, start, f"{number:0{max(2, len(str(len(placements))))}d}",
                                            f"{number}/{len(placements)}", assembly, book_encoder))
-    cues = [Cue(start + c.offset, start + c.offset + c.samples, c.chunk.text)
+    by_word = assembly.options.subtitles == "word"
+    cues = [Cue(start + c.offset, start + c.offset + c.samples, c.chunk.text,
+                shown_words(c.chunk.text, [(w, start + s, start + e) for w, s, e in c.words()]) if by_word else ())
             for placement, start in zip(placements, starts) for c in placement.chunks]
     srt, vtt = assembly.out / f"{title}.srt", assembly.out / f"{title}.vtt"
-    write_srt(srt, cues, SAMPLE_RATE)
+    write_srt(srt, word_groups(cues) if by_word else cues, SAMPLE_RATE)
     write_vtt(vtt, cues, SAMPLE_RATE)
     return Audiobook(m4b, results, (srt, vtt), starts[-1])
 

@@ -9,13 +9,15 @@ from pathlib import Path
 from pocket_batch.core.config import SAMPLE_RATE, SYNTHETIC
 from pocket_batch.core.files import sha256_file
 from pocket_batch.core.records import Book
-from pocket_batch.core.reports import (BookEntry, ChapterEntry, ChunkEntry, Manifest, OutputFile, Outputs, Skipped,
-                                       SyntheticSpeech, not_read)
+from pocket_batch.core.reports import (BookEntry, ChapterEntry, ChunkCheck, ChunkEntry, Manifest, OutputFile, Outputs,
+                                       Skipped, SyntheticSpeech, TakeEntry, Verification, WordEntry, not_read)
 from pocket_batch.postproc.audiobook import Audiobook, ChapterResult
+from pocket_batch.postproc.placement import PlacedChunk
 
 
 def software_versions() -> dict:
-    names = ("pocket-batch", "pocket-tts", "torch", "ray", "numpy", "soundfile", "pyloudnorm", "imageio-ffmpeg")
+    names = ("pocket-batch", "pocket-tts", "torch", "ray", "numpy", "soundfile", "pyloudnorm", "imageio-ffmpeg",
+             "pocketsphinx")
     return {"python": platform.python_version()} | {n: version(n) for n in names}
 
 
@@ -24,8 +26,14 @@ def seconds(samples: int) -> float:
 
 
 def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict, model: dict, voice: dict,
-                   loudness: dict) -> Manifest:
+                   loudness: dict, verifier: str | None = None) -> Manifest:
     out = target.parent
+    placed = [p for c in result.chapters for p in c.placement.chunks]
+    verification = None
+    if verifier:
+        verification = Verification(verifier=verifier, verified=sum(p.audio.verdict is not None for p in placed),
+                                    regenerated=sum(len(p.audio.takes) > 1 for p in placed),
+                                    flagged=[p.chunk.id for p in placed if p.audio.verdict and not p.audio.verdict.passed])
     manifest = Manifest(
         synthetic_speech=SyntheticSpeech(ai_generated=True, statement=SYNTHETIC),
         book=BookEntry(source=str(book.source), sha256=sha256_file(book.source), title=book.title,
@@ -41,6 +49,7 @@ def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict,
         chapters=[_chapter(c, out) for c in result.chapters],
         max_length_chunks=[p.chunk.id for c in result.chapters for p in c.placement.chunks if p.audio.max_length],
         files=[_file(path, out) for path in (result.m4b, *result.subtitles, *(c.file for c in result.chapters))],
+        verification=verification,
     )
     manifest.write(target)
     return manifest
@@ -60,6 +69,18 @@ def _chapter(c: ChapterResult, out: Path) -> ChapterEntry:
             id=p.chunk.id, text=p.chunk.text, normalized=p.chunk.normalized, boundary=p.chunk.boundary.value,
             key=p.audio.key, offset=c.start + p.offset, samples=p.samples, start=seconds(c.start + p.offset),
             duration=seconds(p.samples), gain_db=round(p.gain_db, 2), max_length=p.audio.max_length,
-            worker=p.audio.worker, wall_seconds=p.audio.wall_seconds,
+            worker=p.audio.worker, wall_seconds=p.audio.wall_seconds, verify=_check(p, c.start),
         ) for p in placement.chunks],
     )
+
+
+def _check(p: PlacedChunk, chapter_start: int) -> ChunkCheck | None:
+    verdict = p.audio.verdict
+    if verdict is None:
+        return None
+    return ChunkCheck(
+        passed=verdict.passed, transcript=verdict.transcript, wer=verdict.wer, misfit=verdict.misfit,
+        flags=list(verdict.flags),
+        takes=[TakeEntry(attempt=t.attempt, key=t.key, wer=t.verdict.wer, flags=list(t.verdict.flags))
+               for t in p.audio.takes],
+        words=[WordEntry(word=w, start=chapter_start + s, end=chapter_start + e) for w, s, e in p.words()])

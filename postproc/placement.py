@@ -33,6 +33,15 @@ class PlacedChunk:
     def samples(self) -> int:
         return self.end - self.start
 
+    def words(self) -> list[tuple[str, int, int]]:
+        """The verified words, (word, start, end) in samples of the chapter: the chunk's alignment, shifted
+        by where the chunk's kept audio begins there, and clipped to it."""
+        if self.audio.verdict is None:
+            return []
+        def placed(sample: int) -> int:
+            return self.offset + min(max(sample - self.start, 0), self.samples)
+        return [(w.word, placed(w.start), placed(w.end)) for w in self.audio.verdict.words]
+
 
 @dataclass(frozen=True)
 class ChapterPlacement:

@@ -61,7 +61,7 @@ class AudioCache:
                 return self._discard(key, problem)
             if not entry.sha256:  # written before records held a hash: checked by decoding, then hashed
                 entry = replace(entry, sha256=sha256_file(self.wav_path(key)))
-                write_json(record_path, asdict(entry))
+                write_json(record_path, _stored(entry))
             self.verified.add(key)
         return entry
 
@@ -98,7 +98,7 @@ class AudioCache:
             tmp.write_bytes(wav.getvalue())
         entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate,
                            sha256=hashlib.sha256(wav.getvalue()).hexdigest(), **meta)
-        write_json(self._record_path(key), asdict(entry))
+        write_json(self._record_path(key), _stored(entry))
         self.verified.add(key)
         return entry
 
@@ -107,3 +107,8 @@ class AudioCache:
         if not np.isfinite(audio).all():
             raise NonFiniteAudio(f"{self.wav_path(key)}: NaN or infinite samples")
         return audio
+
+
+def _stored(entry: ChunkAudio) -> dict:
+    """The record as the cache keeps it: what synthesis made, not what a run later learned of it."""
+    return {k: v for k, v in asdict(entry).items() if k not in ("verdict", "takes")}

@@ -18,6 +18,7 @@ from pocket_batch.synth.cache import AudioCache, NonFiniteAudio
 from pocket_batch.synth.model import ModelSource
 from pocket_batch.synth.voices import Voice
 from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask
+from pocket_batch.verify.store import VerdictStore
 
 OnResult = Callable[[SynthOutput], None]
 
@@ -56,8 +57,8 @@ def plan_work(chunks: Iterable[Chunk], voice: Voice, source: ModelSource, option
 
 
 def run_tasks(tasks: list[SynthTask], voices: list[Voice], executor, cache: AudioCache,
-              on_result: OnResult | None = None) -> dict[str, SynthFailure]:
-    """Stream tasks through the executor, storing each result in the cache as it arrives.
+              on_result: OnResult | None = None, verdicts: VerdictStore | None = None) -> dict[str, SynthFailure]:
+    """Stream tasks through the executor, storing each result (and its verdict) as it arrives.
 
     Returns the tasks that failed on every attempt, by key; the others are all in the cache.
     """
@@ -72,6 +73,8 @@ def run_tasks(tasks: list[SynthTask], voices: list[Voice], executor, cache: Audi
         except NonFiniteAudio as exc:  # the same seed would give the same samples: not worth a retry
             failures[output.key] = SynthFailure(output.key, str(exc), 1)
             continue
+        if verdicts is not None and output.verdict is not None:
+            verdicts.put(output.key, output.verdict)
         if on_result:
             on_result(output)
     return failures

@@ -12,14 +12,17 @@ import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pocket_batch.core.config import SAMPLES_PER_FRAME, ModelOptions
+from pocket_batch.core.config import SAMPLE_RATE, SAMPLES_PER_FRAME, ModelOptions, VerifyOptions
+from pocket_batch.core.records import Verdict
 from pocket_batch.synth.internals import max_gen_len, split_into_best_sentences
 from pocket_batch.synth.model import ModelSource, hub_errors
 from pocket_batch.synth.voices import Voice
+from pocket_batch.verify.backends import make_backend
+from pocket_batch.verify.judge import verify_audio
 
 BATCHES_PER_CALL = 4  # tasks per call = batch size x this: the batch refills from the call until its last wave
 
@@ -40,6 +43,7 @@ class SynthOutput:
     max_length: bool
     worker: str
     wall_seconds: float
+    verdict: Verdict | None = None  # when the worker verifies: what the recognizer heard
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,12 @@ class SynthFailure:
 
 class SynthWorker:
     def __init__(self, model: ModelOptions, temperature: float | None = None,
-                 torch_threads: int = 1, voice_cache_size: int = 8, batch_size: int = 1):
+                 torch_threads: int = 1, voice_cache_size: int = 8, batch_size: int = 1,
+                 verify: VerifyOptions | None = None):
         self.source = ModelSource(model)
+        # Verified here, next to the audio: no second trip of every chunk through the object store.
+        self.verify = verify
+        self.backend = None
         self.temperature = temperature
         self.torch_threads = torch_threads
         self.voice_cache_size = voice_cache_size
@@ -113,6 +121,19 @@ class SynthWorker:
         return sorted(self.synthesize_stream(tasks), key=lambda out: order.index(out.key))
 
     def synthesize_stream(self, tasks: list[SynthTask]) -> Iterator[SynthOutput]:
+        """Each task's audio (and verdict, when verifying) as soon as it is done."""
+        texts = {task.key: task.text for task in tasks}
+        for output in self._generate(tasks):
+            if self.verify is not None:
+                if self.backend is None:
+                    self.backend = make_backend(self.verify)
+                started = time.perf_counter()
+                verdict = verify_audio(self.backend, output.audio, SAMPLE_RATE, texts[output.key], self.verify)
+                output = replace(output, verdict=verdict,
+                                 wall_seconds=output.wall_seconds + time.perf_counter() - started)
+            yield output
+
+    def _generate(self, tasks: list[SynthTask]) -> Iterator[SynthOutput]:
         """Each task's audio as soon as it is done, `batch_size` rows at a time (longest first, so the
         batch drains late); a chunk's audio does not depend on which chunks share its batch."""
         if self.batch_size <= 1:

@@ -1,0 +1,32 @@
+"""Choosing a recognizer: the rest of the code asks for one here and never knows which it got."""
+
+from __future__ import annotations
+
+import hashlib
+
+from pocket_batch.core.config import VerifyOptions
+from pocket_batch.verify.hearing import Backend
+
+# Settings that change a verdict: with the backend's own fingerprint, they name the verdicts' folder.
+JUDGED_WITH = ("max_wer", "max_misfit", "max_word_misfit")
+JUDGE_VERSION = 1  # raised when verify/judge.py decides differently, so stored verdicts are heard again
+
+
+def make_backend(options: VerifyOptions) -> Backend:
+    if options.backend == "whisper":
+        from pocket_batch.verify.whisper import WhisperBackend
+
+        return WhisperBackend(options.whisper_model)
+    from pocket_batch.verify.sphinx import SphinxBackend
+
+    return SphinxBackend()
+
+
+def verdicts_fingerprint(backend: Backend, options: VerifyOptions) -> str:
+    judged = repr([JUDGE_VERSION] + [getattr(options, name) for name in JUDGED_WITH])
+    return f"{backend.name}-" + hashlib.sha256(f"{backend.fingerprint} {judged}".encode()).hexdigest()[:12]
+
+
+def hears(backend: Backend, language: str | None) -> bool:
+    """Whether the backend can verify a book in this language (None: English, as ingest assumes)."""
+    return (language or "en")[:2].lower() in backend.languages

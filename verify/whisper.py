@@ -1,0 +1,81 @@
+"""The optional backend: faster-whisper (`pip install "pocket-batch[whisper]"`).
+
+Its weights come from the user's Hugging Face cache, as Pocket TTS's do; it never
+downloads them. Whisper does not force-align a given text, so each text word takes
+the time of the heard word it matches, and decisions rest on the word error rate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from functools import cached_property
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.verify.hearing import Hearing, Span
+from pocket_batch.verify.words import edits, words
+
+RATE = 16_000
+
+
+class WhisperBackend:
+    name = "whisper"
+    max_wer = 0.3  # whisper hears correct speech well: past this, words are wrong
+    languages = ("en", "fr", "de", "es", "it", "pt", "nl")
+
+    def __init__(self, model: str):
+        self.model_name = model
+        self._model = None
+        if model.endswith(".en"):
+            self.languages = ("en",)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(f"faster-whisper {_version()} {self.model_name}".encode()).hexdigest()[:16]
+
+    @property
+    def model(self):
+        if self._model is None:
+            try:
+                from faster_whisper import WhisperModel
+            except ImportError:
+                raise PocketBatchError('--verify-backend whisper needs faster-whisper: pip install "pocket-batch[whisper]"') from None
+            try:
+                self._model = WhisperModel(self.model_name, device="cpu", compute_type="int8", cpu_threads=1,
+                                           local_files_only=True)
+            except Exception as exc:  # noqa: BLE001 - huggingface_hub raises several kinds for a missing snapshot
+                raise PocketBatchError(
+                    f"whisper model {self.model_name!r} is not in the Hugging Face cache "
+                    f"({type(exc).__name__}); fetch it once on a connected machine, or use --verify-backend pocketsphinx"
+                ) from None
+        return self._model
+
+    def hear(self, audio: np.ndarray, rate: int, text: list[str]) -> Hearing:
+        if rate != RATE:
+            g = math.gcd(RATE, rate)
+            audio = resample_poly(audio, RATE // g, rate // g).astype(np.float32)
+        segments, _ = self.model.transcribe(audio, beam_size=1, word_timestamps=True, condition_on_previous_text=False,
+                                            language=None if len(self.languages) > 1 else "en")
+        heard = [(w, word.start, word.end) for seg in segments for word in seg.words or [] for w in words(word.word)]
+        transcript = [w for w, _, _ in heard]
+        spans = []
+        for edit in edits(text, transcript):
+            if edit.ref is None:
+                continue
+            if edit.hyp is not None:
+                _, start, end = heard[edit.hyp]
+            else:  # not heard: a zero-length span where the previous word ended
+                start = end = spans[-1].end if spans else 0.0
+            spans.append(Span(text[edit.ref], round(start, 3), round(end, 3)))
+        return Hearing(transcript, spans or None, None)
+
+
+def _version() -> str:
+    try:
+        return version("faster-whisper")
+    except PackageNotFoundError:
+        return "absent"
