@@ -24,7 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, default_workers
+from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, VerifyOptions, default_workers
 from pocket_batch.synth.work import run_tasks
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.ray_pool import RayExecutor
@@ -41,6 +41,7 @@ class Setup:
     quantize: bool
     workers: int = 0  # 0: stock pocket-tts in one process
     batch_size: int = 1
+    verify: bool = False  # workers verify each chunk (pocketsphinx) as they make it
 
 
 def bench_sentences(count: int) -> list[str]:
@@ -63,8 +64,14 @@ def setups(workers: int, batch_size: int) -> list[Setup]:
     return rows
 
 
+def verify_setups(workers: int, batch_size: int) -> list[Setup]:
+    """The default pipeline, without and with verification: what verifying costs."""
+    name = f"pipeline, {workers} workers x batch {batch_size}, int8"
+    return [Setup(name, True, workers, batch_size), Setup(f"{name}, verified", True, workers, batch_size, True)]
+
+
 def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, model_dir: Path,
-                only: list[str] | None, console: Console, repeat: int = 1) -> list[dict]:
+                only: list[str] | None, console: Console, repeat: int = 1, verify: bool = False) -> list[dict]:
     config = model_dir / "config.yaml"
     if not config.is_file():
         console.print(f"building the full-size random model in {model_dir} (once)...")
@@ -72,7 +79,8 @@ def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, m
     texts = bench_sentences(max(chunk_counts))
     if len(texts) < max(chunk_counts):
         console.print(f"[yellow]only {len(texts)} distinct sentences available[/]")
-    chosen = [s for s in setups(workers or default_workers(), batch_size) if not only or any(o in s.name for o in only)]
+    every = (verify_setups if verify else setups)(workers or default_workers(), batch_size)
+    chosen = [s for s in every if not only or any(o in s.name for o in only)]
     rows = []
     for count in chunk_counts:
         runs: dict[str, list[dict]] = {setup.name: [] for setup in chosen}
@@ -131,7 +139,8 @@ def _pipeline(options: ModelOptions, texts: list[str], setup: Setup) -> tuple[in
 
     voice = resolve_voice(BENCH_VOICE, ModelSource(options))
     tasks = [SynthTask(f"bench{n:05d}", text, voice.fingerprint, n, 50) for n, text in enumerate(texts)]
-    make_worker = functools.partial(SynthWorker, options, batch_size=setup.batch_size)
+    make_worker = functools.partial(SynthWorker, options, batch_size=setup.batch_size,
+                                    verify=VerifyOptions() if setup.verify else None)
     sizes: list[int] = []
     with tempfile.TemporaryDirectory() as tmp, RayExecutor(make_worker, setup.workers) as executor:
         pids = [int(name.rsplit(":", 1)[1]) for name in executor.worker_names]  # a local cluster: ours to read
@@ -190,8 +199,11 @@ def _print(rows: list[dict], console: Console) -> None:
     for count in dict.fromkeys(r["chunks"] for r in rows):
         group = [r for r in rows if r["chunks"] == count]
         stock = max((r["speed"] for r in group if r["config"].startswith("stock")), default=None)
+        plain = next((r["speed"] for r in group if not r["config"].endswith("verified")), None)
         for r in group:
             ratio = f"{r['speed'] / stock:.2f}×" if stock else ""
+            if r["config"].endswith("verified") and plain:
+                ratio = f"wall +{plain / r['speed'] - 1:.0%} vs unverified"
             speeds = r["speeds"]
             runs = f"{speeds[0]:.2f}–{speeds[-1]:.2f} ({len(speeds)} runs)" if len(speeds) > 1 else "1 run"
             table.add_row(r["config"], str(r["chunks"]), f"{r['audio_s']:.0f}", f"{r['wall_s']:.1f}",

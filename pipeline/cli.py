@@ -169,6 +169,9 @@ def corpus(
     splits: Annotated[str, option(CorpusConfig, "splits")] = ",".join(map(str, default(CorpusConfig, "splits"))),
     retries: Annotated[int, option(QAOptions, "retries")] = default(QAOptions, "retries"),
     max_length: Annotated[str, option(QAOptions, "max_length")] = default(QAOptions, "max_length"),
+    verify: Verify = None,
+    verify_backend: VerifyBackend = default(VerifyOptions, "backend"),
+    verify_max_wer: VerifyMaxWer = None,
     lexicon: Lexicon = None,
     language: Language = None,
     model_config: ModelConfig = None,
@@ -190,6 +193,7 @@ def corpus(
         sample_rate=sample_rate, splits=ratios, lexicon=lexicon, qa=QAOptions(retries=retries, max_length=max_length),
         model=ModelOptions(language=language, config=model_config, quantize=quantize),
         generation=GenerationOptions(seed=seed), workers=workers, address=address,
+        verify=VerifyOptions(enabled=verify, backend=verify_backend, max_wer=verify_max_wer),
     )
     result = build_corpus(config)
     if result.never_ends and config.qa.max_length == "fail":
@@ -202,6 +206,23 @@ def corpus(
         raise typer.Exit(ExitCode.SOME_FAILED)
     err.print(f"[green]done[/] {output}: {result.kept} utterances kept, {result.synthesized} synthesized",
               highlight=False, soft_wrap=True)
+
+
+@app.command()
+def verify(
+    dataset: Annotated[Path, typer.Argument(help="An LJSpeech folder (metadata.csv, wavs/) or an audiofolder.")],
+    report: Annotated[Optional[Path], typer.Option("--report", help="Where to write the report (default DATASET/verify.json).")] = None,
+    backend: VerifyBackend = default(VerifyOptions, "backend"),
+    max_wer: VerifyMaxWer = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Processes, one recognizer each (default: one per core).")] = None,
+) -> None:
+    """Check an existing speech corpus: does each recording say its transcript? Exit 4 when some do not."""
+    from pocket_batch.pipeline.check_dataset import check_dataset
+
+    result = check_dataset(dataset, VerifyOptions(backend=backend, max_wer=max_wer), report, workers)
+    views.show_dataset_check(result)
+    if result.flagged:
+        raise typer.Exit(ExitCode.FLAGGED)
 
 
 @app.command()
@@ -273,11 +294,12 @@ def bench_synth(
     model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
     only: Annotated[Optional[list[str]], typer.Option(help="Only configurations whose name contains this (repeat the option).")] = None,
     repeat: Annotated[int, typer.Option(min=1, help="Runs per configuration, alternating order; the median is shown.")] = 1,
+    verify: Annotated[bool, typer.Option("--verify", help="The default pipeline with and without verification instead.")] = False,
 ) -> None:
     """Stock pocket-tts (fp32, int8) vs the pipeline (batch 1, batched), same chunks, one session."""
     from pocket_batch.benchmarks.synth import bench_synth as run
 
-    run(chunks, workers, batch_size, model_dir, only, Console(width=170), repeat)  # a wide table, even in a log
+    run(chunks, workers, batch_size, model_dir, only, Console(width=170), repeat, verify)  # a wide table, even in a log
 
 
 @bench_app.command("postproc")

@@ -15,7 +15,8 @@ from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.layout import OutputLayout
 from pocket_batch.core.records import Chunk, ChunkAudio
-from pocket_batch.pipeline.run import synthesize_tasks
+from pocket_batch.pipeline.takes import Synthesizer, Verifier
+from pocket_batch.verify.backends import hears
 from pocket_batch.postproc.dataset import Entry, write_dataset
 from pocket_batch.postproc.qa import failing, qa_flags
 from pocket_batch.synth.work import plan_work
@@ -24,6 +25,7 @@ from pocket_batch.synth.model import ModelSource
 from pocket_batch.synth.random_model import NEVER_EOS
 from pocket_batch.synth.voices import Voice, resolve_voice
 from pocket_batch.synth.worker import SynthFailure
+from pocket_batch.pipeline.runlog import log
 
 
 @dataclass
@@ -54,19 +56,25 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResu
     items = [Item(row, voices[name], Chunk(row.id, 0, row.text, normalize(row.text)))
              for row in rows for name in ([row.voice] if config.voice_column else config.voices)]
     _check_lengths(config, source, items)
-    cache = AudioCache(OutputLayout(config.output).cache)
+    layout = OutputLayout(config.output)
+    cache = AudioCache(layout.cache)
+    verifier = _verifier(config, layout)
+    if verifier:
+        verifier.listen_for([item.chunk.normalized for item in items])
     synthesized = 0
-    for attempt in range(config.qa.retries + 1):
-        todo = [item for item in items if item.kept is None]
-        if not todo:
-            break
-        count, failures = _synthesize(config, source, todo, cache, attempt, show_progress)
-        synthesized += count
-        for item in todo:
-            if item.key in failures:  # the worker failed on every retry: counts as a failed take
-                item.attempts.append((attempt, [f"synthesis failed: {failures[item.key].reason}"]))
-            else:
-                _judge(config, source, item, cache, attempt)
+    with Synthesizer(config, list({i.voice.fingerprint: i.voice for i in items}.values()), cache, verifier,
+                     show_progress) as synth:
+        for attempt in range(config.qa.retries + 1):
+            todo = [item for item in items if item.kept is None]
+            if not todo:
+                break
+            count, failures = _synthesize(config, source, todo, cache, attempt, synth)
+            synthesized += count
+            for item in todo:
+                if item.key in failures:  # the worker failed on every retry: counts as a failed take
+                    item.attempts.append((attempt, [f"synthesis failed: {failures[item.key].reason}"]))
+                else:
+                    _judge(config, source, item, cache, attempt, verifier)
     entries = [Entry(i.row, i.voice, i.chunk, *i.kept) for i in items if i.kept]
     failures = [{"id": i.row.id, "voice": i.voice.name, "row": i.row.row,
                  "attempts": [{"attempt": a, "flags": f} for a, f in i.attempts]} for i in items if not i.kept]
@@ -92,22 +100,34 @@ def _check_lengths(config: CorpusConfig, source: ModelSource, items: list[Item])
         raise PocketBatchError(f"{config.csv}: text over the model's {limit}-token limit at {rows}; split those rows")
 
 
+def _verifier(config: CorpusConfig, layout: OutputLayout) -> Verifier | None:
+    if config.verify.enabled is False:
+        return None
+    verifier = Verifier(config.verify, layout.verdicts)
+    if not hears(verifier.backend, config.language):
+        log.warning("%s: not verified: %s does not hear %r", config.csv, verifier.backend.name, config.language)
+        return None
+    return verifier
+
+
 def _synthesize(config, source, todo: list[Item], cache: AudioCache, attempt: int,
-                show_progress: bool) -> tuple[int, dict[str, SynthFailure]]:
-    tasks, voices = {}, {}
+                synth: Synthesizer) -> tuple[int, dict[str, SynthFailure]]:
+    tasks = {}
     for item in todo:
         work = plan_work([item.chunk], item.voice, source, config.generation, cache, attempt)
         item.key = work.keys[item.chunk.id]
         tasks.update({t.key: t for t in work.tasks})
-        voices[item.voice.fingerprint] = item.voice
-    failures = synthesize_tasks(config, list(tasks.values()), list(voices.values()), cache, show_progress) if tasks else {}
-    return len(tasks), failures
+    return len(tasks), synth.run(list(tasks.values()))
 
 
-def _judge(config: CorpusConfig, source: ModelSource, item: Item, cache: AudioCache, attempt: int) -> None:
+def _judge(config: CorpusConfig, source: ModelSource, item: Item, cache: AudioCache, attempt: int,
+           verifier: Verifier | None) -> None:
+    """Model-free QA, then (when on) what the recognizer heard: any failing flag rejects the take."""
     audio = cache.get(item.key)
     flags = qa_flags(cache.read(item.key), SAMPLE_RATE, source.count_tokens(item.chunk.normalized),
                      audio.max_length, config.qa)
+    if verifier:
+        flags += [f"verify: {flag}" for flag in verifier.verdict(item.key, item.chunk.normalized, cache).flags]
     bad = failing(flags, config.qa)
     if bad:
         item.attempts.append((attempt, bad))

@@ -233,6 +233,8 @@ def synthesize_works(session: Session, planned: list[tuple[Book, Work]], show_pr
     tasks = list({t.key: t for _, w in planned for t in w.tasks}.values())
     verified = {work.keys[c.id]: c for book, work in planned if session.verifies(book) for c in book.chunks}
     verifier = session.verifier if verified else None
+    if verifier:
+        verifier.listen_for([chunk.normalized for chunk in verified.values()])
     config = session.config
     with Synthesizer(config, [session.voice], session.cache, verifier, show_progress) as synth:
         failures = synth.run(tasks, summary)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from pocket_batch.core.config import SAMPLE_RATE, GenerationOptions, Synthesis, VerifyOptions, default_workers
 from pocket_batch.core.records import Chunk, ChunkAudio, Take, Verdict
@@ -29,11 +30,15 @@ from pocket_batch.verify.store import VerdictStore
 class Verifier:
     """The run's recognizer and verdict store: a verdict is looked up first, and heard only once."""
 
-    def __init__(self, options: VerifyOptions, root):
-        self.options = options
-        self.backend = make_backend(options)
-        self.store = VerdictStore(root, verdicts_fingerprint(self.backend, options))
+    def __init__(self, options: VerifyOptions, root: Path):
+        self.options, self.root = options, root
+        self.listen_for([])
         self.heard = 0  # verdicts this run made (on workers or here)
+
+    def listen_for(self, texts: list[str]) -> None:
+        """The texts the run will verify: the backend may listen for their words above others."""
+        self.backend = make_backend(self.options, texts)
+        self.store = VerdictStore(self.root, verdicts_fingerprint(self.backend, self.options))
 
     def verdict(self, key: str, text: str, cache: AudioCache) -> Verdict:
         """The stored verdict, or one made here for audio synthesized before verification was on."""
@@ -66,9 +71,10 @@ class Synthesizer:
     def _start(self):
         config = self.config
         workers = default_workers() if config.workers is None else config.workers
-        verify = self.verifier.options if self.verifier else None
+        verify, backend = (self.verifier.options, self.verifier.backend) if self.verifier else (None, None)
         make_worker = functools.partial(SynthWorker, config.model, config.generation.temperature,
-                                        config.torch_threads, config.voice_cache_size, config.batch_size, verify)
+                                        config.torch_threads, config.voice_cache_size, config.batch_size,
+                                        verify, backend)
         executor = make_executor(make_worker, workers, config.torch_threads, config.address,
                                  config.chunk_retries, config.chunk_timeout)
         self.executor = executor.__enter__()

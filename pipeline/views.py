@@ -68,6 +68,18 @@ def show_inspect(report) -> None:
 
 
 
+def show_dataset_check(result) -> None:
+    """Every flagged utterance with what was heard, then the totals."""
+    table = Table("id", "flags", "heard", "WER", title=f"flagged utterances ({len(result.flagged)})")
+    for recording, verdict in result.flagged:
+        table.add_row(recording.id, "; ".join(verdict.flags), first_line(verdict.transcript, 60), f"{verdict.wer:.2f}")
+    if result.flagged:
+        err.print(table)
+    passed = len(result.verdicts) - len(result.flagged)
+    err.print(f"{len(result.verdicts)} utterances ({clock(result.seconds)} of audio): {passed} pass, "
+              f"{len(result.flagged)} flagged; report: {result.report}", highlight=False, soft_wrap=True)
+
+
 def show_status(report) -> None:
     console = Console()
     if report.running:

@@ -22,6 +22,7 @@ from pocket_batch.synth.internals import max_gen_len, split_into_best_sentences
 from pocket_batch.synth.model import ModelSource, hub_errors
 from pocket_batch.synth.voices import Voice
 from pocket_batch.verify.backends import make_backend
+from pocket_batch.verify.hearing import Backend
 from pocket_batch.verify.judge import verify_audio
 
 BATCHES_PER_CALL = 4  # tasks per call = batch size x this: the batch refills from the call until its last wave
@@ -58,11 +59,11 @@ class SynthFailure:
 class SynthWorker:
     def __init__(self, model: ModelOptions, temperature: float | None = None,
                  torch_threads: int = 1, voice_cache_size: int = 8, batch_size: int = 1,
-                 verify: VerifyOptions | None = None):
+                 verify: VerifyOptions | None = None, backend: Backend | None = None):
         self.source = ModelSource(model)
         # Verified here, next to the audio: no second trip of every chunk through the object store.
         self.verify = verify
-        self.backend = None
+        self.backend = backend
         self.temperature = temperature
         self.torch_threads = torch_threads
         self.voice_cache_size = voice_cache_size

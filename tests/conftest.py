@@ -13,7 +13,7 @@ import soundfile as sf
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
-from pocket_batch.core.config import ModelOptions, RunConfig  # noqa: E402
+from pocket_batch.core.config import ModelOptions, RunConfig, VerifyOptions  # noqa: E402
 from pocket_batch.synth.random_model import make_random_model  # noqa: E402
 
 TEXT = (
@@ -47,8 +47,9 @@ def notes(tmp_path) -> Path:
 @pytest.fixture
 def make_config(small_model, tmp_path):
     def make(inputs, **overrides) -> RunConfig:
+        # Verification off: the random model speaks noise, so every take would fail and be taken again.
         fields = {"output": tmp_path / "out", "voice": "alba", "workers": 0,
-                  "model": ModelOptions(config=small_model)} | overrides
+                  "model": ModelOptions(config=small_model), "verify": VerifyOptions(enabled=False)} | overrides
         return RunConfig(inputs=tuple(inputs), **fields)
 
     return make

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.verify.hearing import Backend
+from pocket_batch.verify.words import words
 
 # Settings that change a verdict: with the backend's own fingerprint, they name the verdicts' folder.
 JUDGED_WITH = ("max_wer", "max_misfit", "max_word_misfit")
 JUDGE_VERSION = 1  # raised when verify/judge.py decides differently, so stored verdicts are heard again
 
 
-def make_backend(options: VerifyOptions) -> Backend:
+def make_backend(options: VerifyOptions, texts: Iterable[str] = ()) -> Backend:
+    """`texts`: everything the run will verify; a backend may listen for these words above others."""
     if options.backend == "whisper":
         from pocket_batch.verify.whisper import WhisperBackend
 
         return WhisperBackend(options.whisper_model)
     from pocket_batch.verify.sphinx import SphinxBackend
 
-    return SphinxBackend()
+    return SphinxBackend(tuple(sorted({" ".join(words(t)) for t in texts} - {""})))
 
 
 def verdicts_fingerprint(backend: Backend, options: VerifyOptions) -> str:

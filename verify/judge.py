@@ -39,10 +39,10 @@ def judge(hearing: Hearing, expected: list[str], rate: int, options: VerifyOptio
     misfit_words = _misfit_runs(hearing.spans or [], options.max_word_misfit)
     text_misfits = (hearing.spans is None or (hearing.misfit or 0.0) > options.max_misfit or bool(misfit_words))
     if text_misfits or wer > max_wer:
-        flags += _what_is_wrong(script, expected, hearing, misfit_words)
-    if repeated := _repetitions(hearing.transcript, expected):
+        flags += _what_is_wrong(script, expected, hearing, misfit_words, options.max_misfit)
+    if repeated := _repetitions(script, hearing.transcript, expected):
         flags.append(f"repeated words: {' '.join(repeated)}")
-    if wer > max_wer:
+    if wer > max_wer and not any(f.startswith("garbled:") for f in flags):
         flags.append(f"garbled: word error rate {wer:.2f} over {max_wer:.2f}")
     spoken = [s for s in hearing.spans or [] if s.word]
     timings = tuple(WordTime(s.word, round(s.start * rate), round(s.end * rate)) for s in spoken)
@@ -51,7 +51,8 @@ def judge(hearing: Hearing, expected: list[str], rate: int, options: VerifyOptio
                    flags=tuple(dict.fromkeys(flags)), words=timings)
 
 
-def _what_is_wrong(script: list[Edit], expected: list[str], hearing: Hearing, misfit_words: list[str]) -> list[str]:
+def _what_is_wrong(script: list[Edit], expected: list[str], hearing: Hearing, misfit_words: list[str],
+                   max_misfit: float) -> list[str]:
     """Name the failure from the transcript: words not heard, extra words heard, or a garbled stretch."""
     if not hearing.transcript:
         return ["garbled: no words heard"]
@@ -69,14 +70,16 @@ def _what_is_wrong(script: list[Edit], expected: list[str], hearing: Hearing, mi
         flags.append(f"extra words: {' '.join(extra)}")
     if not flags and hearing.spans is None:
         flags.append("garbled: the text does not align")
-    elif not flags and hearing.misfit is not None:
+    elif not flags and hearing.misfit is not None and hearing.misfit > max_misfit:
         flags.append(f"garbled: the text fits poorly ({hearing.misfit:.2f})")
     return flags
 
 
 def _unheard_ending(script: list[Edit], expected: list[str]) -> list[str]:
     """The text words after the last one heard right, when there are two or more of them."""
-    last_ok = max((e.ref for e in script if e.op == "ok"), default=-1)
+    last_ok = max((e.ref for e in script if e.op == "ok"), default=None)
+    if last_ok is None:  # nothing heard right: not an ending gone wrong, the whole of it
+        return []
     tail = expected[last_ok + 1:]
     return tail if len(tail) >= 2 else []
 
@@ -121,13 +124,16 @@ def _misfit_runs(spans: list[Span], limit: float) -> list[str]:
     return best if len(best) >= 2 else []
 
 
-def _repetitions(heard: list[str], expected: list[str]) -> list[str]:
-    """Content words heard twice close together where the text has them once."""
+def _repetitions(script: list[Edit], heard: list[str], expected: list[str]) -> list[str]:
+    """Content words heard twice close together, once more than the text says them: one of the two
+    hearings is an extra word, not a mishearing of a text word."""
+    inserted = {e.hyp for e in script if e.op == "ins"}
     found = []
     for i, word in enumerate(heard):
         if len(word) < 3 or word in COMMON or word in found:
             continue
-        if word in heard[i + 1: i + 1 + REPEAT_WINDOW] and _near_once(expected, word):
+        near = [j for j in range(i + 1, min(i + 1 + REPEAT_WINDOW, len(heard))) if heard[j] == word]
+        if near and ({i, *near} & inserted) and _near_once(expected, word):
             found.append(word)
     return found
 

@@ -1,15 +1,20 @@
 """The default backend: pocketsphinx 5, whose wheel carries its US-English models (no download).
 
-Free recognition gives the transcript; forced alignment of the text gives each word's
-time, and comparing the two decodes' acoustic scores frame by frame says how well the
-text fits the audio. A word missing from the dictionary is given the pronunciation of
-the fewest dictionary words that spell it ("windowsill" = "window" + "sill").
+Free recognition listens with a language model of the run's own sentences (built here, per
+run): it hears the book's words far better than the general model, and several times faster,
+yet can still hear words dropped, repeated or out of order. When it hears exactly the text,
+its word times are the alignment; otherwise the text is force-aligned, and comparing the
+two decodes' acoustic scores frame by frame says how well the text fits the audio.
+A word missing from the dictionary is given the pronunciation of the fewest dictionary words
+that spell it ("windowsill" = "window" + "sill").
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import math
+import tempfile
 from functools import cached_property
 from importlib.metadata import version
 
@@ -21,40 +26,72 @@ from pocket_batch.verify.hearing import Hearing, Span
 RATE = 16_000
 FRAME = 0.01  # seconds per decoder frame
 TINY = 1e-300  # a score that underflowed to 0 is scored as the smallest one a double can hold
-# Lighter search than the decoder's defaults: about four times faster on chunk-sized audio; the
-# transcript is only one of the signals, and alignment, which carries the decisions, is unaffected.
+# Lighter search than the decoder's defaults: about four times faster on chunk-sized audio, and as
+# accurate with the run's own language model (measured in docs/benchmarks.md).
 FAST_SEARCH = {"ds": 2, "topn": 2, "maxhmmpf": 2000}
+# Alignment follows one path, so a wide beam costs little; the default one lost correct but robotic
+# (espeak-ng) speech. A wrong text that aligns all the same is caught by its misfit.
+ALIGN_SEARCH = {"beam": 1e-80, "pbeam": 1e-80, "wbeam": 1e-60}
 
 
 class SphinxBackend:
     name = "pocketsphinx"
-    max_wer = 0.95  # pocketsphinx mishears much correct speech: alignment decides, WER only past this
+    max_wer = 0.5  # correct natural speech was heard at up to 0.29 (docs/benchmarks.md)
     languages = ("en",)
 
-    def __init__(self) -> None:
-        self._decoder = None
+    def __init__(self, sentences: tuple[str, ...] = ()):
+        """`sentences`: the normalized words of every text the run will verify, one sentence a string."""
+        self.sentences = sentences
+        self._decoder = None  # free recognition
+        self._aligner = None  # forced alignment (it needs no language model)
         self._added: dict[str, str | None] = {}
+
+    def __getstate__(self) -> dict:  # shipped to workers without its decoders; each loads its own
+        return {"sentences": self.sentences, "_decoder": None, "_aligner": None, "_added": {}}
 
     @cached_property
     def fingerprint(self) -> str:
-        settings = repr(sorted(FAST_SEARCH.items()))
-        return hashlib.sha256(f"pocketsphinx {version('pocketsphinx')} {settings}".encode()).hexdigest()[:16]
+        text = "\n".join(self.sentences)
+        settings = f"{sorted(FAST_SEARCH.items())} {sorted(ALIGN_SEARCH.items())} run LM {_digest(text)}"
+        return _digest(f"pocketsphinx {version('pocketsphinx')} {settings}")
 
     @property
     def decoder(self):
         if self._decoder is None:
             from pocketsphinx import Decoder
 
-            self._decoder = Decoder(samprate=RATE, loglevel="FATAL", **FAST_SEARCH)
+            if not self.sentences:
+                self._decoder = Decoder(samprate=RATE, loglevel="FATAL", **FAST_SEARCH)
+                return self._decoder
+            with tempfile.NamedTemporaryFile("w", suffix=".arpa", encoding="utf-8") as arpa:
+                arpa.write(_language_model(self.sentences))
+                arpa.flush()
+                self._decoder = Decoder(samprate=RATE, loglevel="FATAL", lm=arpa.name, **FAST_SEARCH)
+            vocabulary = sorted({w for s in self.sentences for w in s.split()})
+            unknown = [(w, p) for w in vocabulary if self._decoder.lookup_word(w) is None and (p := self._compound(w))]
+            for n, (word, phones) in enumerate(unknown, start=1):
+                self._decoder.add_word(word, phones, n == len(unknown))  # the search is rebuilt once, at the last
         return self._decoder
+
+    @property
+    def aligner(self):
+        if self._aligner is None:
+            from pocketsphinx import Decoder
+
+            self._aligner = Decoder(samprate=RATE, loglevel="FATAL", lm=None, **ALIGN_SEARCH)
+        return self._aligner
 
     def hear(self, audio: np.ndarray, rate: int, text: list[str]) -> Hearing:
         pcm = _pcm16(audio, rate)
-        free = self._decode(pcm)
-        transcript = [_word(seg.word) for seg in free if not _filler(seg.word)]
-        frame_scores = _frame_scores(free)
+        free = self._decode(self.decoder, pcm)
+        heard = [seg for seg in free if not _filler(seg.word)]
+        transcript = [_word(seg.word) for seg in heard]
+        if transcript == text:  # the free decode is the text's alignment, and fits as well as anything can
+            spans = [Span(_word(s.word), round(s.start_frame * FRAME, 3), round((s.end_frame + 1) * FRAME, 3), 0.0)
+                     for s in heard]
+            return Hearing(transcript, spans, 0.0)
         spelled = [w for w in text if self._spell(w)]
-        spans = self._align(pcm, spelled, frame_scores) if spelled else None
+        spans = self._align(pcm, spelled, _frame_scores(free)) if spelled else None
         misfit = None
         if spans:
             speech = [s for s in spans if s.word]
@@ -62,12 +99,10 @@ class SphinxBackend:
             misfit = sum(s.misfit * (s.end - s.start) / FRAME for s in speech) / max(frames, 1)
         return Hearing(transcript, spans, misfit)
 
-    def _decode(self, pcm: bytes, align: str | None = None) -> list:
-        decoder = self.decoder
+    @staticmethod
+    def _decode(decoder, pcm: bytes, align: str | None = None) -> list:
         if align is not None:
             decoder.set_align_text(align)
-        else:
-            decoder.activate_search("_default")
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
@@ -75,7 +110,7 @@ class SphinxBackend:
 
     def _align(self, pcm: bytes, text: list[str], free: np.ndarray) -> list[Span] | None:
         try:
-            segments = self._decode(pcm, " ".join(text))
+            segments = self._decode(self.aligner, pcm, " ".join(text))
         except RuntimeError:
             return None
         spans = []
@@ -84,7 +119,7 @@ class SphinxBackend:
                 continue
             first, last = seg.start_frame, seg.end_frame + 1
             own = math.log(max(seg.ascore, TINY)) / (last - first)
-            best = float(free[first:last].mean()) if last <= free.size and last > first else own
+            best = float(free[first:last].mean()) if first < last <= free.size else own
             word = "" if _filler(seg.word) else _word(seg.word)
             spans.append(Span(word, round(first * FRAME, 3), round(last * FRAME, 3), round(max(best - own, 0.0), 4)))
         return spans if any(s.word for s in spans) else None
@@ -92,9 +127,9 @@ class SphinxBackend:
     def _spell(self, word: str) -> bool:
         """Whether the word can be aligned: in the dictionary, or spelled from dictionary words."""
         if word not in self._added:
-            phones = self.decoder.lookup_word(word) or self._compound(word)
-            if phones and not self.decoder.lookup_word(word):
-                self.decoder.add_word(word, phones, True)
+            phones = self.aligner.lookup_word(word) or self._compound(word)
+            if phones and not self.aligner.lookup_word(word):
+                self.aligner.add_word(word, phones, True)
             self._added[word] = phones
         return self._added[word] is not None
 
@@ -106,10 +141,25 @@ class SphinxBackend:
                 piece = word[start:end]
                 if best[start] is None or (len(piece) < 2 and piece not in ("a", "i")):
                     continue
-                phones = self.decoder.lookup_word(piece)
+                phones = self.aligner.lookup_word(piece)
                 if phones and (best[end] is None or len(best[start]) + 1 < len(best[end])):
                     best[end] = best[start] + [phones]
         return " ".join(best[-1]) if best[-1] else None
+
+
+def _language_model(sentences: tuple[str, ...]) -> str:
+    """A trigram model (ARPA) of the sentences, by pocketsphinx's own builder."""
+    from pocketsphinx.lm import ArpaBoLM
+
+    lm = ArpaBoLM(text="\n".join(sentences) + "\n", add_start=True)
+    lm.compute()
+    out = io.StringIO()
+    lm.write(out)
+    return out.getvalue()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _pcm16(audio: np.ndarray, rate: int) -> bytes:
@@ -131,7 +181,7 @@ def _frame_scores(segments: list) -> np.ndarray:
 
 
 def _filler(word: str) -> bool:
-    return word.startswith(("<", "[", "+")) or word in ("<sil>",)
+    return word.startswith(("<", "[", "+"))
 
 
 def _word(word: str) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pocket_batch.core.config import PRESETS, ModelOptions, PostprocOptions, RunConfig
+from pocket_batch.core.config import PRESETS, ModelOptions, PostprocOptions, RunConfig, VerifyOptions
 from pocket_batch.pipeline.run import render
 from pocket_batch.postproc.tags import read_synthetic
 
@@ -22,7 +22,7 @@ def audiobook(small_model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("book")
     config = RunConfig(inputs=(sample_book().write(folder / "book.epub"),), output=folder / "out", voice="fantine",
                        workers=0, model=ModelOptions(config=small_model),
-                       postproc=PostprocOptions(loudness="podcast", format="flac"))
+                       postproc=PostprocOptions(loudness="podcast", format="flac"), verify=VerifyOptions(enabled=False))
     render(config, show_progress=False)
     return config.output, json.loads((config.output / "manifest.json").read_text())
 

@@ -8,7 +8,7 @@ import json
 import pytest
 import soundfile as sf
 
-from pocket_batch.core.config import CorpusConfig, ModelOptions, QAOptions
+from pocket_batch.core.config import CorpusConfig, ModelOptions, QAOptions, VerifyOptions
 from pocket_batch.pipeline.corpus import build_corpus
 from pocket_batch.core.errors import PocketBatchError
 
@@ -30,7 +30,7 @@ def corpus_config(small_model, tmp_path):
         fields = {"output": tmp_path / "corpus", "voices": ("alba", "marius"), "workers": 2,
                   "model": ModelOptions(config=small_model), "sample_rate": 22_050,
                   # the random model never fires EOS: keep its takes flagged rather than regenerate them
-                  "qa": QAOptions(max_length="flag")} | overrides
+                  "qa": QAOptions(max_length="flag"), "verify": VerifyOptions(enabled=False)} | overrides
         return CorpusConfig(csv=csv_path, **fields)
 
     return make

@@ -63,7 +63,7 @@ def test_inspect_with_the_models_tokenizer_counts_the_chunks_the_run_makes(small
     estimated = json.loads(run("inspect", book, "--json").stdout)
     exact = json.loads(run("inspect", book, "--json", "--model-config", small_model).stdout)
     assert estimated["counted_with"].startswith("an estimate") and exact["counted_with"] == "the model's tokenizer"
-    result = run(book, "--model-config", small_model, "-o", tmp_path / "out", "--workers", "0")
+    result = run(book, "--model-config", small_model, "-o", tmp_path / "out", "--workers", "0", "--no-verify")
     assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert exact["chunks"] == sum(len(c["chunks"]) for c in manifest["chapters"]) == manifest["outputs"]["chunks"]
@@ -73,7 +73,7 @@ def test_inspect_with_the_models_tokenizer_counts_the_chunks_the_run_makes(small
 
 
 def test_a_finished_book_reruns_without_reading_synthesizing_or_encoding(small_model, notes, tmp_path):
-    args = [notes, "--model-config", small_model, "-o", tmp_path / "out", "--workers", "0"]
+    args = [notes, "--model-config", small_model, "-o", tmp_path / "out", "--workers", "0", "--no-verify"]
     assert run(*args).returncode == 0
     m4b = tmp_path / "out" / "notes.m4b"
     written = m4b.stat().st_mtime_ns
@@ -116,7 +116,7 @@ def test_status_shows_a_book_whose_job_settings_changed(small_model, tmp_path):
 
 def test_cache_prune_removes_only_what_no_manifest_names(small_model, notes, tmp_path):
     out = tmp_path / "out"
-    base = [notes, "--model-config", small_model, "-o", out, "--workers", "0"]
+    base = [notes, "--model-config", small_model, "-o", out, "--workers", "0", "--no-verify"]
     assert run(*base).returncode == 0
     assert run(*base, "--seed", "9").returncode == 0  # the same book again: its first takes are orphans now
     manifest = json.loads((out / "manifest.json").read_text())
@@ -132,12 +132,12 @@ def test_a_corpus_that_leaves_utterances_out_exits_1_and_says_why(small_model, t
     prompts = tmp_path / "prompts.csv"
     prompts.write_text("id,text\nu1,The river was quiet.\nu2,The lantern shone.\n")
     result = run("corpus", prompts, "--model-config", small_model, "-o", tmp_path / "corpus", "--workers", "0",
-                 "--retries", "0")
+                 "--retries", "0", "--no-verify")
     assert result.returncode == 1
     assert "never fires EOS" in result.stderr and "--max-length flag" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("2 of 2 utterances left out")
     flagged = run("corpus", prompts, "--model-config", small_model, "-o", tmp_path / "corpus", "--workers", "0",
-                  "--max-length", "flag")
+                  "--max-length", "flag", "--no-verify")
     assert flagged.returncode == 0, flagged.stderr
 
 

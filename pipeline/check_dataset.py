@@ -1,0 +1,80 @@
+"""`pocket-batch verify DATASET`: the same check as a run's, over recordings that already exist.
+
+Each recording is heard by the recognizer against its transcript; verify.json gets, per
+utterance, the transcript heard, the word error rate, the flags and the aligned word times.
+Recordings are spread over one process per core, each with its own recognizer.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import soundfile as sf
+
+from pocket_batch.core.config import VerifyOptions
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.files import write_json
+from pocket_batch.core.records import Verdict
+from pocket_batch.ingest.datasets import Recording, read_dataset
+from pocket_batch.verify.backends import make_backend, verdicts_fingerprint
+from pocket_batch.verify.hearing import Backend
+from pocket_batch.verify.judge import verify_audio
+
+
+@dataclass(frozen=True)
+class DatasetCheck:
+    report: Path
+    verdicts: list[tuple[Recording, Verdict]]
+    seconds: float  # of audio heard
+
+    @property
+    def flagged(self) -> list[tuple[Recording, Verdict]]:
+        return [(r, v) for r, v in self.verdicts if not v.passed]
+
+
+_backend: Backend | None = None
+
+
+def _hear(recording: Recording, options: VerifyOptions, backend: Backend) -> tuple[Verdict, float]:
+    global _backend  # one recognizer per process: its decoders load on its first recording
+    if _backend is None or _backend.fingerprint != backend.fingerprint:
+        _backend = backend
+    try:
+        audio, rate = sf.read(recording.audio, dtype="float32", always_2d=True)
+    except (OSError, RuntimeError) as exc:  # soundfile's errors are RuntimeErrors
+        raise PocketBatchError(f"{recording.audio}: not readable audio ({exc})") from None
+    mono = audio.mean(axis=1)
+    return verify_audio(_backend, mono, rate, recording.text, options), mono.size / rate
+
+
+def check_dataset(folder: Path, options: VerifyOptions, report: Path | None = None,
+                  workers: int | None = None) -> DatasetCheck:
+    recordings = read_dataset(folder)
+    backend = make_backend(options, [r.text for r in recordings])
+    report = report or folder / "verify.json"
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        heard = [_hear(r, options, backend) for r in recordings]
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            heard = list(pool.map(_hear, recordings, [options] * len(recordings), [backend] * len(recordings),
+                                  chunksize=4))
+    verdicts = [(r, v) for r, (v, _) in zip(recordings, heard)]
+    write_json(report, {
+        "dataset": str(folder), "verifier": verdicts_fingerprint(backend, options),
+        "utterances": len(verdicts), "flagged": sum(not v.passed for _, v in verdicts),
+        "results": [{"id": r.id, "audio": str(r.audio.relative_to(folder)), "text": r.text} | _verdict(v, r)
+                    for r, v in verdicts],
+    })
+    return DatasetCheck(report, verdicts, sum(seconds for _, seconds in heard))
+
+
+def _verdict(verdict: Verdict, recording: Recording) -> dict:
+    data = asdict(verdict)
+    rate = sf.info(recording.audio).samplerate
+    data["words"] = [[w.word, round(w.start / rate, 3), round(w.end / rate, 3)] for w in verdict.words]  # seconds
+    data["passed"] = verdict.passed
+    return data
