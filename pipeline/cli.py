@@ -321,7 +321,8 @@ def main() -> None:
     args, verbose = _verbosity(sys.argv[1:])
     _logging(verbose)
     signal.signal(signal.SIGTERM, _terminate)
-    commands = {"render", "run", "status", "cache", "corpus", "inspect", "voices", "model", "bench", "--help", "-h"}
+    commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+    commands |= {g.name for g in app.registered_groups} | {"--help", "-h"}
     if args == ["--version"]:
         print(_versions())
         return

@@ -40,8 +40,11 @@ def judge(hearing: Hearing, expected: list[str], rate: int, options: VerifyOptio
     text_misfits = (hearing.spans is None or (hearing.misfit or 0.0) > options.max_misfit or bool(misfit_words))
     if text_misfits or wer > max_wer:
         flags += _what_is_wrong(script, expected, hearing, misfit_words, options.max_misfit)
+    # Speech the text does not have can hide in a stretched alignment: the transcript alone tells.
     if repeated := _repetitions(script, hearing.transcript, expected):
         flags.append(f"repeated words: {' '.join(repeated)}")
+    elif extra := _inserted_run(script, hearing.transcript):
+        flags.append(f"extra words: {' '.join(extra)}")
     if wer > max_wer and not any(f.startswith("garbled:") for f in flags):
         flags.append(f"garbled: word error rate {wer:.2f} over {max_wer:.2f}")
     spoken = [s for s in hearing.spans or [] if s.word]
@@ -53,7 +56,7 @@ def judge(hearing: Hearing, expected: list[str], rate: int, options: VerifyOptio
 
 def _what_is_wrong(script: list[Edit], expected: list[str], hearing: Hearing, misfit_words: list[str],
                    max_misfit: float) -> list[str]:
-    """Name the failure from the transcript: words not heard, extra words heard, or a garbled stretch."""
+    """Name the failure from the transcript: words not heard, a garbled ending, or a garbled whole."""
     if not hearing.transcript:
         return ["garbled: no words heard"]
     flags = []
@@ -65,9 +68,6 @@ def _what_is_wrong(script: list[Edit], expected: list[str], hearing: Hearing, mi
         flags.append(f"missing words: {' '.join(missing)}")
     elif misfit_words:
         flags.append(f"missing words: {' '.join(misfit_words)}")
-    extra = _inserted_run(script, hearing.transcript)
-    if extra:
-        flags.append(f"extra words: {' '.join(extra)}")
     if not flags and hearing.spans is None:
         flags.append("garbled: the text does not align")
     elif not flags and hearing.misfit is not None and hearing.misfit > max_misfit:

@@ -52,7 +52,7 @@ class SphinxBackend:
     @cached_property
     def fingerprint(self) -> str:
         text = "\n".join(self.sentences)
-        settings = f"{sorted(FAST_SEARCH.items())} {sorted(ALIGN_SEARCH.items())} run LM {_digest(text)}"
+        settings = f"fresh front end {FAST_SEARCH} {ALIGN_SEARCH} run LM {_digest(text)}"
         return _digest(f"pocketsphinx {version('pocketsphinx')} {settings}")
 
     @property
@@ -103,6 +103,9 @@ class SphinxBackend:
     def _decode(decoder, pcm: bytes, align: str | None = None) -> list:
         if align is not None:
             decoder.set_align_text(align)
+        # The front end's noise and mean estimates carry over from one utterance to the next: reset, so
+        # that a verdict never depends on which chunks a worker happened to hear before.
+        decoder.reinit_feat()
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()

@@ -1,0 +1,115 @@
+"""Verification end to end: `pocket-batch verify DATASET` on real speech, and books verified by default.
+
+The random model speaks noise: every take of every chunk must fail verification, be taken again
+exactly --verify-retries times, be kept, and be reported.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from test_cli import run
+
+from pocket_batch.core.config import VerifyOptions
+from pocket_batch.core.errors import ExitCode
+from pocket_batch.pipeline.run import render
+
+SPEECH = Path(__file__).parents[1] / "fixtures" / "speech"
+
+
+def espeak_folder(tmp_path: Path, texts: dict[str, str]) -> Path:
+    """An LJSpeech folder of the espeak-ng fixtures, with some rows' texts replaced."""
+    folder = tmp_path / "lj"
+    shutil.copytree(SPEECH / "espeak" / "wavs", folder / "wavs")
+    rows = [line.split("|") for line in (SPEECH / "espeak" / "metadata.csv").read_text().splitlines()]
+    (folder / "metadata.csv").write_text("".join(f"{key}|{texts.get(key, text)}\n" for key, text in rows))
+    return folder
+
+
+def test_verify_flags_exactly_the_rows_whose_texts_were_swapped_or_cut(tmp_path):
+    rows = dict(line.split("|") for line in (SPEECH / "espeak" / "metadata.csv").read_text().splitlines())
+    changed = {"es02": rows["es05"], "es05": rows["es02"],  # swapped
+               "es04": "The old man walked down the road."}  # "slowly" cut from the text, not the audio
+    folder = espeak_folder(tmp_path, changed)
+    result = run("verify", folder, "--workers", "2")
+    assert result.returncode == ExitCode.FLAGGED, result.stderr
+    report = json.loads((folder / "verify.json").read_text())
+    assert {r["id"] for r in report["results"] if not r["passed"]} == set(changed)
+    assert report["utterances"] == 6 and report["flagged"] == 3
+    good = next(r for r in report["results"] if r["id"] == "es01")
+    assert [w[0] for w in good["words"]] == "the quick brown fox jumps over the lazy dog".split()
+    assert all(0 <= start < end for _, start, end in good["words"])
+    assert "3 flagged" in result.stderr and "es04" in result.stderr
+
+
+def test_verify_reads_an_audiofolder_and_names_a_bad_layout(tmp_path):
+    folder = tmp_path / "af" / "train"
+    shutil.copytree(SPEECH / "espeak" / "wavs", folder)
+    rows = [line.split("|") for line in (SPEECH / "espeak" / "metadata.csv").read_text().splitlines()]
+    (folder / "metadata.jsonl").write_text("".join(
+        json.dumps({"file_name": f"{key}.wav", "transcription": text}) + "\n" for key, text in rows))
+    result = run("verify", tmp_path / "af", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert "6 pass, 0 flagged" in result.stderr
+    (tmp_path / "empty").mkdir()
+    result = run("verify", tmp_path / "empty")
+    assert result.returncode == ExitCode.COULD_NOT_RUN
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'empty'}: no dataset here: neither LJSpeech (metadata.csv and wavs/) nor an audiofolder "
+        "(metadata.jsonl or metadata.csv with a file_name column)"]
+    lj = espeak_folder(tmp_path, {})
+    (lj / "wavs" / "es03.wav").unlink()
+    result = run("verify", lj)
+    assert result.returncode == ExitCode.COULD_NOT_RUN
+    assert f"{lj / 'metadata.csv'} line 3: {lj / 'wavs' / 'es03.wav'} not found" in result.stderr
+
+
+def test_a_book_is_verified_by_default_and_noise_is_retaken_kept_and_reported(small_model, notes, tmp_path):
+    out = tmp_path / "out"
+    args = [notes, "--model-config", small_model, "-o", out, "--workers", "0", "--verify-retries", "1",
+            "--subtitles", "word"]
+    result = run(*args)
+    assert result.returncode == ExitCode.FLAGGED, result.stderr
+    assert "verified" in result.stderr and "still" in result.stderr and "flagged" in result.stderr
+    assert "4 chunks still fail verification" in result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    chunks = [c for ch in manifest["chapters"] for c in ch["chunks"]]
+    assert len(chunks) == 4
+    for c in chunks:
+        assert [t["attempt"] for t in c["verify"]["takes"]] == [0, 1]  # the first take and exactly one retake
+        assert len({t["key"] for t in c["verify"]["takes"]}) == 2 and c["key"] in {t["key"] for t in c["verify"]["takes"]}
+        assert not c["verify"]["passed"] and c["verify"]["flags"]
+    assert manifest["verification"]["verified"] == 4 and manifest["verification"]["regenerated"] == 4
+    assert manifest["verification"]["flagged"] == [c["id"] for c in chunks]
+    failing = json.loads((out / "verify.json").read_text())["failing"]
+    assert [f["id"] for f in failing] == [c["id"] for c in chunks]
+    assert all(f["text"] and f["takes"] == 2 and f["file"].startswith("chapters/") for f in failing)
+    assert (out / "notes.vtt").read_text().startswith("WEBVTT") and (out / "notes.srt").is_file()
+
+
+def test_a_rerun_synthesizes_and_hears_nothing_and_any_worker_count_keeps_the_same_takes(
+        make_config, notes, tmp_path, ray_cluster):
+    verify = VerifyOptions(enabled=True, retries=1)
+    one = make_config([notes], verify=verify, output=tmp_path / "w0", workers=0)
+    first = render(one, show_progress=False)
+    assert first.flagged == 4 and first.synthesized == 8  # 4 chunks, 2 takes each
+    verdicts = {p: p.stat().st_mtime_ns for p in (tmp_path / "w0" / "verdicts").rglob("*.json")}
+    assert len(verdicts) == 8
+    (tmp_path / "w0" / "notes.m4b").unlink()  # the book renders again, from the caches
+    again = render(one, show_progress=False)
+    assert again.synthesized == 0 and again.flagged == 4
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "w0" / "verdicts").rglob("*.json")} == verdicts
+    two = render(make_config([notes], verify=verify, output=tmp_path / "w2", workers=2), show_progress=False)
+    assert two.flagged == 4
+    takes = [json.loads((tmp_path / w / "manifest.json").read_text()) for w in ("w0", "w2")]
+    assert [[c["verify"]["takes"] for c in ch["chunks"]] for ch in takes[0]["chapters"]] == \
+           [[c["verify"]["takes"] for c in ch["chunks"]] for ch in takes[1]["chapters"]]
+    for name in ("notes.m4b", "chapters/01 notes.mp3"):
+        assert (tmp_path / "w0" / name).read_bytes() == (tmp_path / "w2" / name).read_bytes()
+
+
+if __name__ == "__main__":
+    sys.exit("run with pytest")

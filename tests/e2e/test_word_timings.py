@@ -1,0 +1,111 @@
+"""Word timings from verification to the outputs: a book of real speech (the Dickens reading, as its
+chunks' audio), verified by the real recognizer, assembled by the real post-processing.
+
+The random model speaks noise, which has no words to time; so here the chunk audio is the
+natural reading, placed in the chunk cache as synthesis would place it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
+from speech import utterances  # noqa: E402
+
+from pocket_batch.core.config import SAMPLE_RATE, PostprocOptions, VerifyOptions  # noqa: E402
+from pocket_batch.core.records import Book, Boundary, Chapter, Chunk, Take  # noqa: E402
+from pocket_batch.postproc.audiobook import Assembly, assemble  # noqa: E402
+from pocket_batch.postproc.manifest import write_manifest  # noqa: E402
+from pocket_batch.postproc.verify_report import write_verify_report  # noqa: E402
+from pocket_batch.synth.cache import AudioCache  # noqa: E402
+from pocket_batch.verify.backends import make_backend  # noqa: E402
+from pocket_batch.verify.judge import verify_audio  # noqa: E402
+
+CUE = re.compile(r"^(\d\d:\d\d:\d\d[.,]\d{3}) --> (\d\d:\d\d:\d\d[.,]\d{3})$", re.MULTILINE)
+
+
+def seconds(stamp: str) -> float:
+    h, m, s = stamp.replace(",", ".").split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+@pytest.fixture(scope="module")
+def spoken_book(tmp_path_factory):
+    """Two chapters of the reading's clauses, each chunk verified; one chunk given a wrong text."""
+    folder = tmp_path_factory.mktemp("spoken")
+    rows = utterances("two_cities")[:6]
+    texts = [u.text for u in rows]
+    texts[4] = "It was the season of Darkness, and the dog barked."  # what the audio does not say
+    cache, options = AudioCache(folder / "cache"), VerifyOptions()
+    backend = make_backend(options, texts)
+    audio, chunks = {}, []
+    for n, (u, text) in enumerate(zip(rows, texts)):
+        x = resample_poly(u.audio, SAMPLE_RATE, u.rate).astype(np.float32)
+        chunk = Chunk(f"ch00{1 + n // 3}-s{n:05d}", 1 + n // 3, text, text, Boundary.SENTENCE)
+        verdict = verify_audio(backend, x, SAMPLE_RATE, text, options)
+        record = cache.put(f"{n:032x}", x, SAMPLE_RATE, max_length=False, worker="w", wall_seconds=0.0)
+        audio[chunk.id] = replace(record, verdict=verdict, takes=(Take(0, record.key, verdict),))
+        chunks.append(chunk)
+    book = Book(folder / "book.txt", "Two Cities", tuple(
+        Chapter(c, f"Chapter {c}", tuple(ch for ch in chunks if ch.chapter == c)) for c in (1, 2)))
+    book.source.write_text("\n".join(texts))
+    out = folder / "out"
+    out.mkdir()
+    result = assemble(book, audio, Assembly(cache, out, PostprocOptions(subtitles="word", format="flac"), {}))
+    write_verify_report(out / "verify.json", result, backend.name)
+    manifest = write_manifest(out / "manifest.json", book, result, config={}, model={}, voice={}, loudness={},
+                              verifier=backend.name)
+    return out, manifest, book
+
+
+def test_word_times_in_the_manifest_lie_inside_their_chunks_in_book_time(spoken_book):
+    _, manifest, _ = spoken_book
+    for chapter in manifest.chapters:
+        for chunk in chapter.chunks:
+            words = chunk.verify.words
+            if not chunk.verify.passed:
+                continue
+            assert [w.word for w in words] == re.findall(r"[a-z]+", chunk.text.lower())
+            for w in words:
+                assert chunk.offset <= w.start <= w.end <= chunk.offset + chunk.samples
+            assert words == sorted(words, key=lambda w: w.start)
+    assert manifest.verification.flagged == ["ch002-s00004"]
+
+
+def test_word_vtt_tags_every_word_and_the_srt_holds_short_groups(spoken_book):
+    out, manifest, _ = spoken_book
+    vtt = (out / "Two Cities.vtt").read_text()
+    first = manifest.chapters[0].chunks[0]
+    # "It was the best of times, it was the worst of times": each word after the first has its timestamp
+    cue = vtt.split("\n\n")[1]
+    tags = re.findall(r"<(\d\d:\d\d:\d\d\.\d{3})><c>([^<]+)</c>", cue)
+    assert [w for _, w in tags] == first.text.split()[1:]
+    times = [seconds(t) for t, _ in tags]
+    assert times == sorted(times)
+    for (stamp, _), word in zip(tags, first.verify.words[1:]):
+        assert abs(seconds(stamp) - word.start / SAMPLE_RATE) < 0.002
+    srt = (out / "Two Cities.srt").read_text()
+    lines = [block.splitlines()[2] for block in srt.strip().split("\n\n")]
+    flagged = next(c.text for ch in manifest.chapters for c in ch.chunks if not c.verify.passed)
+    assert all(len(line.split()) <= 6 for line in lines if line != flagged)  # a chunk without word times: one cue
+    assert flagged in lines
+    assert " ".join(lines[:2]) == first.text  # twelve words: two groups of six, as written
+    starts = [seconds(a) for a, _ in CUE.findall(srt)]
+    assert starts == sorted(starts)
+
+
+def test_the_chunk_that_says_something_else_is_reported_with_where_to_hear_it(spoken_book):
+    out, manifest, _ = spoken_book
+    report = json.loads((out / "verify.json").read_text())
+    [failing] = report["failing"]
+    assert failing["id"] == "ch002-s00004" and failing["flags"]
+    chunk = next(c for ch in manifest.chapters for c in ch.chunks if c.id == "ch002-s00004")
+    assert failing["book_offset"] == chunk.start and failing["file"].startswith("chapters/02 ")
