@@ -31,6 +31,7 @@ from pocket_batch.synth.ray_pool import RayExecutor
 from pocket_batch.synth.random_model import make_random_model
 from pocket_batch.core.measure import peak_rss_mb
 from pocket_batch.synth.worker import SynthTask, SynthWorker
+from pocket_batch.verify.backends import make_backend
 
 BENCH_VOICE = "alba"
 
@@ -139,8 +140,9 @@ def _pipeline(options: ModelOptions, texts: list[str], setup: Setup) -> tuple[in
 
     voice = resolve_voice(BENCH_VOICE, ModelSource(options))
     tasks = [SynthTask(f"bench{n:05d}", text, voice.fingerprint, n, 50) for n, text in enumerate(texts)]
-    make_worker = functools.partial(SynthWorker, options, batch_size=setup.batch_size,
-                                    verify=VerifyOptions() if setup.verify else None)
+    verify = VerifyOptions() if setup.verify else None
+    backend = make_backend(verify, texts) if verify else None  # listening for the run's sentences, as a run does
+    make_worker = functools.partial(SynthWorker, options, batch_size=setup.batch_size, verify=verify, backend=backend)
     sizes: list[int] = []
     with tempfile.TemporaryDirectory() as tmp, RayExecutor(make_worker, setup.workers) as executor:
         pids = [int(name.rsplit(":", 1)[1]) for name in executor.worker_names]  # a local cluster: ours to read

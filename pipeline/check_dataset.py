@@ -54,6 +54,7 @@ def check_dataset(folder: Path, options: VerifyOptions, report: Path | None = No
                   workers: int | None = None) -> DatasetCheck:
     recordings = read_dataset(folder)
     backend = make_backend(options, [r.text for r in recordings])
+    backend.check()
     report = report or folder / "verify.json"
     workers = workers or os.cpu_count() or 1
     if workers == 1:

@@ -38,6 +38,7 @@ class Verifier:
     def listen_for(self, texts: list[str]) -> None:
         """The texts the run will verify: the backend may listen for their words above others."""
         self.backend = make_backend(self.options, texts)
+        self.backend.check()
         self.store = VerdictStore(self.root, verdicts_fingerprint(self.backend, self.options))
 
     def verdict(self, key: str, text: str, cache: AudioCache) -> Verdict:

@@ -33,6 +33,12 @@ class Backend(Protocol):
     languages: tuple[str, ...]  # ISO 639-1 codes it can hear
     max_wer: float  # its default: how often it mishears correct speech
 
-    def hear(self, audio: np.ndarray, rate: int, text: list[str]) -> Hearing:
-        """Transcribe `audio` (float32 mono) and align the normalized `text` words to it."""
+    def check(self) -> None:
+        """Raise PocketBatchError, in one line, if this backend cannot run here (before any work starts)."""
+        ...
+
+    def hear(self, audio: np.ndarray, rate: int, text: list[str], max_wer: float) -> Hearing:
+        """Transcribe `audio` (float32 mono) and align the normalized `text` words to it; a backend may skip
+        the alignment (spans None) when the transcript's word error rate is over `max_wer`: the chunk
+        fails whatever the alignment says."""
         ...

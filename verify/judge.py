@@ -26,8 +26,8 @@ REPEAT_WINDOW = 4  # a content word heard twice within this many words is a repe
 
 def verify_audio(backend: Backend, audio: np.ndarray, rate: int, text: str, options: VerifyOptions) -> Verdict:
     expected = words(text)
-    hearing = backend.hear(audio, rate, expected)
     max_wer = backend.max_wer if options.max_wer is None else options.max_wer
+    hearing = backend.hear(audio, rate, expected, max_wer)
     return judge(hearing, expected, rate, options, backend.name, max_wer)
 
 
@@ -39,7 +39,7 @@ def judge(hearing: Hearing, expected: list[str], rate: int, options: VerifyOptio
     misfit_words = _misfit_runs(hearing.spans or [], options.max_word_misfit)
     text_misfits = (hearing.spans is None or (hearing.misfit or 0.0) > options.max_misfit or bool(misfit_words))
     if text_misfits or wer > max_wer:
-        flags += _what_is_wrong(script, expected, hearing, misfit_words, options.max_misfit)
+        flags += _what_is_wrong(script, expected, hearing, misfit_words, options.max_misfit, wer > max_wer)
     # Speech the text does not have can hide in a stretched alignment: the transcript alone tells.
     if repeated := _repetitions(script, hearing.transcript, expected):
         flags.append(f"repeated words: {' '.join(repeated)}")
@@ -55,7 +55,7 @@ def judge(hearing: Hearing, expected: list[str], rate: int, options: VerifyOptio
 
 
 def _what_is_wrong(script: list[Edit], expected: list[str], hearing: Hearing, misfit_words: list[str],
-                   max_misfit: float) -> list[str]:
+                   max_misfit: float, misheard: bool) -> list[str]:
     """Name the failure from the transcript: words not heard, a garbled ending, or a garbled whole."""
     if not hearing.transcript:
         return ["garbled: no words heard"]
@@ -68,7 +68,7 @@ def _what_is_wrong(script: list[Edit], expected: list[str], hearing: Hearing, mi
         flags.append(f"missing words: {' '.join(missing)}")
     elif misfit_words:
         flags.append(f"missing words: {' '.join(misfit_words)}")
-    if not flags and hearing.spans is None:
+    if not flags and hearing.spans is None and not misheard:  # misheard: the WER flag says it
         flags.append("garbled: the text does not align")
     elif not flags and hearing.misfit is not None and hearing.misfit > max_misfit:
         flags.append(f"garbled: the text fits poorly ({hearing.misfit:.2f})")

@@ -22,6 +22,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from pocket_batch.verify.hearing import Hearing, Span
+from pocket_batch.verify.words import word_error_rate
 
 RATE = 16_000
 FRAME = 0.01  # seconds per decoder frame
@@ -48,6 +49,9 @@ class SphinxBackend:
 
     def __getstate__(self) -> dict:  # shipped to workers without its decoders; each loads its own
         return {"sentences": self.sentences, "_decoder": None, "_aligner": None, "_added": {}}
+
+    def check(self) -> None:
+        """Nothing to fetch: the models are inside the wheel."""
 
     @cached_property
     def fingerprint(self) -> str:
@@ -81,7 +85,7 @@ class SphinxBackend:
             self._aligner = Decoder(samprate=RATE, loglevel="FATAL", lm=None, **ALIGN_SEARCH)
         return self._aligner
 
-    def hear(self, audio: np.ndarray, rate: int, text: list[str]) -> Hearing:
+    def hear(self, audio: np.ndarray, rate: int, text: list[str], max_wer: float) -> Hearing:
         pcm = _pcm16(audio, rate)
         free = self._decode(self.decoder, pcm)
         heard = [seg for seg in free if not _filler(seg.word)]
@@ -90,6 +94,8 @@ class SphinxBackend:
             spans = [Span(_word(s.word), round(s.start_frame * FRAME, 3), round((s.end_frame + 1) * FRAME, 3), 0.0)
                      for s in heard]
             return Hearing(transcript, spans, 0.0)
+        if word_error_rate(text, transcript) > max_wer:  # failed already: nothing worth timing
+            return Hearing(transcript, None, None)
         spelled = [w for w in text if self._spell(w)]
         spans = self._align(pcm, spelled, _frame_scores(free)) if spelled else None
         misfit = None

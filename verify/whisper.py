@@ -37,24 +37,28 @@ class WhisperBackend:
     def fingerprint(self) -> str:
         return hashlib.sha256(f"faster-whisper {_version()} {self.model_name}".encode()).hexdigest()[:16]
 
+    def check(self) -> str:
+        """The model's folder in the Hugging Face cache; one line if faster-whisper or the weights are missing."""
+        try:
+            from faster_whisper.utils import download_model
+        except ImportError:
+            raise PocketBatchError('--verify-backend whisper needs faster-whisper: pip install "pocket-batch[whisper]"') from None
+        try:
+            return download_model(self.model_name, local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - huggingface_hub raises several kinds for a missing snapshot
+            raise PocketBatchError(
+                f"whisper model {self.model_name!r} is not in the Hugging Face cache ({type(exc).__name__}); "
+                "fetch it once on a connected machine, or use --verify-backend pocketsphinx") from None
+
     @property
     def model(self):
         if self._model is None:
-            try:
-                from faster_whisper import WhisperModel
-            except ImportError:
-                raise PocketBatchError('--verify-backend whisper needs faster-whisper: pip install "pocket-batch[whisper]"') from None
-            try:
-                self._model = WhisperModel(self.model_name, device="cpu", compute_type="int8", cpu_threads=1,
-                                           local_files_only=True)
-            except Exception as exc:  # noqa: BLE001 - huggingface_hub raises several kinds for a missing snapshot
-                raise PocketBatchError(
-                    f"whisper model {self.model_name!r} is not in the Hugging Face cache "
-                    f"({type(exc).__name__}); fetch it once on a connected machine, or use --verify-backend pocketsphinx"
-                ) from None
+            from faster_whisper import WhisperModel
+
+            self._model = WhisperModel(self.check(), device="cpu", compute_type="int8", cpu_threads=1)
         return self._model
 
-    def hear(self, audio: np.ndarray, rate: int, text: list[str]) -> Hearing:
+    def hear(self, audio: np.ndarray, rate: int, text: list[str], max_wer: float) -> Hearing:
         if rate != RATE:
             g = math.gcd(RATE, rate)
             audio = resample_poly(audio, RATE // g, rate // g).astype(np.float32)

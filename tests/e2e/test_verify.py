@@ -113,3 +113,17 @@ def test_a_rerun_synthesizes_and_hears_nothing_and_any_worker_count_keeps_the_sa
 
 if __name__ == "__main__":
     sys.exit("run with pytest")
+
+
+def test_a_corpus_leaves_out_utterances_the_recognizer_does_not_hear(small_model, tmp_path):
+    prompts = tmp_path / "prompts.csv"
+    prompts.write_text("id,text\nu1,The river was quiet.\nu2,The lantern shone.\n")
+    out = tmp_path / "corpus"
+    result = run("corpus", prompts, "--model-config", small_model, "-o", out, "--workers", "0", "--retries", "1",
+                 "--max-length", "flag")  # max length kept: verification alone rejects the noise
+    assert result.returncode == 1, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["failed"] == 2 and report["kept"] == 0
+    for failure in report["failures"]:
+        assert len(failure["attempts"]) == 2
+        assert all(any(f.startswith("verify: ") for f in a["flags"]) for a in failure["attempts"])

@@ -43,3 +43,17 @@ def test_a_consent_date_must_be_a_date(tmp_path):
         read_consent(record)
     record.write_text('{"speaker": "A", "statement": "I consent.", "date": "2026-11-25", "permitted_use": "x"}')
     assert read_consent(record)["date"] == "2026-11-25"
+
+
+def test_verification_is_set_in_a_verify_table_and_reaches_each_run(tmp_path):
+    from pocket_batch.jobs.jobfile import run_config
+
+    job = tmp_path / "job.toml"
+    job.write_text('output = "out"\ninputs = ["a.txt"]\n[verify]\nretries = 1\nmax_wer = 0.4\n'
+                   '[postproc]\nsubtitles = "word"\n')
+    config = run_config(load_job(job), "alba", [tmp_path / "a.txt"])
+    assert config.verify.retries == 1 and config.verify.max_wer == 0.4 and config.verify.enabled is None
+    assert config.postproc.subtitles == "word"
+    job.write_text('output = "out"\ninputs = ["a.txt"]\n[verify]\nretrys = 1\n')
+    with pytest.raises(PocketBatchError, match="verify.retrys"):
+        load_job(job)
