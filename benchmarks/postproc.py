@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.core.config import FRAME_RATE, SAMPLE_RATE, ModelOptions, PostprocOptions, RunConfig
+from pocket_batch.core.config import FRAME_RATE, SAMPLE_RATE, ModelOptions, PostprocOptions, RunConfig, VerifyOptions
 from pocket_batch.benchmarks.synth import bench_sentences
 from pocket_batch.core.measure import peak_rss_mb
 
@@ -50,7 +50,8 @@ def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: s
     rows = []
     for h in hours:
         run = RunConfig(inputs=(write_book(workdir / f"book-{h:g}h.txt", h, seconds_per_chunk),), output=workdir / f"out-{h:g}h",
-                        workers=0, model=ModelOptions(config=config), postproc=PostprocOptions(loudness=preset))
+                        workers=0, model=ModelOptions(config=config), postproc=PostprocOptions(loudness=preset),
+                        verify=VerifyOptions(enabled=False))  # assembly alone is measured; verification is bench synth's
         _prepare(run)
         result = multiprocessing.get_context("spawn").Pool(1).apply(_postprocess, (run,))
         rows.append({"hours": h} | result)
@@ -72,7 +73,7 @@ def _prepare(config: RunConfig):
     session = open_session(config)
     [book], _ = read_books(session, config.inputs)
     work = plan_work(book.chunks, session.voice, session.source, config.generation, session.cache)
-    synthesize_works(session, [work])
+    synthesize_works(session, [(book, work)])
     return session, book, work
 
 
@@ -85,11 +86,12 @@ def _source(config: RunConfig):
 def _postprocess(config: RunConfig) -> dict:
     """In a fresh process: ingest and plan first, then measure assembling alone."""
     from pocket_batch.pipeline.run import finish_book
+    from pocket_batch.synth.work import collect
 
     session, book, work = _prepare(config)  # all cached by now: nothing is synthesized
     baseline = _rss_mb()
     started = time.perf_counter()
-    manifest = finish_book(session, book, work)
+    manifest = finish_book(session, book, work, collect(work, session.cache))
     wall = time.perf_counter() - started
     peak = peak_rss_mb()
     return {"wall": wall, "peak_mb": peak, "growth_mb": peak - baseline, "chapters": len(manifest.chapters),

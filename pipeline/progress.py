@@ -84,18 +84,24 @@ class EncodeProgress:
 
 def run_table(runs: list) -> Table:
     """The end-of-run table: each book's outcome, then the run's totals and speed against real time."""
-    table = Table("book", "result", "chapters", "audio", "verified", "regenerated", "still flagged",
-                  title="pocket-batch run")
-    for run in runs:
-        for b in run.books:
-            result = f"[red]failed[/]: {b.error}" if b.error else "[green]already finished[/]" if b.already else "[green]done[/]"
+    books = [b for run in runs for b in run.books]
+    verified = any(b.verified for b in books)  # the verification columns only where there is something to show
+    columns = ("book", "result", "chapters", "audio") + (("verified", "retaken", "flagged") if verified else ())
+    table = Table(*columns, title="pocket-batch run")
+    for b in books:
+        result = f"[red]failed[/]: {b.error}" if b.error else "[green]already finished[/]" if b.already else "[green]done[/]"
+        row = [b.source.name, result, str(b.chapters or ""), clock(b.audio_seconds) if b.audio_seconds else ""]
+        if verified:
             flagged = f"[yellow]{b.flagged}[/]" if b.flagged else ("0" if b.verified else "")
-            table.add_row(b.source.name, result, str(b.chapters or ""), clock(b.audio_seconds) if b.audio_seconds else "",
-                          str(b.verified or ""), str(b.regenerated) if b.verified else "", flagged)
+            row += [str(b.verified or ""), str(b.regenerated) if b.verified else "", flagged]
+        table.add_row(*row)
     audio = sum(b.audio_seconds for run in runs for b in run.books if not b.already)
     wall = sum(run.wall_seconds for run in runs)
     failed = sum(len(run.failed) for run in runs)
     speed = f", {audio / wall:.1f}× real time" if wall and audio else ""
     table.caption = (f"{sum(len(r.books) for r in runs)} books, {failed} failed, {clock(audio)} of audio "
                      f"in {clock(wall)} wall{speed}; {sum(r.synthesized for r in runs)} chunks synthesized")
+    if verified:
+        table.caption += (f"; chunks verified {sum(b.verified for b in books)}, retaken "
+                          f"{sum(b.regenerated for b in books)}, still flagged {sum(b.flagged for b in books)}")
     return table

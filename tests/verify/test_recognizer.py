@@ -92,6 +92,6 @@ def test_a_verdict_does_not_depend_on_what_the_recognizer_heard_before(reading):
     rows, _ = reading
     texts = [u.text for u in rows]
     forward, backward = make_backend(OPTIONS, texts), make_backend(OPTIONS, texts)
-    first = [check(forward, u.audio, u.rate, u.text) for u in rows[:5]]
-    last = [check(backward, u.audio, u.rate, u.text) for u in rows[:5][::-1]][::-1]
+    first = [check(forward, u.audio, u.rate, u.text) for u in rows[:3]]
+    last = [check(backward, u.audio, u.rate, u.text) for u in rows[:3][::-1]][::-1]
     assert first == last
