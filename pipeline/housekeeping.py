@@ -35,6 +35,9 @@ def referenced_keys(output: Path) -> set[str]:
         except (OSError, ValueError):
             continue
         keys |= {chunk.key for chapter in manifest.chapters for chunk in chapter.chunks}
+        # Every take of a verified chunk: a rerender finds them all and retakes nothing.
+        keys |= {t.key for chapter in manifest.chapters for chunk in chapter.chunks if chunk.verify
+                 for t in chunk.verify.takes}
     return keys
 
 

@@ -11,12 +11,14 @@ that spell it ("windowsill" = "window" + "sill").
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import math
 import tempfile
 from functools import cached_property
 from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -67,14 +69,18 @@ class SphinxBackend:
             if not self.sentences:
                 self._decoder = Decoder(samprate=RATE, loglevel="FATAL", **FAST_SEARCH)
                 return self._decoder
-            with tempfile.NamedTemporaryFile("w", suffix=".arpa", encoding="utf-8") as arpa:
-                arpa.write(_language_model(self.sentences))
-                arpa.flush()
-                self._decoder = Decoder(samprate=RATE, loglevel="FATAL", lm=arpa.name, **FAST_SEARCH)
+            # A dictionary of the model's words alone: with the full one (134,000 words) pocketsphinx
+            # spends seconds building the search for a language model of a few hundred.
             vocabulary = sorted({w for s in self.sentences for w in s.split()})
-            unknown = [(w, p) for w in vocabulary if self._decoder.lookup_word(w) is None and (p := self._compound(w))]
-            for n, (word, phones) in enumerate(unknown, start=1):
-                self._decoder.add_word(word, phones, n == len(unknown))  # the search is rebuilt once, at the last
+            known = _dictionary()
+            lines = [f"{word}{'' if n == 0 else f'({n + 1})'} {phones}"
+                     for word in vocabulary for n, phones in enumerate(known.get(word) or [self._compound(word)])
+                     if phones]
+            with tempfile.TemporaryDirectory() as folder:
+                arpa, words = Path(folder) / "run.arpa", Path(folder) / "run.dict"
+                arpa.write_text(_language_model(self.sentences), encoding="utf-8")
+                words.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                self._decoder = Decoder(samprate=RATE, loglevel="FATAL", lm=str(arpa), dict=str(words), **FAST_SEARCH)
         return self._decoder
 
     @property
@@ -154,6 +160,20 @@ class SphinxBackend:
                 if phones and (best[end] is None or len(best[start]) + 1 < len(best[end])):
                     best[end] = best[start] + [phones]
         return " ".join(best[-1]) if best[-1] else None
+
+
+@functools.cache
+def _dictionary() -> dict[str, list[str]]:
+    """pocketsphinx's own dictionary: each word's pronunciations, the first one first."""
+    import pocketsphinx
+
+    path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
+    known: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, _, phones = line.partition(" ")
+        if phones:
+            known.setdefault(word.split("(")[0], []).append(phones.strip())
+    return known
 
 
 def _language_model(sentences: tuple[str, ...]) -> str:
