@@ -19,7 +19,7 @@ from pocket_batch.core.layout import OutputLayout, inside, safe_name
 from pocket_batch.core.measure import clock
 from pocket_batch.core.files import sha256_file, sha256_json
 from pocket_batch.pipeline.lock import output_lock, remove_partial_files
-from pocket_batch.pipeline.progress import EncodeProgress, SynthProgress
+from pocket_batch.pipeline.progress import EncodeProgress
 from pocket_batch.core.records import Book, ChunkAudio
 from pocket_batch.pipeline.runlog import log, run_log
 from pocket_batch.pipeline.state import DONE, FAILED, BookState, finished_manifest, write_state

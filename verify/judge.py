@@ -8,7 +8,6 @@ words were not heard, which words were heard twice); on its own it decides only 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
