@@ -15,6 +15,7 @@ from test_cli import run
 
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.core.errors import ExitCode
+from pocket_batch.pipeline.housekeeping import prune_cache
 from pocket_batch.pipeline.run import render
 
 SPEECH = Path(__file__).parents[1] / "fixtures" / "speech"
@@ -98,6 +99,7 @@ def test_a_rerun_synthesizes_and_hears_nothing_and_any_worker_count_keeps_the_sa
     assert first.flagged == 4 and first.synthesized == 8  # 4 chunks, 2 takes each
     verdicts = {p: p.stat().st_mtime_ns for p in (tmp_path / "w0" / "verdicts").rglob("*.json")}
     assert len(verdicts) == 8
+    assert prune_cache(tmp_path / "w0").entries == 0  # every take is kept: the manifest lists them all
     (tmp_path / "w0" / "notes.m4b").unlink()  # the book renders again, from the caches
     again = render(one, show_progress=False)
     assert again.synthesized == 0 and again.flagged == 4
