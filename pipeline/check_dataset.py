@@ -38,7 +38,8 @@ class DatasetCheck:
 _backend: Backend | None = None
 
 
-def _hear(recording: Recording, options: VerifyOptions, backend: Backend) -> tuple[Verdict, float]:
+def _hear(recording: Recording, options: VerifyOptions, backend: Backend) -> tuple[Verdict, int, int]:
+    """The recording's verdict, its sample count and its rate (word times are in its samples)."""
     global _backend  # one recognizer per process: its decoders load on its first recording
     if _backend is None or _backend.fingerprint != backend.fingerprint:
         _backend = backend
@@ -47,7 +48,7 @@ def _hear(recording: Recording, options: VerifyOptions, backend: Backend) -> tup
     except (OSError, RuntimeError) as exc:  # soundfile's errors are RuntimeErrors
         raise PocketBatchError(f"{recording.audio}: not readable audio ({exc})") from None
     mono = audio.mean(axis=1)
-    return verify_audio(_backend, mono, rate, recording.text, options), mono.size / rate
+    return verify_audio(_backend, mono, rate, recording.text, options), mono.size, rate
 
 
 def check_dataset(folder: Path, options: VerifyOptions, report: Path | None = None,
@@ -63,19 +64,18 @@ def check_dataset(folder: Path, options: VerifyOptions, report: Path | None = No
         with ProcessPoolExecutor(workers) as pool:
             heard = list(pool.map(_hear, recordings, [options] * len(recordings), [backend] * len(recordings),
                                   chunksize=4))
-    verdicts = [(r, v) for r, (v, _) in zip(recordings, heard)]
+    verdicts = [(r, v) for r, (v, _, _) in zip(recordings, heard)]
     write_json(report, {
         "dataset": str(folder), "verifier": verdicts_fingerprint(backend, options),
         "utterances": len(verdicts), "flagged": sum(not v.passed for _, v in verdicts),
-        "results": [{"id": r.id, "audio": str(r.audio.relative_to(folder)), "text": r.text} | _verdict(v, r)
-                    for r, v in verdicts],
+        "results": [{"id": r.id, "audio": str(r.audio.relative_to(folder)), "text": r.text} | _verdict(v, rate)
+                    for r, (v, _, rate) in zip(recordings, heard)],
     })
-    return DatasetCheck(report, verdicts, sum(seconds for _, seconds in heard))
+    return DatasetCheck(report, verdicts, sum(samples / rate for _, samples, rate in heard))
 
 
-def _verdict(verdict: Verdict, recording: Recording) -> dict:
+def _verdict(verdict: Verdict, rate: int) -> dict:
     data = asdict(verdict)
-    rate = sf.info(recording.audio).samplerate
     data["words"] = [[w.word, round(w.start / rate, 3), round(w.end / rate, 3)] for w in verdict.words]  # seconds
     data["passed"] = verdict.passed
     return data

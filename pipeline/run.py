@@ -130,10 +130,16 @@ def finished_result(session: Session, source: Path) -> BookResult | None:
     if manifest is None:
         return None
     folder = book_dir(session.config, source)
-    check = manifest.verification
     return BookResult(source, folder, None, manifest.outputs.duration, len(manifest.chapters), already=True,
-                      m4b=folder / manifest.outputs.m4b, verified=check.verified if check else 0,
-                      regenerated=check.regenerated if check else 0, flagged=len(check.flagged) if check else 0)
+                      m4b=folder / manifest.outputs.m4b, **_verification_counts(manifest))
+
+
+def _verification_counts(manifest: Manifest) -> dict[str, int]:
+    """A finished book's chunks verified, retaken and still flagged, as BookResult counts them."""
+    check = manifest.verification
+    if check is None:
+        return {}
+    return {"verified": check.verified, "regenerated": check.regenerated, "flagged": len(check.flagged)}
 
 
 def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, str]],
@@ -203,13 +209,12 @@ def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str
     _write_state(session, book.source, folder, keys, status=DONE, audio_seconds=seconds)
     log.info("done %s: %d chapters, %s of audio -> %s", book.source.name, len(manifest.chapters),
              clock(seconds), folder)
-    check = manifest.verification
-    if check and check.flagged:
-        log.warning("%s: %d chunks still fail verification, listed in %s", book.source.name, len(check.flagged),
+    counts = _verification_counts(manifest)
+    if counts.get("flagged"):
+        log.warning("%s: %d chunks still fail verification, listed in %s", book.source.name, counts["flagged"],
                     folder / "verify.json")
     return BookResult(book.source, folder, None, seconds, len(manifest.chapters), m4b=folder / manifest.outputs.m4b,
-                      warnings=book.warnings, verified=check.verified if check else 0,
-                      regenerated=check.regenerated if check else 0, flagged=len(check.flagged) if check else 0)
+                      warnings=book.warnings, **counts)
 
 
 def _fail(session: Session, source: Path, message: str, keys: list[str] | None = None,

@@ -33,7 +33,6 @@ class Verifier:
     def __init__(self, options: VerifyOptions, root: Path):
         self.options, self.root = options, root
         self.listen_for([])
-        self.heard = 0  # verdicts this run made (on workers or here)
 
     def listen_for(self, texts: list[str]) -> None:
         """The texts the run will verify: the backend may listen for their words above others."""
@@ -47,7 +46,6 @@ class Verifier:
             return found
         verdict = verify_audio(self.backend, cache.read(key), SAMPLE_RATE, text, self.options)
         self.store.put(key, verdict)
-        self.heard += 1
         return verdict
 
 
@@ -93,8 +91,6 @@ class Synthesizer:
             with SynthProgress({t.key: t.text for t in tasks}, summary) as progress:
                 failures = run_tasks(tasks, self.voices, self.executor, self.cache, verdicts=store,
                                      on_result=lambda out: progress.advance(out.key, out.audio.size / SAMPLE_RATE))
-        if self.verifier:
-            self.verifier.heard += len(tasks) - len(failures)
         for failure in failures.values():
             log.error("chunk %s failed after %d attempts: %s", failure.key, failure.attempts, failure.reason)
         return failures
@@ -114,10 +110,6 @@ class Takes:
         if passing:
             return passing[0]
         return min(range(len(self.verdicts)), key=lambda i: (len(self.verdicts[i].flags), self.verdicts[i].wer, i))
-
-    @property
-    def regenerated(self) -> bool:
-        return len(self.keys) > 1
 
     def record(self, cache: AudioCache) -> ChunkAudio:
         """The kept take's audio record, carrying its verdict and every take."""

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from pocket_batch.ingest.csvfile import Utterance
+from pocket_batch.core.audio import resample
 from pocket_batch.core.config import SAMPLE_RATE, SYNTHETIC, CorpusConfig
 from pocket_batch.core.files import atomic_open, atomic_path, sha256_file, write_json
 from pocket_batch.core.records import Chunk, ChunkAudio
@@ -69,10 +69,7 @@ def write_wav(target: Path, x: np.ndarray, config: CorpusConfig) -> int:
     level = chunk_level(x, SAMPLE_RATE, "lufs")
     gain = float(np.clip(config.target_lufs - level, -MAX_GAIN_DB, MAX_GAIN_DB)) if np.isfinite(level) else 0.0
     x = limit((x * db_to_gain(gain)).astype(np.float32), config.ceiling, SAMPLE_RATE)
-    if config.sample_rate != SAMPLE_RATE:
-        g = np.gcd(config.sample_rate, SAMPLE_RATE)
-        x = resample_poly(x, config.sample_rate // g, SAMPLE_RATE // g)
-    x = np.clip(x, -1.0, 1.0)
+    x = np.clip(resample(x, SAMPLE_RATE, config.sample_rate), -1.0, 1.0)
     with atomic_path(target) as tmp:
         sf.write(tmp, x, config.sample_rate, subtype="PCM_16", format="WAV")
     return int(x.size)

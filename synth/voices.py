@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pocket_batch.core.audio import resample
 from pocket_batch.core.config import (
     MAX_VOICE_SECONDS,
     MIN_VOICE_SECONDS,
@@ -129,7 +130,6 @@ def read_consent(path: Path) -> dict:
 def load_voice_sample(path: Path) -> np.ndarray:
     """Decode any bit depth, downmix, resample to 24 kHz, keep at most 30 s; refuse bad samples."""
     import soundfile as sf
-    from scipy.signal import resample_poly
 
     try:
         audio, rate = sf.read(path, dtype="float32", always_2d=True)
@@ -143,7 +143,4 @@ def load_voice_sample(path: Path) -> np.ndarray:
     rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
     if not np.isfinite(rms) or 20 * np.log10(rms + 1e-12) < SILENCE_DBFS:
         raise PocketBatchError(f"{path}: voice sample is silent")
-    if rate != SAMPLE_RATE:
-        g = np.gcd(rate, SAMPLE_RATE)
-        audio = resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(np.float32)
-    return np.ascontiguousarray(audio, dtype=np.float32)
+    return np.ascontiguousarray(resample(audio, rate, SAMPLE_RATE), dtype=np.float32)

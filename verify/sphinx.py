@@ -21,8 +21,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
+from pocket_batch.core.audio import resample
 from pocket_batch.verify.hearing import Hearing, Span
 from pocket_batch.verify.words import word_error_rate
 
@@ -192,9 +192,7 @@ def _digest(text: str) -> str:
 
 
 def _pcm16(audio: np.ndarray, rate: int) -> bytes:
-    if rate != RATE:
-        g = math.gcd(RATE, rate)
-        audio = resample_poly(audio, RATE // g, rate // g)
+    audio = resample(audio, rate, RATE)
     return (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 

@@ -8,13 +8,12 @@ the time of the heard word it matches, and decisions rest on the word error rate
 from __future__ import annotations
 
 import hashlib
-import math
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
-from scipy.signal import resample_poly
 
+from pocket_batch.core.audio import resample
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.verify.hearing import Hearing, Span
 from pocket_batch.verify.words import edits, words
@@ -59,9 +58,7 @@ class WhisperBackend:
         return self._model
 
     def hear(self, audio: np.ndarray, rate: int, text: list[str], max_wer: float) -> Hearing:
-        if rate != RATE:
-            g = math.gcd(RATE, rate)
-            audio = resample_poly(audio, RATE // g, rate // g).astype(np.float32)
+        audio = resample(audio, rate, RATE).astype(np.float32, copy=False)
         segments, _ = self.model.transcribe(audio, beam_size=1, word_timestamps=True, condition_on_previous_text=False,
                                             language=None if len(self.languages) > 1 else "en")
         heard = [(w, word.start, word.end) for seg in segments for word in seg.words or [] for w in words(word.word)]
