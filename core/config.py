@@ -104,6 +104,9 @@ class PostprocOptions(Strict):
     room_tone_db: float = -75.0  # RMS of the pauses' noise; ACX wants a floor under -60 dB
     subtitles: Literal["chunk", "word"] = Field(
         "chunk", description="chunk: a cue per sentence; word: word-timed WebVTT and SRT of short word groups (needs verification).")
+    readalong: Literal["off", "sentences", "words"] = Field(
+        "off", description="A read-along EPUB 3 (Media Overlays) beside the M4B, highlighting each sentence, "
+                           "or each word (words: needs verification).")
     fade_ms: float = 8.0  # chunk edges fade so joins never click
     trim_db: float = 45.0  # leading/trailing audio this far under a chunk's peak is silence
     max_chunk_gain_db: float = 15.0  # chunk evening never boosts noise or cuts more than this

@@ -34,6 +34,7 @@ class Chapter:
     index: int
     title: str
     chunks: tuple[Chunk, ...]
+    source: str = ""  # where it begins in an EPUB ("text/ch1.xhtml#c2", relative to the package document)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict
 
 from pocket_batch.core.files import write_json
 
-MANIFEST_VERSION = 3  # 2: what is not read, by kind; every output file with its size and hash. 3: verification
+MANIFEST_VERSION = 4  # 2: what is not read, by kind; every output file with its size and hash. 3: verification.
+# 4: the read-along book
 INSPECT_VERSION = 2
 
 
@@ -144,6 +145,16 @@ class Verification(Record):
     flagged: list[str]  # ids of chunks still failing, kept (verify.json says what each lacks)
 
 
+class ReadAlongEntry(Record):
+    """The read-along EPUB: what of the book is highlighted as it plays."""
+
+    file: str
+    granularity: str  # "sentences" or "words"
+    overlays: int  # content documents with a media overlay
+    placed: int  # chunks highlighted in the text
+    not_placed: list[str]  # ids of chunks read aloud but not found in the text (notes read at a chapter's end)
+
+
 class SyntheticSpeech(Record):
     ai_generated: bool
     statement: str
@@ -163,6 +174,7 @@ class Manifest(Record):
     max_length_chunks: list[str]
     files: list[OutputFile]  # every output but the manifest itself
     verification: Verification | None = None  # None: not verified
+    readalong: ReadAlongEntry | None = None  # None: none was asked for
 
     def intact(self, folder: Path) -> bool:
         """Every file this manifest names is in `folder` at its recorded size."""

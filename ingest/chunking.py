@@ -50,7 +50,7 @@ def make_chapter(index: int, section: Section, split: SentenceSplitter, normaliz
         kept[-1][2] = Boundary.CHAPTER
     chunks = tuple(Chunk(chunk_id(index, n), index, text, normalized, boundary)
                    for n, (text, normalized, boundary) in enumerate(kept, start=1))
-    return Chapter(index, section.title, chunks), silent
+    return Chapter(index, section.title, chunks, section.start), silent
 
 
 def merge_short(sentences: list[str], tokens_of: TokenCounter, max_tokens: int) -> list[str]:

@@ -194,23 +194,24 @@ def _sections(docs, starts, reading: html.Reading, notes, warnings: list[str]
     referenced: list[list[str]] = []
     omitted: list[list[tuple[str, int, str]]] = []
 
-    def begin(title: str, matter: str | None) -> None:
-        sections.append((Section(title, [], spoken_title=False), matter))
+    def begin(title: str, matter: str | None, start: str) -> None:
+        sections.append((Section(title, [], spoken_title=False, start=start), matter))
         referenced.append([])
         omitted.append([])
 
     for doc in docs:
         start = starts.get((doc.name, None))
         if start is not None or not sections or not starts or _doc_matter(doc):
-            begin(start.title if start and start.title else "", (start.matter if start else None) or _doc_matter(doc))
+            begin(start.title if start and start.title else "", (start.matter if start else None) or _doc_matter(doc),
+                  doc.name)
         for event in html.events(doc.root, reading):
             if event.kind == "anchor" and (doc.name, event.value) in starts:
                 anchor = starts[(doc.name, event.value)]
                 if sections[-1][0].paras:
-                    begin(anchor.title, anchor.matter)
+                    begin(anchor.title, anchor.matter, f"{doc.name}#{event.value}")
                 else:  # two entries at one place: the deeper (later) title wins
-                    sections[-1] = (Section(anchor.title or sections[-1][0].title, [], spoken_title=False),
-                                    anchor.matter or sections[-1][1])
+                    sections[-1] = (Section(anchor.title or sections[-1][0].title, [], spoken_title=False,
+                                            start=sections[-1][0].start), anchor.matter or sections[-1][1])
             elif event.kind == "block":
                 sections[-1][0].paras.append(Para(event.value))
                 if not sections[-1][0].title and event.heading:

@@ -18,6 +18,7 @@ class Section:
     title: str
     paras: list[Para]
     spoken_title: bool = True  # the title is part of the text (a heading), so it is read
+    start: str = ""  # where it begins in an EPUB: a content document's name, with "#anchor" if inside it
 
 
 @dataclass

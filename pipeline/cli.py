@@ -79,6 +79,8 @@ def render(
     loudness: Annotated[str, option(PostprocOptions, "loudness")] = default(PostprocOptions, "loudness"),
     format: Annotated[str, option(PostprocOptions, "format", "--format")] = default(PostprocOptions, "format"),
     subtitles: Annotated[str, option(PostprocOptions, "subtitles")] = default(PostprocOptions, "subtitles"),
+    readalong: Annotated[str, option(PostprocOptions, "readalong", metavar="[sentences|words]")] = default(
+        PostprocOptions, "readalong"),
     verify: Verify = None,
     verify_backend: VerifyBackend = default(VerifyOptions, "backend"),
     verify_max_wer: VerifyMaxWer = None,
@@ -94,7 +96,7 @@ def render(
                              image_alt=image_alt, lexicon=lexicon),
         model=ModelOptions(language=language, config=model_config, quantize=quantize),
         generation=GenerationOptions(temperature=temperature, seed=seed),
-        postproc=PostprocOptions(loudness=loudness, format=format, subtitles=subtitles),
+        postproc=PostprocOptions(loudness=loudness, format=format, subtitles=subtitles, readalong=readalong),
         workers=workers, address=address, batch_size=batch_size, chunk_retries=chunk_retries,
         chunk_timeout=chunk_timeout,
         verify=VerifyOptions(enabled=verify, backend=verify_backend, max_wer=verify_max_wer, retries=verify_retries),
@@ -328,7 +330,22 @@ def main() -> None:
         return
     if args and args[0] not in commands:
         args = ["render", *args]
-    sys.exit(_run(args))
+    sys.exit(_run(optional_values(args)))
+
+
+# Options whose value may be left out: (the value then, the values there are). Click offers this,
+# but not through typer.
+OPTIONAL_VALUES = {"--readalong": ("sentences", {"sentences", "words", "off"})}
+
+
+def optional_values(args: list[str]) -> list[str]:
+    """`--readalong` alone stands for `--readalong sentences`."""
+    out = []
+    for n, arg in enumerate(args):
+        out.append(arg)
+        if arg in OPTIONAL_VALUES and (n + 1 == len(args) or args[n + 1] not in OPTIONAL_VALUES[arg][1]):
+            out.append(OPTIONAL_VALUES[arg][0])
+    return out
 
 
 def _run(args: list[str]) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pocket_batch.ingest.book import read_book
-from pocket_batch.core.config import PRESETS, SYNTHETIC, RunConfig
+from pocket_batch.core.config import PRESETS, SYNTHETIC, PostprocOptions, RunConfig
 from pocket_batch.core.errors import PocketBatchError, one_line, os_error_line
 from pocket_batch.core.layout import OutputLayout, inside, safe_name
 from pocket_batch.core.measure import clock
@@ -24,8 +24,9 @@ from pocket_batch.core.records import Book, ChunkAudio
 from pocket_batch.pipeline.runlog import log, run_log
 from pocket_batch.pipeline.state import DONE, FAILED, BookState, finished_manifest, write_state
 from pocket_batch.core.reports import Manifest
-from pocket_batch.postproc.audiobook import Assembly, OnChapter, assemble
+from pocket_batch.postproc.audiobook import Assembly, Audiobook, OnChapter, assemble
 from pocket_batch.postproc.manifest import write_manifest
+from pocket_batch.postproc.readalong.build import ReadAlong, write_readalong
 from pocket_batch.pipeline.takes import Retaking, Synthesizer, Takes, Verifier, verify_takes
 from pocket_batch.postproc.verify_report import write_verify_report
 from pocket_batch.synth.cache import AudioCache
@@ -108,6 +109,8 @@ def render(config: RunConfig, show_progress: bool = True) -> RunResult:
     started = time.perf_counter()
     if config.postproc.subtitles == "word" and config.verify.enabled is False:
         raise PocketBatchError("--subtitles word takes its word times from verification: drop --no-verify")
+    if config.postproc.readalong == "words" and config.verify.enabled is False:
+        raise PocketBatchError("--readalong words takes its word times from verification: drop --no-verify")
     session = open_session(config)
     finished = [finished_result(session, path) for path in config.inputs]
     pending = tuple(path for path, done in zip(config.inputs, finished) if done is None)
@@ -284,6 +287,7 @@ def finish_book(session: Session, book: Book, work: Work, audio: dict[str, Chunk
              "quantize": config.model.quantize, "params": work.params}
     preset = PRESETS[config.postproc.loudness]
     verifier = session.verifier if session.verifies(book) else None
+    readalong = _readalong(book, result, config.postproc, voice.name)
     if verifier:
         write_verify_report(folder / "verify.json", result, verifier.store.root.name)
     else:
@@ -291,7 +295,25 @@ def finish_book(session: Session, book: Book, work: Work, audio: dict[str, Chunk
     return write_manifest(folder / "manifest.json", book, result, config=config.model_dump(mode="json"),
                           model=model, voice=voice_info,
                           loudness={"preset": config.postproc.loudness} | preset.model_dump(),
-                          verifier=verifier.store.root.name if verifier else None)
+                          verifier=verifier.store.root.name if verifier else None, readalong=readalong)
+
+
+def _readalong(book: Book, result: Audiobook, options: PostprocOptions, narrator: str) -> ReadAlong | None:
+    """The read-along EPUB when asked for; otherwise one an earlier render left is removed."""
+    target = result.m4b.with_name(f"{result.m4b.stem}.readalong.epub")
+    if options.readalong == "off":
+        target.unlink(missing_ok=True)
+        return None
+    readalong = write_readalong(book, result, target, options, f"Pocket TTS, voice {narrator} (synthetic speech)",
+                                by_word=options.readalong == "words")
+    for warning in readalong.warnings:
+        log.warning("%s: %s", book.source.name, warning)
+    if options.readalong == "words" and readalong.granularity != "words":
+        log.warning("%s: no word timings (not verified): the read-along book highlights sentences", book.source.name)
+    if readalong.not_placed:
+        log.info("%s: %d chunks read aloud are not in the text, so not highlighted (listed in the manifest)",
+                 book.source.name, len(readalong.not_placed))
+    return readalong
 
 
 def book_tags(book: Book, narrator: str) -> dict[str, str]:

@@ -10,9 +10,11 @@ from pocket_batch.core.config import SAMPLE_RATE, SYNTHETIC
 from pocket_batch.core.files import sha256_file
 from pocket_batch.core.records import Book
 from pocket_batch.core.reports import (BookEntry, ChapterEntry, ChunkCheck, ChunkEntry, Manifest, OutputFile, Outputs,
-                                       Skipped, SyntheticSpeech, TakeEntry, Verification, WordEntry, not_read)
+                                       ReadAlongEntry, Skipped, SyntheticSpeech, TakeEntry, Verification, WordEntry,
+                                       not_read)
 from pocket_batch.postproc.audiobook import Audiobook, ChapterResult
 from pocket_batch.postproc.placement import PlacedChunk
+from pocket_batch.postproc.readalong.build import ReadAlong
 
 
 def software_versions() -> dict:
@@ -26,7 +28,7 @@ def seconds(samples: int) -> float:
 
 
 def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict, model: dict, voice: dict,
-                   loudness: dict, verifier: str | None = None) -> Manifest:
+                   loudness: dict, verifier: str | None = None, readalong: ReadAlong | None = None) -> Manifest:
     out = target.parent
     placed = [p for c in result.chapters for p in c.placement.chunks]
     verification = None
@@ -48,8 +50,11 @@ def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict,
         loudness=loudness, config=config, model=model, voice=voice, software=software_versions(),
         chapters=[_chapter(c, out) for c in result.chapters],
         max_length_chunks=[p.chunk.id for c in result.chapters for p in c.placement.chunks if p.audio.max_length],
-        files=[_file(path, out) for path in (result.m4b, *result.subtitles, *(c.file for c in result.chapters))],
+        files=[_file(path, out) for path in (result.m4b, *result.subtitles, *(c.file for c in result.chapters),
+                                             *([readalong.path] if readalong else []))],
         verification=verification,
+        readalong=ReadAlongEntry(file=readalong.path.name, granularity=readalong.granularity, overlays=readalong.overlays,
+                                 placed=readalong.placed, not_placed=list(readalong.not_placed)) if readalong else None,
     )
     manifest.write(target)
     return manifest

@@ -74,6 +74,8 @@ class Epub:
         spine_toc = ' toc="ncx"' if self.ncx else ""
         title = f"<dc:title>{self.title}</dc:title>" if self.title else ""
         meta = '<meta name="cover" content="cover-img"/>' if self.cover else ""
+        if self.version == 3:
+            meta += '<meta property="dcterms:modified">2026-11-01T00:00:00Z</meta>'
         return (f'<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" version="{self.version}.0" '
                 f'unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">{title}'
                 f'<dc:creator>{self.author}</dc:creator><dc:language>{self.language}</dc:language>'
@@ -97,7 +99,7 @@ class Epub:
                            f'<content src="{href}"/>{points(children)}</navPoint>' for title, href, children in entries)
 
         return ('<?xml version="1.0" encoding="utf-8"?><ncx xmlns="http://www.daisy.org/z3986/2005/ncx/" version="2005-1">'
-                f'<head/><docTitle><text>{self.title}</text></docTitle><navMap>{points(self.toc)}</navMap></ncx>')
+                f'<head><meta name="dtb:uid" content="test-book"/></head><docTitle><text>{self.title}</text></docTitle><navMap>{points(self.toc)}</navMap></ncx>')
 
 
 def tiny_png(size: int = 8) -> bytes:
