@@ -31,3 +31,10 @@ def chapters_of(path) -> list[tuple[float, float, str]]:
         num, den = map(int, fields["TIMEBASE"].split("/"))
         marks.append((int(fields["START"]) * num / den, int(fields["END"]) * num / den, fields["title"]))
     return marks
+
+
+def decoded_seconds(path, rate: int = 48_000) -> float:
+    """An audio file's length as ffmpeg decodes it, to the sample."""
+    pcm = subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-i", str(path), "-f", "f32le", "-ac", "1",
+                          "-ar", str(rate), "-"], capture_output=True, timeout=120, check=True).stdout
+    return len(pcm) / 4 / rate

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from pocket_batch.core.config import PRESETS, SAMPLE_RATE, PostprocOptions
+from pocket_batch.core.config import PRESETS, PostprocOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_file
 from pocket_batch.core.records import Book

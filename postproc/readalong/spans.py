@@ -90,9 +90,14 @@ def nonspace(text: str) -> str:
 
 
 def read_text(el, reading: html.Reading = html.Reading()) -> str:
-    """The words of an element as a reader hears them: its stream's slots, whitespace collapsed."""
-    stream = Stream(el, reading)
-    return " ".join(" ".join(s.text for s in stream.slots).split())
+    """The words of an element as a reader hears them: its stream's slots, whitespace collapsed
+    (a line break or a block between two words parts them, as in `ingest.html`)."""
+    parts = []
+    for slot in Stream(el, reading).slots:
+        if slot.tail and html.local(slot.node) in html.BLOCK_TAGS | {"br"}:
+            parts.append(" ")
+        parts.append(slot.text)
+    return " ".join("".join(parts).split())
 
 
 def wrap(stream: Stream, start: int, end: int, span_id: str) -> etree._Element | None:

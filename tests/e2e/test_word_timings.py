@@ -8,22 +8,29 @@ natural reading, placed in the chunk cache as synthesis would place it.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import sys
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from lxml import etree
 from scipy.signal import resample_poly
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
+sys.path.insert(0, str(Path(__file__).parents[1]))
 from speech import utterances  # noqa: E402
+from check_epub import epubcheck  # noqa: E402
 
 from pocket_batch.core.config import SAMPLE_RATE, PostprocOptions, VerifyOptions  # noqa: E402
 from pocket_batch.core.records import Book, Boundary, Chapter, Chunk, Take  # noqa: E402
 from pocket_batch.postproc.audiobook import Assembly, assemble  # noqa: E402
 from pocket_batch.postproc.manifest import write_manifest  # noqa: E402
+from pocket_batch.postproc.readalong.spans import read_text  # noqa: E402
+from pocket_batch.postproc.readalong.build import write_readalong  # noqa: E402
 from pocket_batch.postproc.verify_report import write_verify_report  # noqa: E402
 from pocket_batch.synth.cache import AudioCache  # noqa: E402
 from pocket_batch.verify.backends import make_backend  # noqa: E402
@@ -61,8 +68,10 @@ def spoken_book(tmp_path_factory):
     out.mkdir()
     result = assemble(book, audio, Assembly(cache, out, PostprocOptions(subtitles="word", format="flac"), {}))
     write_verify_report(out / "verify.json", result, backend.name)
+    readalong = write_readalong(book, result, out / "Two Cities.readalong.epub", PostprocOptions(format="flac"),
+                                "the reading", by_word=True)
     manifest = write_manifest(out / "manifest.json", book, result, config={}, model={}, voice={}, loudness={},
-                              verifier=backend.name)
+                              verifier=backend.name, readalong=readalong)
     return out, manifest, book
 
 
@@ -109,3 +118,39 @@ def test_the_chunk_that_says_something_else_is_reported_with_where_to_hear_it(sp
     assert failing["id"] == "ch002-s00004" and failing["flags"]
     chunk = next(c for ch in manifest.chapters for c in ch.chunks if c.id == "ch002-s00004")
     assert failing["book_offset"] == chunk.start and failing["file"].startswith("chapters/02 ")
+
+
+def test_a_read_along_book_by_word_highlights_each_word_from_its_aligned_start(spoken_book):
+    out, manifest, _ = spoken_book
+    book = out / manifest.readalong.file
+    _, counts = epubcheck(book)
+    assert counts == (0, 0, 0) and manifest.readalong.granularity == "words"
+    zf = zipfile.ZipFile(book)
+    pars = []
+    for name in sorted(n for n in zf.namelist() if n.endswith(".smil")):
+        smil = etree.fromstring(zf.read(name))
+        href = smil.find(".//{*}text").get("src").split("#")[0]
+        doc = etree.fromstring(zf.read(posixpath.normpath(posixpath.join(posixpath.dirname(name), href))))
+        by_id = {el.get("id"): el for el in doc.iter() if el.get("id")}
+        for par in smil.iter("{*}par"):
+            span_id = par.find("{*}text").get("src").split("#")[1]
+            audio = par.find("{*}audio")
+            pars.append((span_id, read_text(by_id[span_id]), clock(audio.get("clipBegin")), clock(audio.get("clipEnd"))))
+    chunks = [c for ch in manifest.chapters for c in ch.chunks]
+    starts = {c.id: ch.start_sample for ch in manifest.chapters for c in ch.chunks}
+    for chunk in chunks:
+        mine = [p for p in pars if p[0].startswith(f"pb-{chunk.id}")]
+        if not chunk.verify.passed:  # no word times: one par for the sentence
+            assert [p[1] for p in mine] == [chunk.text]
+            continue
+        assert " ".join(p[1] for p in mine) == chunk.text  # one par a word, as written
+        for (_, _, begin, end), word in zip(mine[1:], chunk.verify.words[1:]):
+            assert abs(begin * SAMPLE_RATE - (word.start - starts[chunk.id])) <= 1 and end > begin
+        assert abs(mine[0][2] * SAMPLE_RATE - (chunk.offset - starts[chunk.id])) <= 1
+    times = [(p[2], p[3]) for p in pars]
+    assert all(a[1] <= b[0] + 1e-6 for a, b in zip(times, times[1:]) if b[0] >= a[0])  # end to end in each file
+
+
+def clock(value: str) -> float:
+    h, m, s = value.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)

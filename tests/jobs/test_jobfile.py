@@ -57,3 +57,14 @@ def test_verification_is_set_in_a_verify_table_and_reaches_each_run(tmp_path):
     job.write_text('output = "out"\ninputs = ["a.txt"]\n[verify]\nretrys = 1\n')
     with pytest.raises(PocketBatchError, match="verify.retrys"):
         load_job(job)
+
+
+def test_a_read_along_book_is_asked_for_in_the_postproc_table(tmp_path):
+    from pocket_batch.jobs.jobfile import run_config
+
+    job = tmp_path / "job.toml"
+    job.write_text('output = "out"\ninputs = ["a.txt"]\n[postproc]\nreadalong = "words"\n')
+    assert run_config(load_job(job), "alba", [tmp_path / "a.txt"]).postproc.readalong == "words"
+    job.write_text('output = "out"\ninputs = ["a.txt"]\n[postproc]\nreadalong = "pages"\n')
+    with pytest.raises(PocketBatchError, match="postproc.readalong"):
+        load_job(job)
