@@ -24,6 +24,7 @@ OPF = "{http://www.idpf.org/2007/opf}"
 SMIL = "{http://www.w3.org/ns/SMIL}"
 CLOCK = re.compile(r"^(\d+):(\d\d):(\d\d(?:\.\d+)?)$")
 RATE = 24_000
+BOOKS = ["sample.epub", "lighthouse.md", "harbour.txt", "epub2.epub"]  # an EPUB 2 gets a new EPUB 3 of its text
 
 MARKDOWN = """# The Lighthouse
 
@@ -56,9 +57,10 @@ def seconds(clock: str) -> float:
 
 @pytest.fixture(scope="module")
 def books(small_model, tmp_path_factory):
-    """The three books rendered with --readalong by the random model (noise, not speech): folder per input."""
+    """The books rendered with --readalong by the random model (noise, not speech): folder per input."""
     folder = tmp_path_factory.mktemp("readalong")
-    inputs = (sample_book().write(folder / "sample.epub"), folder / "lighthouse.md", folder / "harbour.txt")
+    inputs = (sample_book().write(folder / "sample.epub"), folder / "lighthouse.md", folder / "harbour.txt",
+              sample_book(version=2, nav=False).write(folder / "epub2.epub"))  # the same text: all of it cached
     inputs[1].write_text(MARKDOWN)
     inputs[2].write_text(TEXT)
     from pocket_batch.core.config import ModelOptions, RunConfig, VerifyOptions
@@ -68,7 +70,7 @@ def books(small_model, tmp_path_factory):
                        postproc=PostprocOptions(readalong="sentences"))
     result = render(config, show_progress=False)
     assert not result.failed
-    return config, {book.source.suffix: book.folder for book in result.books}
+    return config, {book.source.name: book.folder for book in result.books}
 
 
 def package(folder):
@@ -89,19 +91,19 @@ def overlays(zf: zipfile.ZipFile):
     return opf, items, found
 
 
-@pytest.mark.parametrize("suffix", [".epub", ".md", ".txt"])
-def test_epubcheck_finds_no_errors_and_no_warnings(books, suffix):
+@pytest.mark.parametrize("name", BOOKS)
+def test_epubcheck_finds_no_errors_and_no_warnings(books, name):
     _, folders = books
-    manifest, _ = package(folders[suffix])
-    report, (fatals, errors, warnings) = epubcheck(folders[suffix] / manifest.readalong.file)
-    print(suffix, [line for line in report.splitlines() if line.startswith("Messages:")][0])
+    manifest, _ = package(folders[name])
+    report, (fatals, errors, warnings) = epubcheck(folders[name] / manifest.readalong.file)
+    print(name, [line for line in report.splitlines() if line.startswith("Messages:")][0])
     assert (fatals, errors, warnings) == (0, 0, 0), report
 
 
-@pytest.mark.parametrize("suffix", [".epub", ".md", ".txt"])
-def test_every_span_holds_its_chunks_text_and_every_clip_its_chunks_audio(books, suffix):
+@pytest.mark.parametrize("name", BOOKS)
+def test_every_span_holds_its_chunks_text_and_every_clip_its_chunks_audio(books, name):
     _, folders = books
-    manifest, zf = package(folders[suffix])
+    manifest, zf = package(folders[name])
     chunks = {c.id: (c, chapter) for chapter in manifest.chapters for c in chapter.chunks}
     _, _, found = overlays(zf)
     seen = []
@@ -124,17 +126,17 @@ def test_every_span_holds_its_chunks_text_and_every_clip_its_chunks_audio(books,
             audio_ends[source] = end
             seen.append(chunk.id)
         for source, end in audio_ends.items():
-            with zf.open(source) as f, open(folders[suffix] / "clip.mp3", "wb") as out:
+            with zf.open(source) as f, open(folders[name] / "clip.mp3", "wb") as out:
                 shutil.copyfileobj(f, out)
-            assert end <= decoded_seconds(folders[suffix] / "clip.mp3")
+            assert end <= decoded_seconds(folders[name] / "clip.mp3")
     assert sorted(seen) == sorted(chunks)  # every chunk highlighted (this book has none outside its text)
     assert manifest.readalong.placed == len(chunks) and manifest.readalong.not_placed == []
 
 
-@pytest.mark.parametrize("suffix", [".epub", ".md", ".txt"])
-def test_media_durations_add_up_to_the_books(books, suffix):
+@pytest.mark.parametrize("name", BOOKS)
+def test_media_durations_add_up_to_the_books(books, name):
     _, folders = books
-    manifest, zf = package(folders[suffix])
+    manifest, zf = package(folders[name])
     opf, items, found = overlays(zf)
     metas = [(m.get("refines"), m.text) for m in opf.iter(f"{OPF}meta") if m.get("property") == "media:duration"]
     total = [seconds(v) for r, v in metas if r is None]
@@ -154,7 +156,7 @@ def test_media_durations_add_up_to_the_books(books, suffix):
 
 def test_the_original_epub_is_all_there_with_spans_added_and_skipped_matter_unvoiced(books, tmp_path):
     config, folders = books
-    manifest, zf = package(folders[".epub"])
+    manifest, zf = package(folders["sample.epub"])
     original = zipfile.ZipFile(config.inputs[0])
     for name in original.namelist():
         if name.endswith(".xhtml"):
@@ -173,8 +175,8 @@ def test_the_original_epub_is_all_there_with_spans_added_and_skipped_matter_unvo
 
 def test_a_rerun_with_everything_cached_rebuilds_the_same_bytes(books):
     config, folders = books
-    manifest, _ = package(folders[".md"])
-    book = folders[".md"] / manifest.readalong.file
+    manifest, _ = package(folders["lighthouse.md"])
+    book = folders["lighthouse.md"] / manifest.readalong.file
     before = book.read_bytes()
     book.unlink()  # the book is no longer finished: the rerun assembles it again, from the cache
     result = render(config, show_progress=False)
