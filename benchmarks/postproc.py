@@ -91,7 +91,7 @@ def _postprocess(config: RunConfig) -> dict:
     session, book, work = _prepare(config)  # all cached by now: nothing is synthesized
     baseline = _rss_mb()
     started = time.perf_counter()
-    manifest = finish_book(session, book, work, collect(work, session.cache))
+    manifest = finish_book(session, book, collect(work, session.cache), work.params)
     wall = time.perf_counter() - started
     peak = peak_rss_mb()
     return {"wall": wall, "peak_mb": peak, "growth_mb": peak - baseline, "chapters": len(manifest.chapters),

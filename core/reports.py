@@ -68,6 +68,8 @@ class ChunkCheck(Record):
 
 
 class ChunkEntry(Record):
+    """A chunk as placed in the book; `problems` says why a person should listen to it."""
+
     id: str
     text: str  # as written in the source
     normalized: str  # what the model read
@@ -83,6 +85,11 @@ class ChunkEntry(Record):
     wall_seconds: float
     verify: ChunkCheck | None = None  # None: not verified
 
+    def problems(self) -> list[str]:
+        """What is still wrong with the kept take: verification's flags, and the model's max length."""
+        flags = list(self.verify.flags) if self.verify and not self.verify.passed else []
+        return flags + (["max length reached (no end of speech)"] if self.max_length else [])
+
 
 class ChapterEntry(Record):
     index: int
@@ -96,6 +103,7 @@ class ChapterEntry(Record):
     true_peak: float
     gain_db: float
     chunks: list[ChunkEntry]
+    level_curve: list[float] = []  # the loudness preset's measure, a value a second over the 3 s before it
 
 
 class BookEntry(Record):
@@ -155,6 +163,16 @@ class ReadAlongEntry(Record):
     not_placed: list[str]  # ids of chunks read aloud but not found in the text (notes read at a chapter's end)
 
 
+class RedoneChunk(Record):
+    """A chunk a person had made again (`pocket-batch redo`), and the take it replaced."""
+
+    id: str
+    previous_key: str
+    key: str
+    attempt: int  # the take's attempt number in its key (each redo asks for a new one)
+    seed: int  # the run seed its key was made with (`--seed`, or the render's)
+
+
 class SyntheticSpeech(Record):
     ai_generated: bool
     statement: str
@@ -175,6 +193,7 @@ class Manifest(Record):
     files: list[OutputFile]  # every output but the manifest itself
     verification: Verification | None = None  # None: not verified
     readalong: ReadAlongEntry | None = None  # None: none was asked for
+    redone: list[RedoneChunk] = []  # every redo since the book was rendered, oldest first
 
     def intact(self, folder: Path) -> bool:
         """Every file this manifest names is in `folder` at its recorded size."""

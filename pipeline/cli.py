@@ -211,6 +211,24 @@ def corpus(
 
 
 @app.command()
+def redo(
+    folder: Annotated[Path, typer.Argument(help="A rendered book's folder (where its manifest.json is).")],
+    chunk: Annotated[Optional[list[str]], typer.Option("--chunk", help="A chunk id, as the report and manifest show it (repeat for more).")] = None,
+    flagged: Annotated[bool, typer.Option("--flagged", help="Every chunk still flagged (verification, max length).")] = False,
+    seed: Annotated[Optional[int], typer.Option(help="The run seed for the new takes (default: the render's, with the next attempt).")] = None,
+    workers: Annotated[int, typer.Option(min=0, help="Ray workers; 0 (default) synthesizes in-process, quickest for a few chunks.")] = 0,
+) -> None:
+    """Make the chunks you rejected again with a new seed; only the chapters holding them are rewritten,
+    with the M4B, subtitles, read-along book, manifest and report. Exit 4 when a new take is still flagged."""
+    from pocket_batch.pipeline.redo import redo as run_redo
+
+    result = run_redo(folder, list(chunk or []), flagged, seed, workers)
+    views.show_redo(result)
+    if any(result.flags.values()):
+        raise typer.Exit(ExitCode.FLAGGED)
+
+
+@app.command()
 def verify(
     dataset: Annotated[Path, typer.Argument(help="An LJSpeech folder (metadata.csv, wavs/) or an audiofolder.")],
     report: Annotated[Optional[Path], typer.Option("--report", help="Where to write the report (default DATASET/verify.json).")] = None,

@@ -37,7 +37,7 @@ class Item:
     chunk: Chunk
     key: str = ""  # of the current take
     kept: tuple[str, ChunkAudio, list[str]] | None = None  # (key, audio, flags) of the take that passed
-    attempts: list[tuple[int, list[str]]] = field(default_factory=list)  # (attempt, failing flags)
+    attempts: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (attempt, key, failing flags)
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,12 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResu
             synthesized += count
             for item in todo:
                 if item.key in failures:  # the worker failed on every retry: counts as a failed take
-                    item.attempts.append((attempt, [f"synthesis failed: {failures[item.key].reason}"]))
+                    item.attempts.append((attempt, item.key, [f"synthesis failed: {failures[item.key].reason}"]))
                 else:
                     _judge(config, source, item, cache, attempt, verifier)
     entries = [Entry(i.row, i.voice, i.chunk, *i.kept) for i in items if i.kept]
     failures = [{"id": i.row.id, "voice": i.voice.name, "row": i.row.row,
-                 "attempts": [{"attempt": a, "flags": f} for a, f in i.attempts]} for i in items if not i.kept]
+                 "attempts": [{"attempt": a, "key": k, "flags": f} for a, k, f in i.attempts]} for i in items if not i.kept]
     write_dataset(config, source, voices, entries, failures, cache)
     return CorpusResult(len(entries), len(failures), synthesized, source.config.default_eos_threshold >= NEVER_EOS)
 
@@ -130,6 +130,6 @@ def _judge(config: CorpusConfig, source: ModelSource, item: Item, cache: AudioCa
         flags += [f"verify: {flag}" for flag in verifier.verdict(item.key, item.chunk.normalized, cache).flags]
     bad = failing(flags, config.qa)
     if bad:
-        item.attempts.append((attempt, bad))
+        item.attempts.append((attempt, item.key, bad))
     else:
         item.kept = (item.key, audio, flags)

@@ -23,9 +23,10 @@ from pocket_batch.pipeline.progress import EncodeProgress
 from pocket_batch.core.records import Book, ChunkAudio
 from pocket_batch.pipeline.runlog import log, run_log
 from pocket_batch.pipeline.state import DONE, FAILED, BookState, finished_manifest, write_state
-from pocket_batch.core.reports import Manifest
+from pocket_batch.core.reports import Manifest, RedoneChunk
 from pocket_batch.postproc.audiobook import Assembly, Audiobook, OnChapter, assemble
 from pocket_batch.postproc.manifest import write_manifest
+from pocket_batch.postproc.report import write_book_report
 from pocket_batch.postproc.readalong.build import ReadAlong, write_readalong
 from pocket_batch.pipeline.takes import Retaking, Synthesizer, Takes, Verifier, verify_takes
 from pocket_batch.postproc.verify_report import write_verify_report
@@ -164,7 +165,7 @@ def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, st
         except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
             results.append(_fail(session, book.source, failure_line(book.source, exc)))
             continue
-        _write_state(session, book.source, book_dir(config, book), list(work.keys.values()))
+        write_book_state(session, book.source, book_dir(config, book), list(work.keys.values()))
         planned.append((book, work))
     works = [work for _, work in planned]
     summary = (f"{len(planned)} books, {sum(len(w.keys) for w in works)} chunks "
@@ -200,16 +201,16 @@ def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str
     try:
         if show_progress:
             with EncodeProgress(book.source.name) as progress:
-                manifest = finish_book(session, book, work, audio, progress.chapter)
+                manifest = finish_book(session, book, audio, work.params, progress.chapter)
         else:
-            manifest = finish_book(session, book, work, audio)
+            manifest = finish_book(session, book, audio, work.params)
     except OSError:
         raise  # a full disk or a read-only folder is not this book's fault: the run stops, in one line
     except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
         return _fail(session, book.source, failure_line(book.source, exc), keys)
     seconds = manifest.outputs.duration
     folder = book_dir(session.config, book)
-    _write_state(session, book.source, folder, keys, status=DONE, audio_seconds=seconds)
+    write_book_state(session, book.source, folder, keys, status=DONE, audio_seconds=seconds)
     log.info("done %s: %d chapters, %s of audio -> %s", book.source.name, len(manifest.chapters),
              clock(seconds), folder)
     counts = _verification_counts(manifest)
@@ -223,12 +224,12 @@ def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str
 def _fail(session: Session, source: Path, message: str, keys: list[str] | None = None,
           failed_chunks: dict[str, str] | None = None) -> BookResult:
     log.error("failed %s", message)
-    _write_state(session, source, book_dir(session.config, source), keys or [], status=FAILED, reason=message,
+    write_book_state(session, source, book_dir(session.config, source), keys or [], status=FAILED, reason=message,
                  failed_chunks=failed_chunks or {})
     return BookResult(source, None, message)
 
 
-def _write_state(session: Session, source: Path, folder: Path, keys: list[str], **fields) -> None:
+def write_book_state(session: Session, source: Path, folder: Path, keys: list[str], **fields) -> None:
     digest = sha256_file(source) if source.is_file() else ""
     write_state(session.config.output, BookState(str(source), digest, session.settings, str(folder), keys=keys,
                                                  **fields))
@@ -274,17 +275,20 @@ def book_dir(config: RunConfig, book: Book | Path) -> Path:
     return inside(config.output, config.output / safe_name(source.stem, "book")) if per_input else config.output
 
 
-def finish_book(session: Session, book: Book, work: Work, audio: dict[str, ChunkAudio],
-                on_chapter: OnChapter | None = None) -> Manifest:
-    """Post-processing, the manifest and the verification report, once every chunk of the book is in the cache."""
+def finish_book(session: Session, book: Book, audio: dict[str, ChunkAudio], params: dict,
+                on_chapter: OnChapter | None = None, keep: frozenset[int] = frozenset(),
+                redone: tuple[RedoneChunk, ...] = ()) -> Manifest:
+    """Post-processing, the manifest, the verification report and the review page, once every chunk of the
+    book (`audio`, by chunk id) is in the cache; chapters in `keep` have their files already (see `redo`)."""
     config, source, voice = session.config, session.source, session.voice
     folder = book_dir(config, book)
     folder.mkdir(parents=True, exist_ok=True)
     cache = session.cache
     voice_info = voice.provenance | {"kind": voice.kind, "name": voice.name, "fingerprint": voice.fingerprint}
-    result = assemble(book, audio, Assembly(cache, folder, config.postproc, book_tags(book, voice.name), on_chapter))
+    result = assemble(book, audio, Assembly(cache, folder, config.postproc, book_tags(book, voice.name), on_chapter),
+                      keep)
     model = {"config": str(source.config_path), "fingerprint": source.fingerprint,
-             "quantize": config.model.quantize, "params": work.params}
+             "quantize": config.model.quantize, "params": params}
     preset = PRESETS[config.postproc.loudness]
     verifier = session.verifier if session.verifies(book) else None
     readalong = _readalong(book, result, config.postproc, voice.name)
@@ -292,10 +296,13 @@ def finish_book(session: Session, book: Book, work: Work, audio: dict[str, Chunk
         write_verify_report(folder / "verify.json", result, verifier.store.root.name)
     else:
         (folder / "verify.json").unlink(missing_ok=True)  # a report of an earlier, verified render
-    return write_manifest(folder / "manifest.json", book, result, config=config.model_dump(mode="json"),
-                          model=model, voice=voice_info,
-                          loudness={"preset": config.postproc.loudness} | preset.model_dump(),
-                          verifier=verifier.store.root.name if verifier else None, readalong=readalong)
+    manifest = write_manifest(folder / "manifest.json", book, result, config=config.model_dump(mode="json"),
+                              model=model, voice=voice_info,
+                              loudness={"preset": config.postproc.loudness} | preset.model_dump(),
+                              verifier=verifier.store.root.name if verifier else None, readalong=readalong,
+                              redone=list(redone))
+    write_book_report(folder / "report.html", manifest, cache)
+    return manifest
 
 
 def _readalong(book: Book, result: Audiobook, options: PostprocOptions, narrator: str) -> ReadAlong | None:

@@ -91,3 +91,15 @@ def show_status(report) -> None:
                       clock(b.audio_seconds) if b.audio_seconds else "", first_line(b.reason))
     table.caption = f"chunk cache: {size(report.cache_bytes)}"
     console.print(table)
+
+
+def show_redo(result) -> None:
+    """Each redone chunk with its new key and what is still wrong with it, then what was rewritten."""
+    table = Table("chunk", "previous take", "new take", "still wrong", title=f"redone in {result.folder}")
+    for record in result.redone:
+        table.add_row(record.id, record.previous_key[:12], record.key[:12],
+                      "; ".join(result.flags[record.id]) or "nothing")
+    err.print(table)
+    err.print(f"{result.synthesized} chunks synthesized; chapters {', '.join(map(str, result.chapters))} written again, "
+              f"with the M4B, subtitles, manifest and report.html, in {clock(result.wall_seconds)}",
+              highlight=False, soft_wrap=True)

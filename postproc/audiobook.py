@@ -37,6 +37,7 @@ class ChapterResult:
     loudness: float  # measured on what was encoded (LUFS or dB RMS, as the preset measures)
     true_peak: float  # dBTP of the encoded samples before the encoder
     gain_db: float  # the chapter pass's correction on top of the chunk evening
+    curve: tuple[float, ...] = ()  # the preset's measure over time: a value a second, over the 3 s before it
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,12 @@ def normalize_chapter(placement: ChapterPlacement, cache: AudioCache, ceiling_db
     return correction
 
 
-def assemble(book: Book, audio: dict[str, ChunkAudio], assembly: Assembly) -> Audiobook:
-    """The M4B, the chapter files and the subtitles of a book whose every chunk (`audio`, by chunk id) is cached."""
+def assemble(book: Book, audio: dict[str, ChunkAudio], assembly: Assembly, keep: frozenset[int] = frozenset()
+             ) -> Audiobook:
+    """The M4B, the chapter files and the subtitles of a book whose every chunk (`audio`, by chunk id) is cached.
+
+    The chapter files of chapters in `keep` (by index) are left as they are: their audio has not changed.
+    """
     placements = place_book(book, audio, assembly.cache, PRESETS[assembly.options.loudness], assembly.options)
     starts = [int(s) for s in np.cumsum([0] + [p.samples for p in placements])]
     title = safe_name(book.title, "book")
@@ -119,7 +124,8 @@ def assemble(book: Book, audio: dict[str, ChunkAudio], assembly: Assembly) -> Au
             if assembly.on_chapter:
                 assembly.on_chapter(number, len(placements), placement.chapter.title)
             results.append(_encode_chapter(placement, start, f"{number:0{max(2, len(str(len(placements))))}d}",
-                                           f"{number}/{len(placements)}", assembly, book_encoder))
+                                           f"{number}/{len(placements)}", assembly, book_encoder,
+                                           placement.chapter.index in keep))
     by_word = assembly.options.subtitles == "word"
     cues = [Cue(start + c.offset, start + c.offset + c.samples, c.chunk.text,
                 shown_words(c.chunk.text, [(w, start + s, start + e) for w, s, e in c.words()]) if by_word else ())
@@ -151,22 +157,27 @@ def _book_encoder(m4b: Path, scratch: Path, book: Book, marks, assembly: Assembl
 
 
 def _encode_chapter(placement: ChapterPlacement, start: int, number: str, track: str, assembly: Assembly,
-                    book_encoder: Encoder) -> ChapterResult:
-    """One chapter file, its samples also fed to the book's encoder; `number` is zero-padded, `track` is n/N."""
+                    book_encoder: Encoder, keep: bool = False) -> ChapterResult:
+    """One chapter file, its samples also fed to the book's encoder; `number` is zero-padded, `track` is n/N.
+    With `keep`, the file already holds these samples and is not written again."""
     options, cache, ceiling = assembly.options, assembly.cache, assembly.ceiling
     preset = PRESETS[options.loudness]
     correction = normalize_chapter(placement, cache, ceiling, options)
     title = placement.chapter.title
     target = assembly.out / "chapters" / f"{number} {safe_name(title, f'chapter {int(number)}')}.{options.format}"
     chapter_tags = assembly.tags | {"title": title, "track": track, "AI_GENERATED": "true"}
-    encoder = Encoder(target, options.format, codec_args(options.format, preset, options), options, chapter_tags)
-    encoder.finish = lambda tmp: tag_synthetic(tmp, options.format, SYNTHETIC)
+    if keep:
+        encoder = contextlib.nullcontext(None)
+    else:
+        encoder = Encoder(target, options.format, codec_args(options.format, preset, options), options, chapter_tags)
+        encoder.finish = lambda tmp: tag_synthetic(tmp, options.format, SYNTHETIC)
     meter, peak = LoudnessMeter(SAMPLE_RATE), float("-inf")
-    with encoder:
+    with encoder as chapter_file:
         for block in chapter_blocks(placement, cache, correction, ceiling, options):
             meter.feed(block)
             peak = max(peak, true_peak_db(block)) if block.size else peak
-            encoder.write(block)
+            if chapter_file is not None:
+                chapter_file.write(block)
             book_encoder.write(block)
     return ChapterResult(placement, start, target, round(meter.level(preset.measure), 2), round(peak, 2),
-                         round(correction, 2))
+                         round(correction, 2), tuple(meter.curve(preset.measure)))

@@ -30,6 +30,7 @@ from pocket_batch.core.audio import resample
 from pocket_batch.core.config import SAMPLE_RATE, SYNTHETIC, CorpusConfig
 from pocket_batch.core.files import atomic_open, atomic_path, sha256_file, write_json
 from pocket_batch.core.records import Chunk, ChunkAudio
+from pocket_batch.postproc.report import write_corpus_report
 from pocket_batch.postproc.loudness import chunk_level, db_to_gain, limit
 from pocket_batch.postproc.placement import trim_bounds
 from pocket_batch.synth.cache import AudioCache
@@ -96,6 +97,7 @@ def write_dataset(config: CorpusConfig, source: ModelSource, voices: dict[str, V
     _write_audiofolder(out / "audiofolder", wavs, rows)
     _write_jsonl(out / "manifest.jsonl", rows)
     write_json(out / "report.json", {"kept": len(rows), "failed": len(failures), "failures": failures})
+    write_corpus_report(out / "report.html", f"Corpus from {config.csv.name}", rows, failures, cache)
     _write_card(out / "README.md", config, source, voices, rows, failures)
 
 

@@ -11,6 +11,7 @@ import pyloudnorm
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import firwin, lfilter
 
+FLOOR_DB = -70.0  # the level curve's floor: the BS.1770 absolute gate
 OVERSAMPLE = 4  # BS.1770 true peak: 4x oversampling at 24-48 kHz
 LIMITER_WINDOW_S = 0.005
 LIMITER_SLACK_DB = 0.2  # the 48-tap estimate and the smoothing may each miss a tenth of a dB
@@ -29,8 +30,9 @@ class LoudnessMeter:
         self.filters = [(f.b, f.a) for f in pyloudnorm.Meter(rate)._filters.values()]
         self.state = [np.zeros(max(len(a), len(b)) - 1) for b, a in self.filters]
         self.hop = int(0.1 * rate)
-        self.partial = np.zeros(0)
+        self.partial = np.zeros((2, 0))
         self.hops: list[float] = []  # mean square of each 100 ms of K-weighted audio
+        self.plain_hops: list[float] = []  # and of the audio itself, for RMS over time
         self.sum_squares = 0.0
         self.samples = 0
 
@@ -41,10 +43,13 @@ class LoudnessMeter:
         y = x
         for n, (b, a) in enumerate(self.filters):
             y, self.state[n] = lfilter(b, a, y, zi=self.state[n])
-        squares = np.concatenate([self.partial, y * y])
-        whole = squares.size // self.hop * self.hop
-        self.hops += list(squares[:whole].reshape(-1, self.hop).mean(axis=1))
-        self.partial = squares[whole:]
+        squares = np.concatenate([self.partial, np.stack([y * y, x * x])], axis=1) if self.partial.size else \
+            np.stack([y * y, x * x])
+        whole = squares.shape[1] // self.hop * self.hop
+        means = squares[:, :whole].reshape(2, -1, self.hop).mean(axis=2)
+        self.hops += list(means[0])
+        self.plain_hops += list(means[1])
+        self.partial = squares[:, whole:]
 
     def lufs(self) -> float:
         hops = np.asarray(self.hops)
@@ -64,6 +69,17 @@ class LoudnessMeter:
 
     def level(self, measure: str) -> float:
         return self.lufs() if measure == "lufs" else self.rms_db()
+
+    def curve(self, measure: str, window_s: float = 3.0) -> list[float]:
+        """The level over time, one value a second, each over the `window_s` before it: EBU R128's
+        short-term loudness (LUFS), or RMS in dBFS; silence reads as FLOOR_DB."""
+        hops = np.asarray(self.hops if measure == "lufs" else self.plain_hops)
+        width, step = round(window_s * 10), 10
+        if hops.size < width:
+            return []
+        sums = np.convolve(hops, np.ones(width), mode="valid")[::step] / width
+        level = (-0.691 if measure == "lufs" else 0.0) + 10 * np.log10(np.maximum(sums, 1e-20))
+        return [round(float(v), 1) for v in np.maximum(level, FLOOR_DB)]
 
 
 def chunk_level(x: np.ndarray, rate: int, measure: str) -> float:

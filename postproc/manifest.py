@@ -28,7 +28,8 @@ def seconds(samples: int) -> float:
 
 
 def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict, model: dict, voice: dict,
-                   loudness: dict, verifier: str | None = None, readalong: ReadAlong | None = None) -> Manifest:
+                   loudness: dict, verifier: str | None = None, readalong: ReadAlong | None = None,
+                   redone: list | None = None) -> Manifest:
     out = target.parent
     placed = [p for c in result.chapters for p in c.placement.chunks]
     verification = None
@@ -55,6 +56,7 @@ def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict,
         verification=verification,
         readalong=ReadAlongEntry(file=readalong.path.name, granularity=readalong.granularity, overlays=readalong.overlays,
                                  placed=readalong.placed, not_placed=list(readalong.not_placed)) if readalong else None,
+        redone=redone or [],
     )
     manifest.write(target)
     return manifest
@@ -70,6 +72,7 @@ def _chapter(c: ChapterResult, out: Path) -> ChapterEntry:
         index=placement.chapter.index, title=placement.chapter.title, file=str(c.file.relative_to(out)),
         start=seconds(c.start), end=seconds(c.start + placement.samples), start_sample=c.start,
         samples=placement.samples, loudness=c.loudness, true_peak=c.true_peak, gain_db=c.gain_db,
+        level_curve=list(c.curve),
         chunks=[ChunkEntry(
             id=p.chunk.id, text=p.chunk.text, normalized=p.chunk.normalized, boundary=p.chunk.boundary.value,
             key=p.audio.key, offset=c.start + p.offset, samples=p.samples, start=seconds(c.start + p.offset),

@@ -1,0 +1,178 @@
+"""`redo`: the chunks a person rejected, made again with a new seed, and only what holds them rebuilt.
+
+The book is read again from its source (which must be the bytes that were rendered), every
+other chunk keeps the take the manifest names, and the chapters without a redone chunk keep
+their files. The M4B, subtitles, read-along book, manifest and review page are written again,
+each atomically; the manifest lists every redo with the key it replaced.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pocket_batch.core.config import RunConfig
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.files import sha256_file
+from pocket_batch.core.layout import OutputLayout
+from pocket_batch.core.records import Book, ChunkAudio, Take
+from pocket_batch.core.reports import ChunkEntry, Manifest, RedoneChunk
+from pocket_batch.ingest.book import read_book
+from pocket_batch.pipeline.lock import output_lock
+from pocket_batch.pipeline.run import Session, write_book_state, finish_book, open_session
+from pocket_batch.pipeline.runlog import log, run_log
+from pocket_batch.pipeline.takes import Synthesizer
+from pocket_batch.pipeline.state import DONE
+from pocket_batch.synth.work import generation_params, plan_work
+from pocket_batch.verify.store import VerdictStore
+
+
+@dataclass(frozen=True)
+class RedoResult:
+    folder: Path
+    redone: list[RedoneChunk]
+    flags: dict[str, list[str]]  # chunk id -> what is still wrong with its new take (empty: nothing)
+    chapters: list[int]  # chapters whose files were written again
+    synthesized: int
+    wall_seconds: float
+
+
+def read_manifest(folder: Path) -> Manifest:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise PocketBatchError(f"{folder}: no manifest.json here (name the folder of one rendered book)")
+    try:
+        return Manifest.read(path)
+    except ValueError as exc:
+        raise PocketBatchError(f"{path}: not a manifest this version reads ({str(exc).splitlines()[0]})") from None
+
+
+def output_root(folder: Path) -> Path:
+    """The output folder a book's folder belongs to (itself, or its parent for one of several inputs), wherever
+    it has been moved since."""
+    for root in (folder, folder.parent):
+        if OutputLayout.is_output(root):
+            return root
+    raise PocketBatchError(f"{folder}: not in a pocket-batch output folder (no {OutputLayout(folder).state.name}/)")
+
+
+def chosen_chunks(manifest: Manifest, ids: list[str], flagged: bool, folder: Path) -> list[str]:
+    """The ids asked for (checked against the manifest), and with `flagged` every chunk still flagged."""
+    known = {c.id for ch in manifest.chapters for c in ch.chunks}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise PocketBatchError(f"{folder / 'manifest.json'}: no chunk {', '.join(unknown[:5])} in this book "
+                               f"(ids look like {next(iter(sorted(known)))})")
+    if flagged:
+        ids = ids + [c.id for ch in manifest.chapters for c in ch.chunks if c.problems()]
+    chosen = list(dict.fromkeys(ids))
+    if not chosen:
+        raise PocketBatchError(f"{folder}: nothing to redo (name chunks with --chunk; none is flagged)")
+    return chosen
+
+
+def redo(folder: Path, ids: list[str], flagged: bool = False, seed: int | None = None, workers: int | None = 0,
+         show_progress: bool = True) -> RedoResult:
+    started = time.perf_counter()
+    manifest = read_manifest(folder)
+    chosen = chosen_chunks(manifest, ids, flagged, folder)
+    config = RunConfig.model_validate(manifest.config)
+    config = config.model_copy(update={"output": output_root(folder),
+                                       "workers": workers if workers is not None else config.workers})
+    session = open_session(config)
+    _same_as_rendered(session, manifest, folder)
+    book = _book(session, manifest)
+    with output_lock(config.output), run_log(config.output):
+        audio = _kept_audio(session, manifest, folder)
+        entries = {c.id: c for ch in manifest.chapters for c in ch.chunks}
+        fresh, synthesized = _new_takes(session, book, [entries[i] for i in chosen], seed, manifest, audio,
+                                        show_progress)
+        audio |= {chunk_id: take for chunk_id, (take, _) in fresh.items()}
+        redone = tuple(manifest.redone) + tuple(record for _, record in fresh.values())
+        touched = {c.chapter for c in book.chunks if c.id in fresh}
+        keep = frozenset(ch.index for ch in book.chapters) - touched
+        manifest = finish_book(session, book, audio, manifest.model["params"], keep=keep, redone=redone)
+        keys = [c.key for ch in manifest.chapters for c in ch.chunks]
+        write_book_state(session, book.source, folder, keys, status=DONE, audio_seconds=manifest.outputs.duration)
+    log.info("redo %s: %d chunks, chapters %s written again", folder, len(fresh), sorted(touched))
+    flags = {chunk_id: (list(take.verdict.flags) if take.verdict else []) + (["max length reached"] * take.max_length)
+             for chunk_id, (take, _) in fresh.items()}
+    return RedoResult(folder, [record for _, record in fresh.values()], flags, sorted(touched), synthesized,
+                      time.perf_counter() - started)
+
+
+def _same_as_rendered(session: Session, manifest: Manifest, folder: Path) -> None:
+    """A redo uses the render's model and voice, or its takes would not belong to the book."""
+    if session.source.fingerprint != manifest.model.get("fingerprint"):
+        raise PocketBatchError(f"{folder}: the model is not the one this book was rendered with; render it again")
+    if session.voice.fingerprint != manifest.voice.get("fingerprint"):
+        raise PocketBatchError(f"{folder}: the voice is not the one this book was rendered with; render it again")
+
+
+def _book(session: Session, manifest: Manifest) -> Book:
+    source = Path(manifest.book.source)
+    if not source.is_file() or sha256_file(source) != manifest.book.sha256:
+        raise PocketBatchError(f"{source}: not the file this book was rendered from (missing or changed); render it again")
+    config = session.config
+    return read_book(source, session.source.count_tokens, config.generation.max_tokens, config.ingest)
+
+
+def _kept_audio(session: Session, manifest: Manifest, folder: Path) -> dict[str, ChunkAudio]:
+    """Every chunk's take as the manifest names it, with its verdict and takes where it was verified."""
+    store = VerdictStore(OutputLayout(session.config.output).verdicts, manifest.verification.verifier) \
+        if manifest.verification else None
+    audio = {}
+    for chapter in manifest.chapters:
+        for entry in chapter.chunks:
+            record = session.cache.get(entry.key)
+            if record is None:
+                raise PocketBatchError(f"{folder}: the audio of chunk {entry.id} is not in the cache; render the book again")
+            if entry.verify and store:
+                takes = tuple(Take(t.attempt, t.key, v) for t in entry.verify.takes if (v := store.get(t.key)))
+                record = replace(record, verdict=store.get(entry.key), takes=takes)
+            audio[entry.id] = record
+    return audio
+
+
+def _new_takes(session: Session, book: Book, entries: list[ChunkEntry], seed: int | None, manifest: Manifest,
+               kept: dict[str, ChunkAudio], show_progress: bool) -> tuple[dict[str, tuple[ChunkAudio, RedoneChunk]], int]:
+    """A new take of each chunk, heard when the book was verified: by chunk id, its audio and the redo's record."""
+    config, cache = session.config, session.cache
+    generation = config.generation if seed is None else config.generation.model_copy(update={"seed": seed})
+    chunks = {c.id: c for c in book.chunks}
+    used = {e.id: {t.key for t in (e.verify.takes if e.verify else [])} | {e.key} for e in entries}
+    for r in manifest.redone:
+        used.setdefault(r.id, set()).update({r.previous_key, r.key})
+    plans, tasks = {}, {}
+    for entry in entries:
+        attempt = 0 if seed is not None else 1
+        while True:
+            work = plan_work([chunks[entry.id]], session.voice, session.source, generation, cache, attempt)
+            if work.keys[entry.id] not in used[entry.id]:
+                break
+            if seed is not None:
+                raise PocketBatchError(f"{entry.id}: --seed {seed} makes the take it has; choose another seed")
+            attempt += 1
+        plans[entry.id] = (work.keys[entry.id], attempt)
+        tasks.update({t.key: t for t in work.tasks})
+    verifier = session.verifier if session.verifies(book) and manifest.verification else None
+    if verifier:
+        verifier.listen_for([c.normalized for c in book.chunks])
+    with Synthesizer(config, [session.voice], cache, verifier, show_progress) as synth:
+        failures = synth.run(list(tasks.values()), f"redo: {len(entries)} chunks, {len(tasks)} to synthesize")
+    if failures:
+        raise PocketBatchError(f"{book.source}: {len(failures)} chunks failed on every retry "
+                               f"(last: {next(iter(failures.values())).reason}); nothing was changed")
+    fresh = {}
+    params_seed = generation_params(session.source, generation)["seed"]
+    for entry in entries:
+        key, attempt = plans[entry.id]
+        record = cache.get(key)
+        if verifier:
+            verdict = verifier.verdict(key, chunks[entry.id].normalized, cache)
+            record = replace(record, verdict=verdict, takes=kept[entry.id].takes + (Take(attempt, key, verdict),))
+        fresh[entry.id] = (record, RedoneChunk(id=entry.id, previous_key=entry.key, key=key, attempt=attempt,
+                                               seed=params_seed))
+    return fresh, len(tasks)
+

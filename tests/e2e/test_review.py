@@ -1,0 +1,126 @@
+"""The review page in a real browser, and `redo`: two rejected chunks made again, only their chapters rewritten."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from pocket_batch.core.config import ModelOptions, PostprocOptions, RunConfig, VerifyOptions
+from pocket_batch.core.reports import Manifest
+from pocket_batch.pipeline.redo import redo
+from pocket_batch.pipeline.run import render
+
+from browser import local_file, visit
+from readback import AAC_FRAME, chapters_of
+
+BOOK = """CHAPTER I
+
+The morning was grey. Anna walked to the harbour.
+
+CHAPTER II
+
+The island was quiet. Nobody met her at the pier.
+
+CHAPTER III
+
+By evening the ferry came back. She went home.
+"""
+CUE = re.compile(r"(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n(.+)")
+PAGE = """() => ({
+  rows: document.querySelectorAll('#chapter-table tbody tr').length,
+  players: [...document.querySelectorAll('audio')].map(a => a.src),
+  flagged: [...document.querySelectorAll('#flagged article.chunk')].map(a => a.id),
+  levels: document.querySelectorAll('#loudness figure.level svg path').length,
+  timeline: document.querySelectorAll('#book svg').length,
+  title: document.querySelector('h1').textContent,
+})"""
+
+
+@pytest.fixture(scope="module")
+def rendered(small_model, tmp_path_factory):
+    """A 3-chapter book by the random model (noise: every chunk runs to max length, so every one is flagged)."""
+    folder = tmp_path_factory.mktemp("review")
+    source = folder / "three.txt"
+    source.write_text(BOOK)
+    config = RunConfig(inputs=(source,), output=folder / "out", voice="alba", workers=0,
+                       model=ModelOptions(config=small_model), verify=VerifyOptions(enabled=False),
+                       postproc=PostprocOptions(readalong="sentences"))
+    render(config, show_progress=False)
+    return config
+
+
+def test_the_report_in_headless_chromium(rendered, tmp_path):
+    out = rendered.output
+    manifest = Manifest.read(out / "manifest.json")
+    shot = tmp_path / "report.png"
+    seen = visit(out / "report.html", PAGE, screenshot=shot)
+    print("screenshot:", shot)
+    assert seen.errors == []
+    assert seen.requests == [(out / "report.html").resolve().as_uri()]  # nothing fetched, from anywhere
+    found = seen.found
+    assert found["title"] == manifest.book.title and found["rows"] == len(manifest.chapters) == 3
+    players = [local_file(src) for src in found["players"]]
+    assert all(p.is_file() and p.stat().st_size > 1000 for p in players)
+    chapter_files = {(out / c.file).resolve() for c in manifest.chapters}
+    assert chapter_files <= {p.resolve() for p in players}
+    flagged = [c.id for ch in manifest.chapters for c in ch.chunks if c.problems()]
+    assert flagged and found["flagged"] == [f"chunk-{i}" for i in flagged]
+    assert found["levels"] >= 3 * 2 and found["timeline"] == 1  # a curve and a target line per chapter
+    assert shot.stat().st_size > 10_000
+
+
+def subtitles(path) -> list[tuple[float, float, str]]:
+    cues = []
+    for m in CUE.finditer(path.read_text()):
+        g = m.groups()
+        cues.append((int(g[0]) * 3600 + int(g[1]) * 60 + int(g[2]) + int(g[3]) / 1000,
+                     int(g[4]) * 3600 + int(g[5]) * 60 + int(g[6]) + int(g[7]) / 1000, g[8]))
+    return cues
+
+
+def test_redo_two_chunks_rewrites_only_their_chapters(rendered, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(rendered.output, out)  # moved: a redo works where the folder is now
+    before = Manifest.read(out / "manifest.json")
+    files = {c.index: (out / c.file).read_bytes() for c in before.chapters}
+
+    result = redo(out, ["ch002-s00002", "ch003-s00001"], show_progress=False)
+    after = Manifest.read(out / "manifest.json")
+    assert result.synthesized == 2 and result.chapters == [2, 3]
+    assert (out / before.chapters[0].file).read_bytes() == files[1]  # untouched, byte for byte
+    assert all((out / c.file).read_bytes() != files[c.index] for c in after.chapters[1:])
+    old = {c.id: c.key for ch in before.chapters for c in ch.chunks}
+    new = {c.id: c.key for ch in after.chapters for c in ch.chunks}
+    assert {i for i in old if old[i] != new[i]} == {"ch002-s00002", "ch003-s00001"}
+    assert [(r.id, r.previous_key, r.key) for r in after.redone] == [
+        (i, old[i], new[i]) for i in ("ch002-s00002", "ch003-s00001")]
+    marks = chapters_of(out / after.outputs.m4b)
+    assert [m[2] for m in marks] == [c.title for c in after.chapters]
+    for (start, end, _), chapter in zip(marks, after.chapters):
+        assert abs(start - chapter.start) <= AAC_FRAME and abs(end - chapter.end) <= AAC_FRAME
+    cues = subtitles(out / after.outputs.srt)
+    chunks = [c for ch in after.chapters for c in ch.chunks]
+    assert [c[2] for c in cues] == [c.text for c in chunks]
+    for (start, end, _), chunk in zip(cues, chunks):
+        assert abs(start - chunk.start) <= 0.001 and abs(end - (chunk.start + chunk.duration)) <= 0.002
+    book = zipfile.ZipFile(out / after.readalong.file)
+    assert book.read("EPUB/readalong/audio/002.mp3") == (out / after.chapters[1].file).read_bytes()
+    assert after.intact(out) and "ch003-s00001" in (out / "report.html").read_text()
+
+
+def test_redo_refuses_what_it_cannot_do_in_one_line_and_changes_nothing(rendered):
+    out = rendered.output
+    manifest = (out / "manifest.json").read_bytes()
+    cli = [sys.executable, "-c", "from pocket_batch.pipeline.cli import main; main()", "redo", str(out)]
+    for args, message in ((["--chunk", "ch009-s00001"], "no chunk ch009-s00001 in this book"),
+                          ([], "nothing to redo"),
+                          (["--chunk", "ch001-s00001", "--seed", "0"], "--seed 0 makes the take it has")):
+        done = subprocess.run(cli + args, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    assert (out / "manifest.json").read_bytes() == manifest
