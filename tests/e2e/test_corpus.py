@@ -12,6 +12,15 @@ from pocket_batch.core.config import CorpusConfig, ModelOptions, QAOptions, Veri
 from pocket_batch.pipeline.corpus import build_corpus
 from pocket_batch.core.errors import PocketBatchError
 
+from browser import local_file, visit
+
+PAGE = """() => ({
+  voices: [...document.querySelectorAll('#voice-table tbody tr')].map(r => [...r.cells].map(c => c.textContent)),
+  histogram: document.querySelectorAll('#durations svg').length,
+  left_out: [...document.querySelectorAll('#flagged article.chunk')].map(a => a.id),
+  players: [...document.querySelectorAll('#flagged audio')].map(a => a.src),
+})"""
+
 WORDS = "amber birch cedar delta ember fable garnet harbor island juniper kestrel lantern meadow".split()
 
 
@@ -68,6 +77,11 @@ def test_200_rows_two_voices_load_with_datasets_and_ljspeech_then_append_20(corp
     assert {r["split"] for r in manifest} == {"train", "validation", "test"}
     card = (config.output / "README.md").read_text()
     assert "synthetic speech" in card and "400" in card
+    page = visit(config.output / "report.html", PAGE)
+    assert page.errors == [] and len(page.requests) == 1 and page.found["histogram"] == 1
+    counts = {v: [sum(r["voice"] == v and r["split"] == s for r in manifest) for s in ("train", "validation", "test")]
+              for v in ("alba", "marius")}
+    assert {row[0]: [int(n) for n in row[1:4]] for row in page.found["voices"]} == counts
 
     config = corpus_config(prompts(tmp_path / "prompts.csv", range(220)))
     again = build_corpus(config, show_progress=False)
@@ -83,6 +97,9 @@ def test_failing_takes_are_regenerated_then_reported_and_left_out(corpus_config,
     assert [f["id"] for f in report["failures"]] == ["utt0000", "utt0001", "utt0002"]
     assert all(len(f["attempts"]) == 2 for f in report["failures"])
     assert (config.output / "metadata.csv").read_text() == ""
+    page = visit(config.output / "report.html", PAGE)
+    assert page.errors == [] and page.found["left_out"] == [f"utterance-alba-utt000{n}" for n in range(3)]
+    assert len(page.found["players"]) == 3 and all(local_file(src).is_file() for src in page.found["players"])
     assert not list((config.output / "wavs").glob("*/*.wav"))
 
 
