@@ -94,7 +94,7 @@ def write_book_report(target: Path, manifest: Manifest, cache: AudioCache) -> No
                      [c.start for _, c, _ in flagged], "timeline"), "</section>",
             _chapter_table(manifest, folder, flagged),
             _levels(manifest, preset.target, preset.measure),
-            _flagged(flagged, folder, cache)]
+            _flagged(flagged, folder, cache), _redone(manifest)]
     with atomic_open(target) as f:
         f.write(page(f"Review: {book.title}", [part for part in body if part]))
 
@@ -132,6 +132,16 @@ def _flagged(flagged, folder: Path, cache: AudioCache) -> str:
                      f"<p>{escape(chunk.text)}</p>{heard}{player(href(cache.wav_path(chunk.key), folder))}"
                      f"<p><code>pocket-batch redo {escape(str(folder))} --chunk {chunk.id}</code></p></article>")
     return f'<section id="flagged"><h2>Flagged chunks ({len(flagged)})</h2>{"".join(items)}</section>'
+
+
+def _redone(manifest: Manifest) -> str:
+    if not manifest.redone:
+        return ""
+    rows = "".join(f'<tr><td><a href="#chunk-{r.id}">{r.id}</a></td><td><code>{r.previous_key[:12]}</code></td>'
+                   f"<td><code>{r.key[:12]}</code></td><td class=n>{r.attempt}</td><td class=n>{r.seed}</td></tr>"
+                   for r in manifest.redone)
+    return ('<section id="redone"><h2>Redone</h2><table><thead><tr><th>chunk</th><th>replaced take</th><th>new take</th>'
+            f'<th>attempt</th><th>seed</th></tr></thead><tbody>{rows}</tbody></table></section>')
 
 
 def write_corpus_report(target: Path, title: str, rows: list[dict], failures: list[dict], cache: AudioCache) -> None:
