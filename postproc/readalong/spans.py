@@ -118,7 +118,8 @@ def wrap(stream: Stream, start: int, end: int, span_id: str) -> etree._Element |
         _lift_start(start_mark)
     while end_mark.getparent() is not common:
         _lift_end(end_mark)
-    span = etree.Element(etree.QName(common).namespace and f"{{{etree.QName(common).namespace}}}span" or "span")
+    namespace = etree.QName(common).namespace
+    span = etree.Element(f"{{{namespace}}}span" if namespace else "span")
     span.set("id", span_id)
     span.text, start_mark.tail = start_mark.tail, None
     while (node := start_mark.getnext()) is not end_mark:
@@ -133,10 +134,8 @@ def _mark(slot: Slot, offset: int) -> etree._Element:
     """An empty element inserted at `offset` of a slot's text."""
     text, mark = slot.text, etree.Element("mark")
     if slot.tail:
+        slot.node.addnext(mark)  # the node keeps its tail: the mark comes after it
         slot.node.tail, mark.tail = text[:offset], text[offset:]
-        slot.node.addnext(mark)
-        mark.tail = text[offset:]  # lxml's addnext moves the node's tail onto the new sibling; set it again
-        slot.node.tail = text[:offset]
     else:
         slot.node.text, mark.tail = text[:offset], text[offset:]
         slot.node.insert(0, mark)
@@ -159,31 +158,32 @@ def _crosses_block(el, common) -> bool:
 def _lift_start(mark) -> None:
     """Move a start mark up one level, splitting its parent when text or elements come before the mark."""
     parent = mark.getparent()
+    after, mark.tail = mark.tail, None
     if parent.index(mark) == 0 and not parent.text:
-        parent.text, mark.tail = mark.tail, None
+        parent.text = after
         parent.addprevious(mark)
-        return
-    rest = _clone(parent)
-    rest.text, mark.tail = mark.tail, None
-    for node in list(mark.itersiblings()):
-        rest.append(node)
-    rest.tail, parent.tail = parent.tail, None
-    parent.remove(mark)
-    parent.addnext(rest)
-    rest.addprevious(mark)
+    else:
+        _split_after(mark, after)
 
 
 def _lift_end(mark) -> None:
     """Move an end mark up one level, splitting its parent when text or elements follow the mark."""
     parent = mark.getparent()
-    tail, mark.tail = mark.tail, None
-    if not tail and mark.getnext() is None:
+    after, mark.tail = mark.tail, None
+    if not after and mark.getnext() is None:
         parent.remove(mark)
         mark.tail, parent.tail = parent.tail, None
         parent.addnext(mark)
-        return
+    else:
+        _split_after(mark, after)
+
+
+def _split_after(mark, after: str | None) -> None:
+    """Split the mark's parent in two at the mark, which ends up between the halves: `after` (the text that
+    followed the mark) and the elements after it open the second half."""
+    parent = mark.getparent()
     rest = _clone(parent)
-    rest.text = tail
+    rest.text = after
     for node in list(mark.itersiblings()):
         rest.append(node)
     rest.tail, parent.tail = parent.tail, None
@@ -194,5 +194,4 @@ def _lift_end(mark) -> None:
 
 def _clone(el) -> etree._Element:
     """An empty element of the same kind and attributes, without the id (ids stay unique)."""
-    copy = etree.Element(el.tag, {k: v for k, v in el.attrib.items() if k != "id"}, nsmap=None)
-    return copy
+    return etree.Element(el.tag, {k: v for k, v in el.attrib.items() if k != "id"})

@@ -9,22 +9,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pocket_batch.core.config import PRESETS, ModelOptions, PostprocOptions, RunConfig, VerifyOptions
-from pocket_batch.pipeline.run import render
+from pocket_batch.core.config import PRESETS, PostprocOptions
 from pocket_batch.postproc.tags import read_synthetic
 
-from epubs import sample_book
 from readback import AAC_FRAME, RATE, chapters_of, ebur128
 
 @pytest.fixture(scope="module")
-def audiobook(small_model, tmp_path_factory):
+def audiobook(sample_render):
     """The sample EPUB narrated by the random model (noise, not speech) at podcast loudness, chapters as FLAC."""
-    folder = tmp_path_factory.mktemp("book")
-    config = RunConfig(inputs=(sample_book().write(folder / "book.epub"),), output=folder / "out", voice="fantine",
-                       workers=0, model=ModelOptions(config=small_model),
-                       postproc=PostprocOptions(loudness="podcast", format="flac"), verify=VerifyOptions(enabled=False))
-    render(config, show_progress=False)
-    return config.output, json.loads((config.output / "manifest.json").read_text())
+    out = sample_render["sample.epub"]
+    return out, json.loads((out / "manifest.json").read_text())
 
 
 def test_m4b_chapter_marks_match_the_chapters(audiobook):

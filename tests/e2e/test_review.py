@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 import zipfile
 
 import pytest
@@ -113,14 +111,41 @@ def test_redo_two_chunks_rewrites_only_their_chapters(rendered, tmp_path):
     assert after.intact(out) and "ch003-s00001" in (out / "report.html").read_text()
 
 
-def test_redo_refuses_what_it_cannot_do_in_one_line_and_changes_nothing(rendered):
+def test_redo_refuses_what_it_cannot_do_in_one_line_and_changes_nothing(rendered, capsys):
+    from pocket_batch.pipeline.cli import _run  # what main() runs, without a new interpreter per case
+
     out = rendered.output
     manifest = (out / "manifest.json").read_bytes()
-    cli = [sys.executable, "-c", "from pocket_batch.pipeline.cli import main; main()", "redo", str(out)]
     for args, message in ((["--chunk", "ch009-s00001"], "no chunk ch009-s00001 in this book"),
                           ([], "nothing to redo"),
                           (["--chunk", "ch001-s00001", "--seed", "0"], "--seed 0 makes the take it has")):
-        done = subprocess.run(cli + args, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 2 and message in done.stderr, done.stderr
-        assert len(done.stderr.strip().splitlines()) == 1
+        assert _run(["redo", str(out), *args]) == 2
+        stderr = capsys.readouterr().err
+        assert message in stderr and len(stderr.strip().splitlines()) == 1, stderr
     assert (out / "manifest.json").read_bytes() == manifest
+
+
+def test_flagged_names_every_chunk_still_flagged(rendered):
+    from pocket_batch.pipeline.redo import chosen_chunks
+
+    manifest = Manifest.read(rendered.output / "manifest.json")
+    everything = [c.id for ch in manifest.chapters for c in ch.chunks]  # noise never ends: all at max length
+    assert chosen_chunks(manifest, [], True, rendered.output) == everything
+    assert chosen_chunks(manifest, ["ch002-s00001"], False, rendered.output) == ["ch002-s00001"]
+
+
+def test_a_redone_chunk_of_a_verified_book_is_heard_again_and_keeps_its_takes(small_model, tmp_path):
+    source = tmp_path / "short.txt"
+    source.write_text("The morning was grey. Anna walked to the harbour and waited.")
+    config = RunConfig(inputs=(source,), output=tmp_path / "out", voice="alba", workers=0,
+                       model=ModelOptions(config=small_model), verify=VerifyOptions(retries=0))
+    render(config, show_progress=False)
+    before = Manifest.read(tmp_path / "out" / "manifest.json")
+    chunk = before.chapters[0].chunks[0]
+    result = redo(tmp_path / "out", [chunk.id], show_progress=False)
+    after = Manifest.read(tmp_path / "out" / "manifest.json")
+    redone = after.chapters[0].chunks[0]
+    assert [t.key for t in redone.verify.takes] == [chunk.key, redone.key] != [chunk.key, chunk.key]
+    assert redone.verify.takes[-1].attempt == 1 and result.flags[chunk.id]  # noise: heard, and still flagged
+    assert after.verification.verified == before.verification.verified
+    assert chunk.id in after.verification.flagged and [r.id for r in after.redone] == [chunk.id]
