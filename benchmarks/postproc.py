@@ -38,7 +38,8 @@ def write_book(path: Path, hours: float, seconds_per_chunk: float) -> Path:
     return path
 
 
-def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: str, console: Console) -> list[dict]:
+def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: str, console: Console,
+                   readalong: str = "off") -> list[dict]:
     from pocket_batch.synth.random_model import make_random_model
 
     config = model_dir / "config.yaml"
@@ -50,12 +51,13 @@ def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: s
     rows = []
     for h in hours:
         run = RunConfig(inputs=(write_book(workdir / f"book-{h:g}h.txt", h, seconds_per_chunk),), output=workdir / f"out-{h:g}h",
-                        workers=0, model=ModelOptions(config=config), postproc=PostprocOptions(loudness=preset),
+                        workers=0, model=ModelOptions(config=config),
+                        postproc=PostprocOptions(loudness=preset, readalong=readalong),
                         verify=VerifyOptions(enabled=False))  # assembly alone is measured; verification is bench synth's
         _prepare(run)
         result = multiprocessing.get_context("spawn").Pool(1).apply(_postprocess, (run,))
         rows.append({"hours": h} | result)
-    table = Table(title=f"bench postproc ({preset}): small random model, noise not speech")
+    table = Table(title=f"bench postproc ({preset}, read-along {readalong}): small random model, noise not speech")
     for column in ("book", "chapters", "audio h", "wall s", "x real time", "peak RSS MB", "RSS growth MB"):
         table.add_column(column, justify="right")
     for r in rows:

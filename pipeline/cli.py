@@ -328,12 +328,13 @@ def bench_postproc(
     model_dir: Annotated[Path, typer.Option(help="Where the small random model is built or reused.")] = Path("models/random-small"),
     workdir: Annotated[Path, typer.Option(help="Scratch folder for the books and their outputs.")] = Path("bench-postproc"),
     loudness: Annotated[str, typer.Option(help="Loudness preset.")] = "acx",
+    readalong: Annotated[str, option(PostprocOptions, "readalong")] = "off",
 ) -> None:
     """Post-processing wall time and peak memory for books of growing length."""
     from pocket_batch.benchmarks.postproc import bench_postproc as run
 
     workdir.mkdir(parents=True, exist_ok=True)
-    run(hours, model_dir, workdir, loudness, Console())
+    run(hours, model_dir, workdir, loudness, Console(), readalong)
 
 
 def main() -> None:

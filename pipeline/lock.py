@@ -59,8 +59,9 @@ def remove_partial_files(output: Path) -> int:
     for path in output.rglob(".*.part"):
         path.unlink(missing_ok=True)
         removed += 1
-    for path in output.rglob(".assemble-*"):  # post-processing's scratch (postproc/audiobook.py)
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-            removed += 1
+    for pattern in (".assemble-*", ".readalong-*"):  # post-processing's scratch (audiobook.py, readalong/build.py)
+        for path in output.rglob(pattern):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
     return removed

@@ -59,12 +59,18 @@ class Document:
 
 def write_readalong(book: Book, audiobook: Audiobook, target: Path, options: PostprocOptions, narrator: str,
                     by_word: bool = False) -> ReadAlong:
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".readalong-") as scratch:
+        return _write(book, audiobook, target, options, narrator, by_word, Path(scratch))
+
+
+def _write(book: Book, audiobook: Audiobook, target: Path, options: PostprocOptions, narrator: str, by_word: bool,
+           scratch: Path) -> ReadAlong:
     package, warnings = _package(book)
     docs = _documents(package, warnings)
     found = locate(book, [d.name for d in docs], [d.stream for d in docs])
     placed = {p.chunk.id: (p, c) for c in audiobook.chapters for p in c.placement.chunks}
     spans = _wrap_all(docs, found, placed, by_word)
-    audio = _audio_files(package, audiobook, options)
+    audio = _audio_files(package, audiobook, options, scratch)
     clips = _clips(package, docs, found, spans, placed, audio)
     durations = {}
     for n, doc in enumerate(docs):
@@ -164,30 +170,29 @@ def _free_id(wanted: str, taken: dict[str, int]) -> str:
     return candidate
 
 
-def _audio_files(package: Package, audiobook: Audiobook, options: PostprocOptions) -> dict[int, str]:
-    """Chapter index -> the zip path of its audio in the book: the chapter's MP3 as encoded, or one made from it."""
+def _audio_files(package: Package, audiobook: Audiobook, options: PostprocOptions, scratch: Path) -> dict[int, str]:
+    """Chapter index -> the zip path of its audio in the book: the chapter's MP3 as encoded, or one made from it
+    (in `scratch`); either is copied into the book from disk, never held whole."""
     paths = {}
     for n, chapter in enumerate(audiobook.chapters, start=1):
         path = _in_folder(package, f"audio/{n:03d}.mp3")
-        package.files[path] = _mp3(chapter, options)
+        package.files[path] = _mp3(chapter, options, scratch / f"{n:03d}.mp3")
         package.add_item(f"audio-{n:03d}", path, "audio/mpeg")
         paths[chapter.placement.chapter.index] = path
     return paths
 
 
-def _mp3(chapter: ChapterResult, options: PostprocOptions) -> bytes:
+def _mp3(chapter: ChapterResult, options: PostprocOptions, out: Path) -> Path:
     if options.format == "mp3":
-        return chapter.file.read_bytes()
-    with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch) / "chapter.mp3"
-        command = [ffmpeg_exe(options), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(chapter.file),
-                   "-map_metadata", "-1", *codec_args("mp3", PRESETS[options.loudness], options),
-                   "-fflags", "+bitexact", "-flags:a", "+bitexact", str(out)]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise PocketBatchError(f"{chapter.file.name}: ffmpeg could not make the read-along MP3 "
-                                   f"({(done.stderr.strip().splitlines() or ['?'])[-1]})")
-        return out.read_bytes()
+        return chapter.file
+    command = [ffmpeg_exe(options), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(chapter.file),
+               "-map_metadata", "-1", *codec_args("mp3", PRESETS[options.loudness], options),
+               "-fflags", "+bitexact", "-flags:a", "+bitexact", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise PocketBatchError(f"{chapter.file.name}: ffmpeg could not make the read-along MP3 "
+                               f"({(done.stderr.strip().splitlines() or ['?'])[-1]})")
+    return out
 
 
 def _clips(package: Package, docs: list[Document], found: list[Found], spans: dict[str, list[str]], placed: dict,

@@ -7,6 +7,7 @@ stored, fixed timestamps and a fixed order, so the same inputs give the same byt
 from __future__ import annotations
 
 import posixpath
+import shutil
 import zipfile
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -31,9 +32,10 @@ def container_xml(opf_path: str) -> bytes:
 
 
 class Package:
-    """Files by zip path (in their original order) and the package document, parsed."""
+    """Files by zip path (in their original order) and the package document, parsed. A file is its bytes, or
+    a path on disk for one too large to hold (a chapter's audio), copied into the zip as it is written."""
 
-    def __init__(self, files: dict[str, bytes], name: str):
+    def __init__(self, files: dict[str, bytes | Path], name: str):
         self.files, self.name = files, name
         try:
             container = etree.fromstring(files["META-INF/container.xml"], STRICT)
@@ -100,6 +102,12 @@ class Package:
         with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w") as zf:
             zf.writestr(zipfile.ZipInfo("mimetype", ZIP_TIME), b"application/epub+zip", zipfile.ZIP_STORED)
             for path, data in self.files.items():
-                if path != "mimetype":
-                    method = zipfile.ZIP_STORED if path.lower().endswith(STORED) else zipfile.ZIP_DEFLATED
-                    zf.writestr(zipfile.ZipInfo(path, ZIP_TIME), data, method)
+                if path == "mimetype":
+                    continue
+                info = zipfile.ZipInfo(path, ZIP_TIME)
+                info.compress_type = zipfile.ZIP_STORED if path.lower().endswith(STORED) else zipfile.ZIP_DEFLATED
+                if isinstance(data, Path):
+                    with open(data, "rb") as source, zf.open(info, "w") as sink:
+                        shutil.copyfileobj(source, sink, 1 << 20)
+                else:
+                    zf.writestr(info, data)
