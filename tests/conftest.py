@@ -13,8 +13,10 @@ import soundfile as sf
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
-from pocket_batch.core.config import ModelOptions, RunConfig, VerifyOptions  # noqa: E402
+from pocket_batch.core.config import ModelOptions, PostprocOptions, RunConfig, VerifyOptions  # noqa: E402
 from pocket_batch.synth.random_model import make_random_model  # noqa: E402
+
+from epubs import sample_book  # noqa: E402
 
 TEXT = (
     "It was the best of times, it was the worst of times. Mr. Lorry paid for the coach.\n\n"
@@ -35,6 +37,23 @@ def ray_cluster():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def sample_render(small_model, tmp_path_factory) -> dict:
+    """The sample EPUB, and the same book as EPUB 2, narrated by the random model (noise, not speech) at podcast
+    loudness, chapters as FLAC, with read-along books: each input's output folder, by file name."""
+    from pocket_batch.pipeline.run import render
+
+    folder = tmp_path_factory.mktemp("sample")
+    inputs = (sample_book().write(folder / "sample.epub"),
+              sample_book(version=2, nav=False).write(folder / "epub2.epub"))  # the same text: all of it cached
+    config = RunConfig(inputs=inputs, output=folder / "out", voice="fantine", workers=0,
+                       model=ModelOptions(config=small_model), verify=VerifyOptions(enabled=False),
+                       postproc=PostprocOptions(loudness="podcast", format="flac", readalong="sentences"))
+    result = render(config, show_progress=False)
+    assert not result.failed
+    return {book.source.name: book.folder for book in result.books}
 
 
 @pytest.fixture
