@@ -74,7 +74,7 @@ def _prepare(config: RunConfig):
 
     session = open_session(config)
     [book], _ = read_books(session, config.inputs)
-    work = plan_work(book.chunks, session.voice, session.source, config.generation, session.cache)
+    work = plan_work(book.chunks, session.cast, session.source, config.generation, session.cache)
     synthesize_works(session, [(book, work)])
     return session, book, work
 

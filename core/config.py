@@ -74,6 +74,14 @@ class IngestOptions(Strict):
     image_alt: Literal["skip", "read"] = Field(
         "skip", description="Images' alt text: skip (counted as not read), or read it where the image stands.")
     language: str | None = None  # normalization language; None: the book's, else English
+    dialogue_voice: str | None = Field(
+        None, description="A voice for quoted speech (the quote marks are not read); default: the narrator's.")
+    characters: dict[str, str] = Field(
+        default_factory=dict, description="Voices of characters by name: quotes attributed to one are read in its voice.")
+    chapters: str | None = Field(
+        None, description="Only these chapters, numbered as `inspect` lists them (3-5,8), into a folder named so.")
+    preview: float | None = Field(
+        None, gt=0, description="Only about the first N seconds of each chapter (60s, 2m), into a preview/ folder.")
 
 
 class LoudnessPreset(Strict):
@@ -107,6 +115,7 @@ class PostprocOptions(Strict):
     readalong: Literal["off", "sentences", "words"] = Field(
         "off", description="A read-along EPUB 3 (Media Overlays) beside the M4B, highlighting each sentence, "
                            "or each word (words: needs verification).")
+    rate: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate, pitch kept: 0.9 slower, 1.15 faster (pauses scale too).")
     fade_ms: float = 8.0  # chunk edges fade so joins never click
     trim_db: float = 45.0  # leading/trailing audio this far under a chunk's peak is silence
     max_chunk_gain_db: float = 15.0  # chunk evening never boosts noise or cuts more than this

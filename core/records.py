@@ -27,6 +27,9 @@ class Chunk:
     text: str  # as written in the source (manifest and subtitles show this)
     normalized: str  # what the model reads
     boundary: Boundary = Boundary.SENTENCE
+    voice: str | None = None  # a voice of its own, as the text or the options name it; None: the narrator's
+    role: str = "narration"  # why: "narration", "voice mark", "dialogue", "attributed to NAME"
+    pause: float | None = None  # seconds of pause after it, when a mark sets it
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Book:
     skipped: tuple[tuple[str, str], ...] = ()  # (section title, why it is not read)
     omitted: tuple[Omission, ...] = ()  # every piece of text not read aloud, skipped sections included
     warnings: tuple[str, ...] = ()
+    pronunciations: tuple[tuple[str, str], ...] = ()  # (word, respelling) from the text's [word](say: ...) marks
 
     @property
     def chunks(self) -> list[Chunk]:

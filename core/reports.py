@@ -84,6 +84,8 @@ class ChunkEntry(Record):
     worker: str
     wall_seconds: float
     verify: ChunkCheck | None = None  # None: not verified
+    voice: str | None = None  # a voice of its own, as the text names it; None: the narrator's
+    role: str = "narration"  # why it has its voice
 
     def problems(self) -> list[str]:
         """What is still wrong with the kept take: verification's flags, and the model's max length."""
@@ -229,6 +231,9 @@ class InspectReport(Record):
     distinct_chunks: int  # chunks of the same text are synthesized once
     counted_with: str  # the model's tokenizer, or an estimate: chunk counts are exact only with the first
     minutes: float
+    voices: dict[str, int] = {}  # chunks per voice other than the narrator's (voice marks)
+    pauses: int = 0  # pauses set by marks
+    pronunciations: dict[str, str] = {}  # word -> respelling, from the text's marks
     skipped: list[Skipped]
     words_not_read: int
     not_read: list[NotRead]

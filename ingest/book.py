@@ -9,10 +9,13 @@ from pathlib import Path
 from pocket_batch.core.config import IngestOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.records import NOT_READ, Book
-from pocket_batch.ingest.chunking import make_chapter
+from pocket_batch.ingest.chunking import OpenVoice, make_chapter
+from pocket_batch.ingest.dialogue import Roles
+from pocket_batch.ingest.marks import MarkError, check, line_of, pronunciations, without_say
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 from pocket_batch.ingest.sentences import SentenceSplitter, TokenCounter
 from pocket_batch.ingest.structure import Extracted
+from pocket_batch.ingest.text import read_text_file
 
 BOOK_SUFFIXES = (".epub", ".md", ".markdown", ".txt")  # what is read; anything else is refused by name
 NOT_READ_WARNING = 0.05  # warn when more than this share of a book's words is not read
@@ -39,22 +42,52 @@ def extract(path: Path, options: IngestOptions) -> Extracted:
 
 
 def read_book(path: Path, count_tokens: TokenCounter, max_tokens: int,
-              options: IngestOptions = IngestOptions()) -> Book:
+              options: IngestOptions = IngestOptions(), model_language: str | None = None) -> Book:
+    """`model_language`: the language the model speaks, for a book that does not say its own (text,
+    Markdown); `IngestOptions.language`, then the book's own, come first."""
     extracted = extract(path, options)
-    lexicon = load_lexicon(options.lexicon) if options.lexicon else None
-    normalize = Normalizer(options.language or extracted.language or "en", lexicon)
-    extracted.warnings += normalize.warnings
-    split = SentenceSplitter("\n\n".join(p.text for s in extracted.sections for p in s.paras))
-    made = [make_chapter(n, section, split, normalize, count_tokens, max_tokens)
-            for n, section in enumerate(extracted.sections, start=1)]
+    language = options.language or extracted.language or model_language or "en"
+    try:
+        said = _pronunciations(extracted)
+        lexicon = (load_lexicon(options.lexicon) if options.lexicon else {}) | said
+        normalize = Normalizer(language, lexicon or None)
+        extracted.warnings += normalize.warnings
+        split = SentenceSplitter("\n\n".join(p.text for s in extracted.sections for p in s.paras), language)
+        open_voice = OpenVoice()
+        roles = Roles(options.dialogue_voice, dict(options.characters))
+        made = [make_chapter(n, section, split, normalize, count_tokens, max_tokens, open_voice, roles)
+                for n, section in enumerate(extracted.sections, start=1)]
+        if open_voice.voice is not None:
+            raise MarkError(f"[voice: {open_voice.voice}]", "never closed with [/voice]")
+    except MarkError as exc:
+        raise PocketBatchError(f"{_where(path, exc.mark)}: {exc}") from None
     chapters = tuple(chapter for chapter, _ in made if chapter.chunks)
     if not chapters:
         raise PocketBatchError(f"{path}: no readable text")
     omitted = tuple(extracted.omitted) + tuple(o for _, silent in made for o in silent)
     book = Book(source=path, title=extracted.title, chapters=chapters, author=extracted.author,
                 language=extracted.language, date=extracted.date, cover=extracted.cover,
-                skipped=tuple(extracted.skipped), omitted=omitted)
+                skipped=tuple(extracted.skipped), omitted=omitted, pronunciations=tuple(said.items()))
     return replace(book, warnings=tuple(extracted.warnings) + tuple(_warnings(book, count_tokens, max_tokens)))
+
+
+def _pronunciations(extracted: Extracted) -> dict[str, str]:
+    """The book's [word](say: ...) marks as lexicon entries; each paragraph keeps the word as written."""
+    said: dict[str, str] = {}
+    for section in extracted.sections:
+        for para in section.paras:
+            check(para.text)
+            said |= pronunciations(para.text)
+            para.text = without_say(para.text)
+    return said
+
+
+def _where(path: Path, mark: str) -> str:
+    """The file, with the line of the mark in it when the file is text (Markdown, plain text)."""
+    if path.suffix.lower() == ".epub":
+        return str(path)
+    line = line_of(read_text_file(path), mark)
+    return f"{path}:{line}" if line else str(path)
 
 
 def _warnings(book: Book, count_tokens: TokenCounter, max_tokens: int) -> list[str]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pocket_batch.core.records import Boundary, Chapter, Chunk, Omission, chunk_id
+from pocket_batch.ingest.dialogue import Roles, split_speech
+from pocket_batch.ingest.marks import runs
 from pocket_batch.ingest.normalize import Normalizer
 from pocket_batch.ingest.sentences import SentenceSplitter, TokenCounter, fit_to_tokens
 from pocket_batch.ingest.structure import Section
@@ -16,40 +20,70 @@ def speakable(normalized: str) -> bool:
     return any(c.isalnum() for c in normalized)
 
 
+@dataclass
+class Piece:
+    """A sentence (or a part of one that fits the model) on its way to becoming a chunk."""
+
+    text: str
+    boundary: Boundary = Boundary.SENTENCE
+    voice: str | None = None
+    pause: float | None = None
+    role: str = "narration"
+    normalized: str = ""
+
+
+@dataclass
+class OpenVoice:
+    """A voice mark's voice, open from paragraph to paragraph until its [/voice]."""
+
+    voice: str | None = None
+
+
 def make_chapter(index: int, section: Section, split: SentenceSplitter, normalize: Normalizer,
-                 count_tokens: TokenCounter, max_tokens: int) -> tuple[Chapter, list[Omission]]:
+                 count_tokens: TokenCounter, max_tokens: int, open_voice: OpenVoice | None = None,
+                 roles: Roles = Roles()) -> tuple[Chapter, list[Omission]]:
     """Sentence chunks of a chapter, and the pieces with nothing to speak, which never reach the model.
 
-    Token limits apply to what is read, the normalized text.
+    Token limits apply to what is read, the normalized text. A chunk never spans two voices: a
+    paragraph is cut at its marks (ingest/marks.py), then at its quotes when speech has voices of its
+    own (ingest/dialogue.py), then into sentences.
     """
     def tokens_of(text: str) -> int:  # what cannot be spoken costs no tokens (and the model refuses it)
         spoken = normalize(text)
         return count_tokens(spoken) if speakable(spoken) else 0
 
-    pieces: list[tuple[str, Boundary]] = []
+    open_voice = open_voice or OpenVoice()
+    pieces: list[Piece] = []
     heading = section.title if section.spoken_title and section.title.strip() else None
     if heading:
-        pieces.append((heading, Boundary.PARAGRAPH))
+        pieces.append(Piece(heading, Boundary.PARAGRAPH))
     for para in section.paras:
-        sentences = [p for s in split(para.text) for p in fit_to_tokens(s, tokens_of, max_tokens)]
-        sentences = merge_short(sentences, tokens_of, max_tokens)
-        pieces += [(s, Boundary.SENTENCE) for s in sentences]
-        if sentences:
-            pieces[-1] = (sentences[-1], Boundary.SECTION if para.section_break else Boundary.PARAGRAPH)
-    spoken = [(text, normalize.heading(text) if n == 0 and heading else normalize(text), boundary)
-              for n, (text, boundary) in enumerate(pieces)]
-    silent = [Omission("nothing to speak", section.title, len(text.split()), text[:40])
-              for text, normalized, _ in spoken if not speakable(normalized)]
-    kept = []
-    for text, normalized, boundary in spoken:
-        if speakable(normalized):
-            kept.append([text, normalized, boundary])
+        para_runs, open_voice.voice = runs(para.text, open_voice.voice)
+        if roles:
+            para_runs = [r for run in para_runs for r in split_speech(run, normalize.language, roles)]
+        added = len(pieces)
+        for run in para_runs:
+            sentences = [p for s in split(run.text) for p in fit_to_tokens(s, tokens_of, max_tokens)] if run.text else []
+            pieces += [Piece(s, voice=run.voice, role=run.role) for s in merge_short(sentences, tokens_of, max_tokens)]
+            if run.pause is not None and pieces:
+                pieces[-1].pause = run.pause
+        if len(pieces) > added:
+            pieces[-1].boundary = Boundary.SECTION if para.section_break else Boundary.PARAGRAPH
+    for n, piece in enumerate(pieces):
+        piece.normalized = normalize.heading(piece.text) if n == 0 and heading else normalize(piece.text)
+    silent = [Omission("nothing to speak", section.title, len(p.text.split()), p.text[:40])
+              for p in pieces if not speakable(p.normalized)]
+    kept: list[Piece] = []
+    for piece in pieces:
+        if speakable(piece.normalized):
+            kept.append(piece)
         elif kept:  # its pause still follows the piece before it
-            kept[-1][2] = max(kept[-1][2], boundary, key=PAUSE_ORDER.index)
+            kept[-1].boundary = max(kept[-1].boundary, piece.boundary, key=PAUSE_ORDER.index)
+            kept[-1].pause = piece.pause if piece.pause is not None else kept[-1].pause
     if kept:
-        kept[-1][2] = Boundary.CHAPTER
-    chunks = tuple(Chunk(chunk_id(index, n), index, text, normalized, boundary)
-                   for n, (text, normalized, boundary) in enumerate(kept, start=1))
+        kept[-1].boundary = Boundary.CHAPTER
+    chunks = tuple(Chunk(chunk_id(index, n), index, p.text, p.normalized, p.boundary, p.voice, p.role, p.pause)
+                   for n, p in enumerate(kept, start=1))
     return Chapter(index, section.title, chunks, section.start), silent
 
 

@@ -200,6 +200,16 @@ class Walker:
             return f" {el.get('alttext')} "
         if tag == "img":
             return f" {el.get('alt')}. "
+        if el.get("data-pocket-pause"):  # the attribute forms of the text's marks (ingest/marks.py)
+            return f" [pause {el.get('data-pocket-pause')}] "
+        text = self._text(el)
+        if el.get("data-pocket-say"):
+            return f"[{text}](say: {el.get('data-pocket-say')})"
+        if el.get("data-pocket-voice"):
+            return f" [voice: {el.get('data-pocket-voice')}] {text} [/voice] "
+        return text
+
+    def _text(self, el) -> str:
         parts = [el.text or ""]
         for child in el:
             if not (is_noteref(child) or self._silent(child)):

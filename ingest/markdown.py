@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 
@@ -57,12 +58,20 @@ def _add_heading(sections: list[Section], text: str, is_chapter: bool) -> None:
 
 
 def inline_text(token) -> str:
-    """Spoken words of an inline token: link text without its URL, no image, no markers."""
+    """Spoken words of an inline token: link text without its URL, no image, no markers. A link to
+    `say:respelling` is a pronunciation mark, kept as one (ingest/marks.py)."""
     parts: list[str] = []
+    say: str | None = None  # inside a pronunciation link: its respelling
     for child in token.children or []:
         if child.type in BREAK_INLINE:
             parts.append(" ")
         elif child.type in SPOKEN_INLINE:  # images and inline HTML are neither
             parts.append(child.content)
+        elif child.type == "link_open" and (child.attrGet("href") or "").startswith("say:"):
+            parts.append("[")
+            say = unquote(child.attrGet("href")[4:])
+        elif child.type == "link_close" and say is not None:
+            parts.append(f"](say: {say})")
+            say = None
     return " ".join("".join(parts).split())
 

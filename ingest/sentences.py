@@ -20,6 +20,21 @@ ABBREVIATIONS = {
     "rd", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
     "a.m", "p.m", "u.s", "u.k", "ph.d", "m.d", "b.a", "m.a", "d.c", "op", "esq",
 }
+# The same for Pocket TTS's other languages (titles, "for example", units, page).
+LANGUAGE_ABBREVIATIONS = {
+    "fr": {"m", "mm", "mme", "mmes", "mlle", "mlles", "dr", "st", "ste", "etc", "cf", "env", "av", "bd", "p", "pp",
+           "vol", "chap", "n", "no", "ex", "art", "réf", "éd", "hab", "j.-c", "apr", "av. j.-c"},
+    "de": {"z.b", "usw", "bzw", "dr", "hr", "fr", "nr", "ca", "d.h", "u.a", "vgl", "s", "str", "bd", "jh", "z.t",
+           "u.s.w", "evtl", "inkl", "ggf", "prof", "dipl", "ing", "abs", "hl", "geb", "gest"},
+    "es": {"sr", "sra", "srta", "dr", "dra", "ud", "uds", "etc", "pág", "págs", "p.ej", "núm", "av", "avda",
+           "dña", "d", "lic", "ing", "cap", "vol", "ej"},
+    "it": {"sig", "sig.ra", "sigg", "dott", "dott.ssa", "prof", "ecc", "pag", "pagg", "cap", "avv", "ing", "on",
+           "n", "vol", "es", "s", "v"},
+    "pt": {"sr", "sra", "srta", "dr", "dra", "etc", "pág", "págs", "p.ex", "n", "nº", "av", "cap", "vol", "ex",
+           "prof", "profa", "eng"},
+    "nl": {"dhr", "mevr", "mw", "dr", "bijv", "enz", "o.a", "d.w.z", "blz", "nr", "ca", "m.b.t", "i.p.v", "t.a.v",
+           "prof", "ir", "ing", "jl", "z.g.a"},
+}
 CLAUSE_BREAKS = [
     re.compile(r"(?<=[;:])\s+"),
     re.compile(r"\s+(?=[\u2014\u2013]|--)|(?<=[\u2014\u2013])\s*|(?<=--)\s*"),
@@ -29,6 +44,7 @@ CLAUSE_BREAKS = [
 ]
 # Punkt never ends a sentence at an ellipsis; one followed by a capital usually does.
 ELLIPSIS_END = re.compile(r"(?:(?<=\.\.\.)|(?<=\u2026))\s+(?=[\"\u201c'\u2018]?[A-Z])")
+OPENING_QUOTES = "\u00ab\u201e\u201c"  # « „ “ (only ever opening where Punkt leaves them at a sentence's end)
 TokenCounter = Callable[[str], int]
 TRAIN_CHARS = 100_000
 
@@ -54,21 +70,34 @@ def load_punkt() -> types.ModuleType:
 class SentenceSplitter:
     """NLTK Punkt trained once on a whole book (abbreviations, initials, collocations), plus known abbreviations."""
 
-    def __init__(self, train_text: str):
+    def __init__(self, train_text: str, language: str = "en"):
         PunktSentenceTokenizer = load_punkt().PunktSentenceTokenizer
         # Training is linear in the text: 100k characters teach a book's abbreviations in ~0.5 s.
         self.tokenizer = PunktSentenceTokenizer(train_text[:TRAIN_CHARS])
-        self.tokenizer._params.abbrev_types.update(ABBREVIATIONS)
+        self.tokenizer._params.abbrev_types.update(ABBREVIATIONS | LANGUAGE_ABBREVIATIONS.get(language[:2].lower(), set()))
 
     def __call__(self, text: str) -> list[str]:
         sentences: list[str] = []
+        carried = ""  # an opening quote Punkt left at the end of the sentence before ("tomba. « Viens")
         for sentence in (part for s in self.tokenizer.tokenize(text) for part in ELLIPSIS_END.split(s)):
-            # '"Are you there?" she asked.' is one sentence: a lower-case start continues the last one.
-            if sentences and sentence[:1].islower():
+            sentence, opening = _trailing_opening_quote(carried + sentence)
+            carried = opening
+            # '"Are you there?" she asked.' is one sentence: a lower-case start continues the last one
+            # (so does « Oui ? » demanda-t-il, and ¿Vienes? —preguntó).
+            if sentences and sentence.lstrip("\u00bb\u201c\u201d\"' \u2014-")[:1].islower():
                 sentences[-1] = f"{sentences[-1]} {sentence}"
             else:
                 sentences.append(sentence)
+        if carried and sentences:
+            sentences[-1] += carried
         return [" ".join(s.split()) for s in sentences if s.strip()]
+
+
+def _trailing_opening_quote(sentence: str) -> tuple[str, str]:
+    stripped = sentence.rstrip()
+    if len(stripped) > 1 and stripped[-1] in OPENING_QUOTES:
+        return stripped[:-1], stripped[-1] + " "
+    return sentence, ""
 
 
 def split_sentences(text: str) -> list[str]:

@@ -39,6 +39,8 @@ def load_job(path: Path) -> JobConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PocketBatchError(f"{path}: not a valid TOML job file: {exc}") from None
+    if isinstance(raw.get("voices"), dict):  # a [voices] table: characters' voices, not the narrators'
+        raw.setdefault("ingest", {})["characters"] = raw.pop("voices")
     if "voice" in raw:  # one voice, the common case
         raw["voices"] = [raw.pop("voice")] if isinstance(raw["voice"], str) else raw.pop("voice")
     if isinstance(raw.get("inputs"), str):

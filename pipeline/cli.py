@@ -81,6 +81,11 @@ def render(
     subtitles: Annotated[str, option(PostprocOptions, "subtitles")] = default(PostprocOptions, "subtitles"),
     readalong: Annotated[str, option(PostprocOptions, "readalong", metavar="[sentences|words]")] = default(
         PostprocOptions, "readalong"),
+    dialogue_voice: Annotated[Optional[str], option(IngestOptions, "dialogue_voice")] = None,
+    rate: Annotated[float, option(PostprocOptions, "rate")] = default(PostprocOptions, "rate"),
+    chapters: Annotated[Optional[str], option(IngestOptions, "chapters")] = None,
+    preview: Annotated[Optional[str], option(IngestOptions, "preview")] = None,
+    voices: Annotated[Optional[Path], typer.Option("--voices", help="A TOML map of characters to voices (Javert = \"javert\").")] = None,
     verify: Verify = None,
     verify_backend: VerifyBackend = default(VerifyOptions, "backend"),
     verify_max_wer: VerifyMaxWer = None,
@@ -88,15 +93,19 @@ def render(
 ) -> None:
     """Narrate books (EPUB, Markdown, text): a chaptered M4B, per-chapter files, subtitles and a manifest;
     every chunk verified with a speech recognizer (exit 4 when some still fail, listed in verify.json)."""
+    from pocket_batch.ingest.dialogue import read_voice_map
+    from pocket_batch.ingest.selection import parse_seconds
     from pocket_batch.pipeline.run import render as run_render
 
     config = RunConfig(
         inputs=tuple(inputs), output=output, voice=voice, consent=consent,
         ingest=IngestOptions(include_front_matter=include_front_matter, footnotes=footnotes, math=math,
-                             image_alt=image_alt, lexicon=lexicon),
+                             image_alt=image_alt, lexicon=lexicon, dialogue_voice=dialogue_voice,
+                             characters=read_voice_map(voices) if voices else {}, chapters=chapters,
+                             preview=parse_seconds(preview) if preview else None),
         model=ModelOptions(language=language, config=model_config, quantize=quantize),
         generation=GenerationOptions(temperature=temperature, seed=seed),
-        postproc=PostprocOptions(loudness=loudness, format=format, subtitles=subtitles, readalong=readalong),
+        postproc=PostprocOptions(loudness=loudness, format=format, subtitles=subtitles, readalong=readalong, rate=rate),
         workers=workers, address=address, batch_size=batch_size, chunk_retries=chunk_retries,
         chunk_timeout=chunk_timeout,
         verify=VerifyOptions(enabled=verify, backend=verify_backend, max_wer=verify_max_wer, retries=verify_retries),

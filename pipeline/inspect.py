@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 
 from pocket_batch.core.config import MAX_TOKENS_PER_CHUNK, IngestOptions, ModelOptions
@@ -29,7 +30,7 @@ def inspect_book(path: Path, options: IngestOptions = IngestOptions(), source: M
     counter = source.offline_token_counter()
     exact = counter is not None
     count_tokens: TokenCounter = counter or estimate_tokens
-    book = read_book(path, count_tokens, max_tokens, options)
+    book = read_book(path, count_tokens, max_tokens, options, source.language_code)
     language = source.language_warning(book.language)
     chapters = []
     for chapter in book.chapters:
@@ -46,4 +47,6 @@ def inspect_book(path: Path, options: IngestOptions = IngestOptions(), source: M
         counted_with="the model's tokenizer" if exact else f"an estimate ({TOKENS_PER_WORD} tokens a word)",
         minutes=round(words / WORDS_PER_MINUTE, 1), skipped=[Skipped(title=t, why=why) for t, why in book.skipped],
         words_not_read=book.words_not_read, not_read=not_read(book.omitted), warnings=warnings, seconds=round(time.perf_counter() - started, 3),
+        voices=dict(Counter(c.voice for c in book.chunks if c.voice)), pauses=sum(c.pause is not None for c in book.chunks),
+        pronunciations=dict(book.pronunciations),
     )

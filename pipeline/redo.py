@@ -115,7 +115,10 @@ def _book(session: Session, manifest: Manifest) -> Book:
     if not source.is_file() or sha256_file(source) != manifest.book.sha256:
         raise PocketBatchError(f"{source}: not the file this book was rendered from (missing or changed); render it again")
     config = session.config
-    return read_book(source, session.source.count_tokens, config.generation.max_tokens, config.ingest)
+    book = read_book(source, session.source.count_tokens, config.generation.max_tokens, config.ingest,
+                     session.source.language_code)
+    session.cast.add(book.chunks, session.source)
+    return book
 
 
 def _kept_audio(session: Session, manifest: Manifest, folder: Path) -> dict[str, ChunkAudio]:
@@ -148,7 +151,7 @@ def _new_takes(session: Session, book: Book, entries: list[ChunkEntry], seed: in
     for entry in entries:
         attempt = 0 if seed is not None else 1
         while True:
-            work = plan_work([chunks[entry.id]], session.voice, session.source, generation, cache, attempt)
+            work = plan_work([chunks[entry.id]], session.cast, session.source, generation, cache, attempt)
             if work.keys[entry.id] not in used[entry.id]:
                 break
             if seed is not None:
@@ -159,7 +162,7 @@ def _new_takes(session: Session, book: Book, entries: list[ChunkEntry], seed: in
     verifier = session.verifier if session.verifies(book) and manifest.verification else None
     if verifier:
         verifier.listen_for([c.normalized for c in book.chunks])
-    with Synthesizer(config, [session.voice], cache, verifier, show_progress) as synth:
+    with Synthesizer(config, session.cast.voices, cache, verifier, show_progress) as synth:
         failures = synth.run(list(tasks.values()), f"redo: {len(entries)} chunks, {len(tasks)} to synthesize")
     if failures:
         raise PocketBatchError(f"{book.source}: {len(failures)} chunks failed on every retry "

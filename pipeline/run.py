@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pocket_batch.ingest.book import read_book
+from pocket_batch.ingest.selection import select
 from pocket_batch.core.config import PRESETS, SYNTHETIC, PostprocOptions, RunConfig
 from pocket_batch.core.errors import PocketBatchError, one_line, os_error_line
 from pocket_batch.core.layout import OutputLayout, inside, safe_name
@@ -32,7 +33,7 @@ from pocket_batch.pipeline.takes import Retaking, Synthesizer, Takes, Verifier, 
 from pocket_batch.postproc.verify_report import write_verify_report
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.model import ModelSource
-from pocket_batch.synth.voices import Voice, resolve_voice
+from pocket_batch.synth.voices import Cast, Voice, resolve_voice
 from pocket_batch.synth.work import Work, collect, plan_work
 from pocket_batch.synth.worker import SynthFailure
 from pocket_batch.verify.backends import hears
@@ -80,6 +81,7 @@ class Session:
     settings: str
     cache: AudioCache  # one per run: each entry's content is checked once, when first used
     verifier: Verifier | None = None  # None: --no-verify
+    cast: Cast | None = None  # the narrator and every voice the books' marks name, each resolved once
 
     def verifies(self, book: Book) -> bool:
         return self.verifier is not None and hears(self.verifier.backend, book.language)
@@ -92,7 +94,10 @@ def open_session(config: RunConfig) -> Session:
     source.tokenizer  # noqa: B018 - every book needs it: an unreachable model stops the run here, once
     layout = OutputLayout(config.output)
     verifier = Verifier(config.verify, layout.verdicts) if config.verify.enabled is not False else None
-    return Session(config, source, voice, settings, AudioCache(layout.cache), verifier)
+    cast = Cast(voice)
+    for spec in dict.fromkeys(filter(None, [config.ingest.dialogue_voice, *config.ingest.characters.values()])):
+        cast.others[spec] = resolve_voice(spec, source)  # every voice of the map checked before anything is written
+    return Session(config, source, voice, settings, AudioCache(layout.cache), verifier, cast)
 
 
 def settings_hash(config: RunConfig, source: ModelSource, voice: Voice) -> str:
@@ -161,7 +166,7 @@ def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, st
         for warning in book.warnings:
             log.warning("%s: %s", book.source.name, warning)
         try:
-            work = plan_work(book.chunks, session.voice, session.source, config.generation, session.cache)
+            work = plan_work(book.chunks, session.cast, session.source, config.generation, session.cache)
         except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
             results.append(_fail(session, book.source, failure_line(book.source, exc)))
             continue
@@ -245,11 +250,11 @@ def synthesize_works(session: Session, planned: list[tuple[Book, Work]], show_pr
     if verifier:
         verifier.listen_for([chunk.normalized for chunk in verified.values()])
     config = session.config
-    with Synthesizer(config, [session.voice], session.cache, verifier, show_progress) as synth:
+    with Synthesizer(config, session.cast.voices, session.cache, verifier, show_progress) as synth:
         failures = synth.run(tasks, summary)
         takes, retaken = {}, 0
         if verifier:
-            plan = Retaking(session.voice, session.source, config.generation, session.cache)
+            plan = Retaking(session.cast, session.source, config.generation, session.cache)
             takes, retaken = verify_takes(synth, verifier, verified, plan, failures)
     return len(tasks) + retaken, failures, takes
 
@@ -259,7 +264,10 @@ def read_books(session: Session, inputs: tuple[Path, ...]) -> tuple[list[Book], 
     config, books, failed = session.config, [], []
     for path in inputs:
         try:
-            book = read_book(path, session.source.count_tokens, config.generation.max_tokens, config.ingest)
+            book = read_book(path, session.source.count_tokens, config.generation.max_tokens, config.ingest,
+                             session.source.language_code)
+            book = select(book, config.ingest.chapters, config.ingest.preview)
+            session.cast.add(book.chunks, session.source)  # a voice mark's voice is checked like the narrator's
         except Exception as exc:  # noqa: BLE001 - an unreadable book is reported; the others go on
             failed.append((path, failure_line(path, exc)))
             continue
@@ -272,7 +280,10 @@ def book_dir(config: RunConfig, book: Book | Path) -> Path:
     """The output folder itself for one input; a subfolder per input for several (or when asked)."""
     source = book.source if isinstance(book, Book) else book
     per_input = config.folder_per_input if config.folder_per_input is not None else len(config.inputs) > 1
-    return inside(config.output, config.output / safe_name(source.stem, "book")) if per_input else config.output
+    folder = inside(config.output, config.output / safe_name(source.stem, "book")) if per_input else config.output
+    part = " ".join(filter(None, ["preview" if config.ingest.preview else "",
+                                  f"chapters {config.ingest.chapters}" if config.ingest.chapters else ""]))
+    return folder / safe_name(part, "part") if part else folder  # a part never overwrites the whole book's outputs
 
 
 def finish_book(session: Session, book: Book, audio: dict[str, ChunkAudio], params: dict,

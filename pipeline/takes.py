@@ -19,7 +19,7 @@ from pocket_batch.pipeline.runlog import log
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.executors import make_executor
 from pocket_batch.synth.model import ModelSource
-from pocket_batch.synth.voices import Voice
+from pocket_batch.synth.voices import Cast, Voice
 from pocket_batch.synth.work import plan_work, run_tasks
 from pocket_batch.synth.worker import SynthFailure, SynthTask, SynthWorker
 from pocket_batch.verify.backends import make_backend, verdicts_fingerprint
@@ -122,7 +122,7 @@ class Takes:
 class Retaking:
     """What a take is planned with: the same chunk, another attempt, so another key and seed."""
 
-    voice: Voice
+    voice: Voice | Cast
     source: ModelSource
     generation: GenerationOptions
     cache: AudioCache

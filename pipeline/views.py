@@ -62,6 +62,11 @@ def show_inspect(report) -> None:
         for kind, words in sorted(kinds.items(), key=lambda kv: NOT_READ.index(kv[0])):
             table.add_row(kind, str(len(words)), str(sum(words)), f"{sum(words) / total:.1%}")
         console.print(table)
+    marks = [f"{n} chunks in voice {voice}" for voice, n in report.voices.items()]
+    marks += [f"{report.pauses} pauses"] if report.pauses else []
+    marks += [f"{word} said as {said!r}" for word, said in report.pronunciations.items()]
+    if marks:
+        console.print("marks: " + "; ".join(marks))
     for w in report.warnings:
         console.print(f"[yellow]warning:[/] {w}")
 

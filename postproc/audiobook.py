@@ -81,7 +81,7 @@ def chapter_blocks(placement: ChapterPlacement, cache: AudioCache, correction_db
     fade = int(options.fade_ms * SAMPLE_RATE / 1000)
     ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
     for n, placed in enumerate(placement.chunks, start=1):
-        x = cache.read(placed.audio.key)[placed.start:placed.end] * db_to_gain(placed.gain_db + correction_db)
+        x = cache.read(placed.source.key)[placed.start:placed.end] * db_to_gain(placed.gain_db + correction_db)
         k = min(fade, x.size // 2)
         x[:k] *= ramp[:k]
         x[x.size - k:] *= ramp[:k][::-1]

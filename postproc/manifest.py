@@ -78,6 +78,7 @@ def _chapter(c: ChapterResult, out: Path) -> ChapterEntry:
             key=p.audio.key, offset=c.start + p.offset, samples=p.samples, start=seconds(c.start + p.offset),
             duration=seconds(p.samples), gain_db=round(p.gain_db, 2), max_length=p.audio.max_length,
             worker=p.audio.worker, wall_seconds=p.audio.wall_seconds, verify=_check(p, c.start),
+            voice=p.chunk.voice, role=p.chunk.role,
         ) for p in placement.chunks],
     )
 

@@ -13,6 +13,7 @@ import numpy as np
 from pocket_batch.core.config import SAMPLE_RATE, LoudnessPreset, PostprocOptions
 from pocket_batch.core.records import Book, Boundary, Chapter, Chunk, ChunkAudio
 from pocket_batch.postproc.loudness import chunk_level
+from pocket_batch.postproc.tempo import at_rate
 from pocket_batch.synth.cache import AudioCache
 
 TRIM_FRAME = SAMPLE_RATE // 100  # 10 ms
@@ -28,6 +29,12 @@ class PlacedChunk:
     gain_db: float  # evens this chunk's level to the target
     offset: int  # where it begins in its chapter
     pause_after: int  # samples of room tone that follow it
+    played: ChunkAudio | None = None  # the audio placed, when it is not the take itself (at another rate)
+
+    @property
+    def source(self) -> ChunkAudio:
+        """The audio that is placed: the take, or the take at the speaking rate."""
+        return self.played or self.audio
 
     @property
     def samples(self) -> int:
@@ -38,8 +45,10 @@ class PlacedChunk:
         by where the chunk's kept audio begins there, and clipped to it."""
         if self.audio.verdict is None:
             return []
+        scale = self.source.samples / self.audio.samples  # the take's samples to the placed audio's
+
         def placed(sample: int) -> int:
-            return self.offset + min(max(sample - self.start, 0), self.samples)
+            return self.offset + min(max(round(sample * scale) - self.start, 0), self.samples)
         return [(w.word, placed(w.start), placed(w.end)) for w in self.audio.verdict.words]
 
 
@@ -52,9 +61,12 @@ class ChapterPlacement:
 
 
 def pause_samples(boundary: Boundary, options: PostprocOptions) -> int:
+    """The pause after a boundary; pauses between sentences follow the speaking rate, the tail's room tone not."""
+    if boundary == Boundary.CHAPTER:
+        return round(options.tail_room_tone * SAMPLE_RATE)
     seconds = {Boundary.SENTENCE: options.sentence_pause, Boundary.PARAGRAPH: options.paragraph_pause,
-               Boundary.SECTION: options.section_pause, Boundary.CHAPTER: options.tail_room_tone}[boundary]
-    return round(seconds * SAMPLE_RATE)
+               Boundary.SECTION: options.section_pause}[boundary]
+    return round(seconds / options.rate * SAMPLE_RATE)
 
 
 def trim_bounds(x: np.ndarray, below_peak_db: float) -> tuple[int, int]:
@@ -80,13 +92,17 @@ def place_book(book: Book, audio: dict[str, ChunkAudio], cache: AudioCache, pres
         offset, placed = head, []
         for chunk in chapter.chunks:
             record = audio[chunk.id]
-            x = cache.read(record.key)
+            played = at_rate(record, options.rate, cache, options)
+            x = cache.read(played.key)
             start, end = trim_bounds(x, options.trim_db)
             level = chunk_level(x[start:end], SAMPLE_RATE, preset.measure)
             gain = float(np.clip(preset.target - level, -options.max_chunk_gain_db, options.max_chunk_gain_db)) \
                 if np.isfinite(level) else 0.0
             pause = pause_samples(chunk.boundary, options)
-            placed.append(PlacedChunk(chunk, record, start, end, gain, offset, pause))
+            if chunk.pause is not None and chunk.boundary != Boundary.CHAPTER:  # the tail's room tone stays (ACX)
+                pause = round(chunk.pause * SAMPLE_RATE)
+            placed.append(PlacedChunk(chunk, record, start, end, gain, offset, pause,
+                                      played if played is not record else None))
             offset += end - start + pause
         chapters.append(ChapterPlacement(chapter, tuple(placed), head, offset))
     return chapters

@@ -41,6 +41,27 @@ class Voice:
     provenance: dict = field(default_factory=dict, compare=False)  # for the manifest
 
 
+@dataclass
+class Cast:
+    """Who reads what: the narrator, and every other voice the book's chunks name (by its spec)."""
+
+    narrator: Voice
+    others: dict[str, Voice] = field(default_factory=dict)
+
+    def of(self, chunk) -> Voice:
+        return self.others[chunk.voice] if chunk.voice else self.narrator
+
+    def add(self, chunks, model: ModelSource) -> None:
+        """Resolve each voice the chunks name, with every check a narrator's voice has (consent for a clone)."""
+        for spec in dict.fromkeys(c.voice for c in chunks if c.voice):
+            if spec not in self.others:
+                self.others[spec] = resolve_voice(spec, model)
+
+    @property
+    def voices(self) -> list[Voice]:
+        return list({v.fingerprint: v for v in [self.narrator, *self.others.values()]}.values())
+
+
 def preset_names() -> list[str]:
     return sorted(preset_origins())
 

@@ -16,7 +16,7 @@ from pocket_batch.core.files import sha256_json
 from pocket_batch.core.records import Chunk, ChunkAudio
 from pocket_batch.synth.cache import AudioCache, NonFiniteAudio
 from pocket_batch.synth.model import ModelSource
-from pocket_batch.synth.voices import Voice
+from pocket_batch.synth.voices import Cast, Voice
 from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask
 from pocket_batch.verify.store import VerdictStore
 
@@ -39,20 +39,22 @@ def generation_params(source: ModelSource, options: GenerationOptions) -> dict:
     return {"temperature": temperature, "max_tokens": options.max_tokens, "seed": options.seed}
 
 
-def plan_work(chunks: Iterable[Chunk], voice: Voice, source: ModelSource, options: GenerationOptions,
+def plan_work(chunks: Iterable[Chunk], voice: Voice | Cast, source: ModelSource, options: GenerationOptions,
               cache: AudioCache, attempt: int = 0) -> Work:
-    """`attempt` > 0 asks for another take (another key, so another seed) of the same chunks."""
+    """`attempt` > 0 asks for another take (another key, so another seed) of the same chunks. With a cast,
+    each chunk is read by its own voice; with a voice, every chunk is."""
+    voice_of = voice.of if isinstance(voice, Cast) else (lambda chunk: voice)
     params = generation_params(source, options) | ({"attempt": attempt} if attempt else {})
     keys: dict[str, str] = {}
     tasks: dict[str, SynthTask] = {}
     for chunk in chunks:
-        prompt = source.prepare(chunk.normalized)
-        key = sha256_json({"prompt": prompt, "voice": voice.fingerprint, "model": source.fingerprint,
+        prompt, reader = source.prepare(chunk.normalized), voice_of(chunk)
+        key = sha256_json({"prompt": prompt, "voice": reader.fingerprint, "model": source.fingerprint,
                            "params": params})[:32]
         keys[chunk.id] = key
         if key not in tasks and cache.get(key) is None:
             seed = int(key[:12], 16)
-            tasks[key] = SynthTask(key, chunk.normalized, voice.fingerprint, seed, options.max_tokens)
+            tasks[key] = SynthTask(key, chunk.normalized, reader.fingerprint, seed, options.max_tokens)
     return Work(keys, list(tasks.values()), params)
 
 

@@ -149,3 +149,4 @@ def test_a_redone_chunk_of_a_verified_book_is_heard_again_and_keeps_its_takes(sm
     assert redone.verify.takes[-1].attempt == 1 and result.flags[chunk.id]  # noise: heard, and still flagged
     assert after.verification.verified == before.verification.verified
     assert chunk.id in after.verification.flagged and [r.id for r in after.redone] == [chunk.id]
+
