@@ -7,6 +7,7 @@ import re
 import pytest
 
 from pocket_batch.core.config import IngestOptions, ModelOptions, RunConfig, VerifyOptions
+from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.reports import Manifest
 from pocket_batch.pipeline.run import render
 
@@ -58,6 +59,12 @@ def test_marks_give_chunks_their_voice_and_pause_in_the_audio(small_model, tmp_p
     assert (stairs.voice, lamp.voice, letter.voice) == (None, None, "marius")
     assert letter.role == "voice mark" and stairs.role == "narration"
     assert lamp.offset - (stairs.offset + stairs.samples) == round(1.5 * 24_000)  # the mark's pause, exactly
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("One line.\n\nTwo [pause two] three.\n")
+    with pytest.raises(PocketBatchError, match=rf"^{re.escape(str(bad))}:3: malformed mark '\[pause two\]'"):
+        run(small_model, tmp_path / "bad", bad)
+    assert not (tmp_path / "bad").exists()  # nothing written
 
 
 def test_a_preview_and_a_chapter_then_the_whole_book_synthesizes_only_the_rest(small_model, tmp_path):

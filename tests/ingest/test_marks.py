@@ -104,3 +104,12 @@ def test_a_voice_map_reads_names_and_voices(tmp_path):
     path.write_text('[voices]\nJavert = 3\n')
     with pytest.raises(PocketBatchError, match="NAME = "):
         read_voice_map(path)
+
+
+def test_inspect_lists_the_marks(tmp_path):
+    from pocket_batch.pipeline.inspect import inspect_book
+
+    path = tmp_path / "b.md"
+    path.write_text(MARKED.format(heading="# The Lighthouse"))
+    report = inspect_book(path)
+    assert report.voices == {"marius": 2} and report.pauses == 2 and report.pronunciations == {"Nguyen": "win"}
