@@ -154,7 +154,13 @@ class Normalizer:
         lang = self.number_language
 
         def number(m: re.Match) -> str:
-            return num2words(int(m.group().replace(",", "")), lang=lang)
+            value = int(m.group().replace(",", ""))
+            if 1100 <= value <= 1999:  # four digits read as a year ("neunzehnhundert..."), as the language says them
+                try:
+                    return num2words(value, lang=lang, to="year")
+                except NotImplementedError:
+                    pass
+            return num2words(value, lang=lang)
 
         dashes = (re.compile(r"\s*[\u2014\u2013]\s*"), ", ")
         return [ENGLISH_RULES[0], dashes] + ([(re.compile(r"\d+"), number)] if lang else [])

@@ -24,7 +24,7 @@ ABBREVIATIONS = {
 LANGUAGE_ABBREVIATIONS = {
     "fr": {"m", "mm", "mme", "mmes", "mlle", "mlles", "dr", "st", "ste", "etc", "cf", "env", "av", "bd", "p", "pp",
            "vol", "chap", "n", "no", "ex", "art", "réf", "éd", "hab", "j.-c", "apr", "av. j.-c"},
-    "de": {"z.b", "usw", "bzw", "dr", "hr", "fr", "nr", "ca", "d.h", "u.a", "vgl", "s", "str", "bd", "jh", "z.t",
+    "de": {"z.b", "usw", "bzw", "dr", "hr", "fr", "frl", "nr", "ca", "d.h", "u.a", "vgl", "s", "str", "bd", "jh", "z.t",
            "u.s.w", "evtl", "inkl", "ggf", "prof", "dipl", "ing", "abs", "hl", "geb", "gest"},
     "es": {"sr", "sra", "srta", "dr", "dra", "ud", "uds", "etc", "pág", "págs", "p.ej", "núm", "av", "avda",
            "dña", "d", "lic", "ing", "cap", "vol", "ej"},
@@ -44,7 +44,10 @@ CLAUSE_BREAKS = [
 ]
 # Punkt never ends a sentence at an ellipsis; one followed by a capital usually does.
 ELLIPSIS_END = re.compile(r"(?:(?<=\.\.\.)|(?<=\u2026))\s+(?=[\"\u201c'\u2018]?[A-Z])")
-OPENING_QUOTES = "\u00ab\u201e\u201c"  # « „ “ (only ever opening where Punkt leaves them at a sentence's end)
+# Marks that open a quotation, which Punkt may leave at the end of the sentence before it; German
+# closes with “ and «, so there only „ and » open.
+OPENING_QUOTES = {"de": "\u201e\u00bb"}
+DEFAULT_OPENING_QUOTES = "\u00ab\u201e\u201c"
 TokenCounter = Callable[[str], int]
 TRAIN_CHARS = 100_000
 
@@ -75,17 +78,19 @@ class SentenceSplitter:
         # Training is linear in the text: 100k characters teach a book's abbreviations in ~0.5 s.
         self.tokenizer = PunktSentenceTokenizer(train_text[:TRAIN_CHARS])
         self.tokenizer._params.abbrev_types.update(ABBREVIATIONS | LANGUAGE_ABBREVIATIONS.get(language[:2].lower(), set()))
+        self.opening = OPENING_QUOTES.get(language[:2].lower(), DEFAULT_OPENING_QUOTES)
 
     def __call__(self, text: str) -> list[str]:
         sentences: list[str] = []
         carried = ""  # an opening quote Punkt left at the end of the sentence before ("tomba. « Viens")
         for sentence in (part for s in self.tokenizer.tokenize(text) for part in ELLIPSIS_END.split(s)):
-            sentence, opening = _trailing_opening_quote(carried + sentence)
+            sentence, opening = _trailing_opening_quote(carried + sentence, self.opening)
             carried = opening
             # '"Are you there?" she asked.' is one sentence: a lower-case start continues the last one
             # (so does « Oui ? » demanda-t-il, and ¿Vienes? —preguntó).
-            if sentences and sentence.lstrip("\u00bb\u201c\u201d\"' \u2014-")[:1].islower():
-                sentences[-1] = f"{sentences[-1]} {sentence}"
+            if sentences and sentence.lstrip("\u00ab\u00bb\u201c\u201d\"' ,\u2014-")[:1].islower():
+                glued = sentence[:1] in "\u00ab\u00bb\u201c\u201d\"',"  # a closing mark was written against it
+                sentences[-1] = f"{sentences[-1]}{'' if glued else ' '}{sentence}"
             else:
                 sentences.append(sentence)
         if carried and sentences:
@@ -93,9 +98,9 @@ class SentenceSplitter:
         return [" ".join(s.split()) for s in sentences if s.strip()]
 
 
-def _trailing_opening_quote(sentence: str) -> tuple[str, str]:
+def _trailing_opening_quote(sentence: str, opening: str) -> tuple[str, str]:
     stripped = sentence.rstrip()
-    if len(stripped) > 1 and stripped[-1] in OPENING_QUOTES:
+    if len(stripped) > 1 and stripped[-1] in opening:
         return stripped[:-1], stripped[-1] + " "
     return sentence, ""
 
