@@ -79,6 +79,7 @@ def write_book_report(target: Path, manifest: Manifest, cache: AudioCache) -> No
     body = [f"<header><h1>{escape(book.title)}</h1>",
             f'<p class="by">{escape(book.author or "")}</p>' if book.author else "",
             facts([("Voice", escape(f"{manifest.voice.get('name')} ({manifest.voice.get('kind')})")),
+                   *_other_voices(chunks),
                    ("Model", escape(f"{manifest.model.get('config')}") + f" <code>{escape(manifest.model.get('fingerprint', ''))}</code>"),
                    ("Duration", clock(manifest.outputs.duration)),
                    ("Chapters", str(len(manifest.chapters))),
@@ -97,6 +98,15 @@ def write_book_report(target: Path, manifest: Manifest, cache: AudioCache) -> No
             _flagged(flagged, folder, cache), _redone(manifest)]
     with atomic_open(target) as f:
         f.write(page(f"Review: {book.title}", [part for part in body if part]))
+
+
+def _other_voices(chunks) -> list[tuple[str, str]]:
+    """Voices besides the narrator's (dialogue, characters, voice marks), with how many chunks each reads."""
+    counts: dict[str, int] = {}
+    for _, c in chunks:
+        if c.voice:
+            counts[c.voice] = counts.get(c.voice, 0) + 1
+    return [("Other voices", escape(", ".join(f"{v} ({n} chunks)" for v, n in counts.items())))] if counts else []
 
 
 def _chapter_table(manifest: Manifest, folder: Path, flagged) -> str:

@@ -105,3 +105,14 @@ def test_a_faster_rate_shortens_speech_and_pauses_by_its_factor_and_subtitles_fo
     starts = re.findall(r"(\d\d):(\d\d):(\d\d),(\d{3}) -->", srt)
     shown = [int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000 for h, m, s, ms in starts]
     assert shown == pytest.approx([c.start for c in fast.chunks], abs=0.0011)
+
+
+def test_a_character_voice_is_checked_like_the_narrators_before_anything_is_written(small_model, tmp_path):
+    from conftest import write_sample
+
+    source = tmp_path / "dialogue.txt"
+    source.write_text(DIALOGUE)
+    sample = write_sample(tmp_path / "stranger.wav", 5.0)  # a clone without a consent record
+    with pytest.raises(PocketBatchError, match="consent"):
+        run(small_model, tmp_path, source, characters={"Javert": str(sample)})
+    assert not (tmp_path / "out").exists()

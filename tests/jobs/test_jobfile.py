@@ -68,3 +68,14 @@ def test_a_read_along_book_is_asked_for_in_the_postproc_table(tmp_path):
     job.write_text('output = "out"\ninputs = ["a.txt"]\n[postproc]\nreadalong = "pages"\n')
     with pytest.raises(PocketBatchError, match="postproc.readalong"):
         load_job(job)
+
+
+def test_a_voices_table_gives_characters_their_voices(tmp_path):
+    from pocket_batch.jobs.jobfile import run_config
+
+    job = tmp_path / "job.toml"
+    job.write_text('output = "out"\ninputs = ["a.txt"]\nvoice = "fantine"\n[voices]\nJavert = "javert"\n'
+                   '[ingest]\ndialogue_voice = "marius"\n')
+    config = run_config(load_job(job), "fantine", [tmp_path / "a.txt"])
+    assert config.ingest.characters == {"Javert": "javert"} and config.ingest.dialogue_voice == "marius"
+    assert config.voice == "fantine"
