@@ -163,7 +163,58 @@ class Normalizer:
             return num2words(value, lang=lang)
 
         dashes = (re.compile(r"\s*[\u2014\u2013]\s*"), ", ")
-        return [ENGLISH_RULES[0], dashes] + ([(re.compile(r"\d+"), number)] if lang else [])
+        if not lang:
+            return [ENGLISH_RULES[0], dashes]
+        return [ENGLISH_RULES[0], dashes, *language_rules(lang), (re.compile(r"\d+"), number)]
+
+
+# Words other languages need around numbers: percent, and the months of a date written 3/4/2024 (day first).
+PERCENT = {"fr": "pour cent", "de": "Prozent", "es": "por ciento", "it": "per cento", "pt": "por cento",
+           "nl": "procent"}
+MONTH_NAMES = {
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+    "pt": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
+}
+CURRENCY_CODES = {"\u20ac": "EUR", "$": "USD", "\u00a3": "GBP"}
+AMOUNT = r"(\d+(?:[.,]\d{1,2})?)"
+
+
+def language_rules(lang: str) -> list[Rule]:
+    """Amounts, percentages, decimals and day-first dates said in `lang` (num2words), before bare numbers."""
+    base = lang[:2]
+
+    def value(text: str) -> float | int:
+        return float(text.replace(",", ".")) if re.search(r"[.,]", text) else int(text)
+
+    def money(amount: str, symbol: str) -> str:
+        try:
+            said = num2words(float(value(amount)), lang=lang, to="currency", currency=CURRENCY_CODES[symbol])
+        except (NotImplementedError, KeyError, TypeError):
+            return f"{num2words(value(amount), lang=lang)} {symbol}"
+        zero = num2words(0, lang=lang)  # a whole amount: "cinq euros", not "cinq euros et zéro centimes"
+        return re.sub(rf"(?:,|\s+[^\s,]+)\s+{re.escape(zero)}\s+\S+$", "", said)
+
+    def date(m: re.Match) -> str:
+        day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if not (1 <= day <= 31 and 1 <= month <= 12) or base not in MONTH_NAMES:
+            return m.group(0)
+        said_day = num2words(day, lang=lang, to="ordinal") if base == "de" else num2words(day, lang=lang)
+        return f"{said_day} {MONTH_NAMES[base].split()[month - 1]} {num2words(year, lang=lang, to='year')}"
+
+    rules: list[Rule] = [
+        (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), date),
+        (re.compile(rf"{AMOUNT}\s?([\u20ac$\u00a3])"), lambda m: money(m.group(1), m.group(2))),
+        (re.compile(rf"([\u20ac$\u00a3])\s?{AMOUNT}"), lambda m: money(m.group(2), m.group(1))),
+        (re.compile(r"(\d+,\d+)"), lambda m: num2words(value(m.group(1)), lang=lang)),
+    ]
+    if base in PERCENT:
+        rules.insert(0, (re.compile(r"(\d+(?:,\d+)?)\s?%"),
+                         lambda m: f"{num2words(value(m.group(1)), lang=lang)} {PERCENT[base]}"))
+    return rules
 
 
 def number_language(language: str) -> str | None:

@@ -45,3 +45,13 @@ def test_a_german_text_splits_at_its_own_abbreviations_and_says_numbers_in_germa
     assert "fünfundzwanzig" in spoken and "neunzehnhundertneunundneunzig" in spoken
     assert "Im Jahr 1999 kaufte Frl. Weber 3 Häuser." in texts and "»Wirklich?«, fragte sie." in texts
     assert not any(q in spoken for q in "„“»«")
+
+
+def test_amounts_percentages_decimals_and_dates_are_said_in_the_books_language():
+    from pocket_batch.ingest.normalize import Normalizer
+
+    text = "Il a payé 5 € et 12,50 € le 3/4/2024, soit 20 %."
+    assert Normalizer("fr")(text) == ("Il a payé cinq euros et douze euros et cinquante centimes le trois avril "
+                                      "deux mille vingt-quatre, soit vingt pour cent.")
+    german = Normalizer("de")("Er zahlte 7,5 % mehr, am 1/5/1999 genau 20 €.")
+    assert german == "Er zahlte sieben Komma fünf Prozent mehr, am erste Mai neunzehnhundertneunundneunzig genau zwanzig Euro."
