@@ -202,7 +202,8 @@ def language_rules(lang: str) -> list[Rule]:
         day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if not (1 <= day <= 31 and 1 <= month <= 12) or base not in MONTH_NAMES:
             return m.group(0)
-        said_day = num2words(day, lang=lang, to="ordinal") if base == "de" else num2words(day, lang=lang)
+        # German says a date's day as an ordinal, in the form it takes after "am", "vom", "bis zum"
+        said_day = num2words(day, lang=lang, to="ordinal") + "n" if base == "de" else num2words(day, lang=lang)
         return f"{said_day} {MONTH_NAMES[base].split()[month - 1]} {num2words(year, lang=lang, to='year')}"
 
     rules: list[Rule] = [

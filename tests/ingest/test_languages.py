@@ -54,4 +54,4 @@ def test_amounts_percentages_decimals_and_dates_are_said_in_the_books_language()
     assert Normalizer("fr")(text) == ("Il a payé cinq euros et douze euros et cinquante centimes le trois avril "
                                       "deux mille vingt-quatre, soit vingt pour cent.")
     german = Normalizer("de")("Er zahlte 7,5 % mehr, am 1/5/1999 genau 20 €.")
-    assert german == "Er zahlte sieben Komma fünf Prozent mehr, am erste Mai neunzehnhundertneunundneunzig genau zwanzig Euro."
+    assert german == "Er zahlte sieben Komma fünf Prozent mehr, am ersten Mai neunzehnhundertneunundneunzig genau zwanzig Euro."
