@@ -11,7 +11,7 @@ from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.records import NOT_READ, Book
 from pocket_batch.ingest.chunking import OpenVoice, make_chapter
 from pocket_batch.ingest.dialogue import Roles
-from pocket_batch.ingest.marks import MarkError, check, line_of, pronunciations, without_say
+from pocket_batch.ingest.marks import MarkError, line_of, pronunciations, without_say
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 from pocket_batch.ingest.sentences import SentenceSplitter, TokenCounter
 from pocket_batch.ingest.structure import Extracted
@@ -72,11 +72,11 @@ def read_book(path: Path, count_tokens: TokenCounter, max_tokens: int,
 
 
 def _pronunciations(extracted: Extracted) -> dict[str, str]:
-    """The book's [word](say: ...) marks as lexicon entries; each paragraph keeps the word as written."""
+    """The book's [word](say: ...) marks as lexicon entries; each paragraph keeps the word as written.
+    (A malformed mark is found where the paragraph is cut at its marks, `marks.runs`.)"""
     said: dict[str, str] = {}
     for section in extracted.sections:
         for para in section.paras:
-            check(para.text)
             said |= pronunciations(para.text)
             para.text = without_say(para.text)
     return said

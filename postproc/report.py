@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from pocket_batch.core.config import PRESETS
 from pocket_batch.core.files import atomic_open
+from pocket_batch.core.measure import clock
 from pocket_batch.core.reports import ChunkEntry, Manifest
 from pocket_batch.postproc.plots import histogram, level_plot, timeline
 from pocket_batch.synth.cache import AudioCache
@@ -41,11 +42,6 @@ article.chunk h3 { margin: 0 0 0.3rem; font-size: 15px; }
 
 def href(path: Path, folder: Path) -> str:
     return quote(os.path.relpath(path, folder))
-
-
-def clock(seconds: float) -> str:
-    seconds = round(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def page(title: str, body: list[str]) -> str:
