@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 # Said in every output's tags, manifest and dataset card.
 SYNTHETIC = "AI-generated narration: synthetic speech made with Kyutai Pocket TTS."
@@ -57,6 +57,13 @@ class ModelOptions(Strict):
     language: str | None = Field(None, description="A pocket-tts language config (default english).")
     config: Path | None = Field(None, description="A pocket-tts YAML config, e.g. from `model make-random`.")
     quantize: bool = Field(QUANTIZE, description="pocket-tts's int8 transformer (--no-quantize: fp32).")
+    decoder: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="Mimi decoder precision in batched workers: auto is bf16 where the CPU computes bf16 natively.")
+
+    @property
+    def numerics(self) -> dict[str, str]:
+        """Which number formats make the audio: recorded in the manifest, part of the model's fingerprint."""
+        return {"backbone": "int8" if self.quantize else "fp32", "decoder": self.decoder}
 
 
 class GenerationOptions(Strict):
@@ -152,6 +159,15 @@ class Synthesis(Strict):
                                         description="Seconds per chunk before a worker is killed and replaced.")
     verify: VerifyOptions = VerifyOptions()
 
+    @model_validator(mode="after")
+    def _decoder_precision(self):
+        """`auto` is settled here, once, in the driver: the cache key and every worker must agree on it.
+        Batch size 1 is pocket-tts's own generate_audio, whose decoder is fp32."""
+        if self.model.decoder == "auto" or self.batch_size == 1:
+            bf16 = self.model.decoder != "fp32" and self.batch_size > 1 and native_bf16()
+            object.__setattr__(self, "model", self.model.model_copy(update={"decoder": "bf16" if bf16 else "fp32"}))
+        return self
+
 
 class RunConfig(Synthesis):
     inputs: tuple[Path, ...]
@@ -211,6 +227,15 @@ class JobConfig(Synthesis):
     ingest: IngestOptions = IngestOptions()
     postproc: PostprocOptions = PostprocOptions()
     notify: str | None = None  # a shell command run when the job ends (see jobs/notify.py)
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512_BF16 or AMX): elsewhere bf16 is emulated, and slow."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
 
 
 def default_workers(cores: int | None = None, memory_bytes: int | None = None) -> int:

@@ -40,6 +40,7 @@ def default(model: type[BaseModel], name: str):
 Language = Annotated[Optional[str], option(ModelOptions, "language")]
 ModelConfig = Annotated[Optional[Path], option(ModelOptions, "config", "--model-config")]
 Quantize = Annotated[bool, option(ModelOptions, "quantize", "--quantize/--no-quantize")]
+Decoder = Annotated[str, option(ModelOptions, "decoder")]
 Seed = Annotated[int, option(GenerationOptions, "seed")]
 FrontMatter = Annotated[bool, option(IngestOptions, "include_front_matter")]
 Footnotes = Annotated[str, option(IngestOptions, "footnotes")]
@@ -64,6 +65,7 @@ def render(
     language: Language = None,
     model_config: ModelConfig = None,
     quantize: Quantize = default(ModelOptions, "quantize"),
+    decoder: Decoder = default(ModelOptions, "decoder"),
     temperature: Annotated[Optional[float], option(GenerationOptions, "temperature")] = None,
     seed: Seed = default(GenerationOptions, "seed"),
     workers: Workers = None,
@@ -103,7 +105,7 @@ def render(
                              image_alt=image_alt, lexicon=lexicon, dialogue_voice=dialogue_voice,
                              characters=read_voice_map(voices) if voices else {}, chapters=chapters,
                              preview=parse_seconds(preview) if preview else None),
-        model=ModelOptions(language=language, config=model_config, quantize=quantize),
+        model=ModelOptions(language=language, config=model_config, quantize=quantize, decoder=decoder),
         generation=GenerationOptions(temperature=temperature, seed=seed),
         postproc=PostprocOptions(loudness=loudness, format=format, subtitles=subtitles, readalong=readalong, rate=rate),
         workers=workers, address=address, batch_size=batch_size, chunk_retries=chunk_retries,
@@ -187,6 +189,7 @@ def corpus(
     language: Language = None,
     model_config: ModelConfig = None,
     quantize: Quantize = default(ModelOptions, "quantize"),
+    decoder: Decoder = default(ModelOptions, "decoder"),
     seed: Seed = default(GenerationOptions, "seed"),
     workers: Workers = None,
     address: Address = None,
@@ -202,7 +205,7 @@ def corpus(
         csv=csv, output=output, voices=tuple(v.strip() for v in voice.split(",") if v.strip()),
         voice_column=voice_column, id_column=id_column, text_column=text_column, consent=consent,
         sample_rate=sample_rate, splits=ratios, lexicon=lexicon, qa=QAOptions(retries=retries, max_length=max_length),
-        model=ModelOptions(language=language, config=model_config, quantize=quantize),
+        model=ModelOptions(language=language, config=model_config, quantize=quantize, decoder=decoder),
         generation=GenerationOptions(seed=seed), workers=workers, address=address,
         verify=VerifyOptions(enabled=verify, backend=verify_backend, max_wer=verify_max_wer),
     )

@@ -299,7 +299,7 @@ def finish_book(session: Session, book: Book, audio: dict[str, ChunkAudio], para
     result = assemble(book, audio, Assembly(cache, folder, config.postproc, book_tags(book, voice.name), on_chapter),
                       keep)
     model = {"config": str(source.config_path), "fingerprint": source.fingerprint,
-             "quantize": config.model.quantize, "params": params}
+             "quantize": config.model.quantize, "numerics": config.model.numerics, "params": params}
     preset = PRESETS[config.postproc.loudness]
     verifier = session.verifier if session.verifies(book) else None
     readalong = _readalong(book, result, config.postproc, voice.name)

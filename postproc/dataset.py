@@ -155,7 +155,7 @@ def _write_card(path: Path, config: CorpusConfig, source: ModelSource, voices: d
         "# Synthetic speech corpus", "",
         f"**{SYNTHETIC}** Every recording here is machine-generated; none is a human recording.", "",
         f"- Source: `{config.csv.name}` (sha256 `{sha256_file(config.csv)}`)",
-        f"- Model: `{source.config_path}` (fingerprint `{source.fingerprint}`), quantized: {config.model.quantize}",
+        f"- Model: `{source.config_path}` (fingerprint `{source.fingerprint}`), backbone {config.model.numerics['backbone']}, decoder {config.model.numerics['decoder']}",
         f"- Utterances: {len(rows)} ({hours:.3f} h) at {config.sample_rate} Hz, 16-bit mono, "
         f"evened to {config.target_lufs} LUFS under {config.ceiling} dBTP",
         "- Splits: " + ", ".join(f"{s} {sum(r['split'] == s for r in rows)}" for s in SPLITS),

@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch.nn import functional as F
@@ -58,6 +59,24 @@ class Request:
     seed: int
 
 
+@runtime_checkable
+class Requests(Protocol):
+    closed: bool  # stop now, rows in flight or not
+
+    def take(self, wait: bool) -> Request | None:
+        """The next request; None if there is none now (`wait`: none will come)."""
+
+
+class _Listed:
+    closed = False
+
+    def __init__(self, requests: Iterable[Request]):
+        self.todo = deque(requests)
+
+    def take(self, wait: bool) -> Request | None:
+        return self.todo.popleft() if self.todo else None
+
+
 @dataclass
 class _Row:
     request: Request
@@ -79,9 +98,10 @@ class RowAttention:
     the positions still in the window move to its front (`bases`: the position at index 0).
     """
 
-    def __init__(self, layers, batch: int, context: int | None):
+    def __init__(self, layers, batch: int, context: int | None, dtype: torch.dtype = torch.float32):
         self.layers = list(layers)
         self.context = context
+        self.dtype = dtype
         self.offsets = torch.zeros(batch, dtype=torch.long)
         self.caches: list[list[torch.Tensor] | None] = [None] * batch
         self.bases = [0] * batch
@@ -96,8 +116,8 @@ class RowAttention:
         """An empty cache for `positions` in all, `step` new ones at a time: with a context, the window's worth."""
         if self.context is not None:
             positions = min(positions, self.context + step)
-        self.load_row(row, [torch.empty(2, 1, positions, layer.self_attn.num_kv_heads, layer.self_attn.dim_per_head)
-                            for layer in self.layers], 0)
+        self.load_row(row, [torch.empty(2, 1, positions, layer.self_attn.num_kv_heads, layer.self_attn.dim_per_head,
+                                        dtype=self.dtype) for layer in self.layers], 0)
 
     def reset_row(self, row: int) -> None:
         self.caches[row] = None
@@ -266,7 +286,7 @@ class Int8PerRow(torch.nn.Module):
 class BatchedGenerator:
     """Generates many chunks with one TTSModel, `batch` rows at a time."""
 
-    def __init__(self, model, batch: int):
+    def __init__(self, model, batch: int, decoder_dtype: torch.dtype = torch.float32):
         int8_per_row(model.flow_lm)
         self.model = model
         self.batch = batch
@@ -274,7 +294,12 @@ class BatchedGenerator:
         self.mimi_steps = int(mimi.encoder_frame_rate / mimi.frame_rate)
         self.fade_in = torch.linspace(0, 1, model.config.mimi.sample_rate // 200)
         self.flow = RowAttention(fl.transformer.layers, batch, None)
-        self.seanet = ChannelsLastDecoder(mimi.decoder)
+        # The decoder's transformer and SEANet in `decoder_dtype` (bf16: a copy; the upsampler stays fp32).
+        self.decoder_dtype = decoder_dtype
+        self.decoder_transformer = mimi.decoder_transformer
+        if decoder_dtype != torch.float32:
+            self.decoder_transformer = copy.deepcopy(mimi.decoder_transformer).to(decoder_dtype)
+        self.seanet = ChannelsLastDecoder(mimi.decoder, decoder_dtype)
         self.ldim = fl.ldim
 
     # -- admission -----------------------------------------------------------------------
@@ -307,17 +332,26 @@ class BatchedGenerator:
     # -- the loop ------------------------------------------------------------------------
 
     @torch.no_grad()
-    def generate(self, requests: Iterable[Request]) -> Iterator[tuple[Request, torch.Tensor, bool, float]]:
-        """Yields (request, audio [samples], reached max length, seconds in the batch) as each row finishes."""
-        todo = deque(requests)
+    def generate(self, requests: Iterable[Request] | Requests) -> Iterator[tuple[Request, torch.Tensor, bool, float]]:
+        """Yields (request, audio [samples], reached max length, seconds in the batch) as each row finishes.
+
+        A free row takes the next request at once, from a list or from a feed that more may reach while
+        rows run (synth/feed.py); with no row in flight, the loop waits on the feed, and ends when it closes.
+        """
+        todo = requests if isinstance(requests, Requests) else _Listed(requests)
         rows: list[_Row | None] = [None] * self.batch
         latents = torch.full((self.batch, 1, self.ldim), float("nan"))  # NaN: BOS, as in pocket-tts
-        while todo or any(rows):
+        while not todo.closed:
             for slot in range(self.batch):
-                if rows[slot] is None and todo:
-                    rows[slot] = self._admit(slot, todo.popleft())
+                if rows[slot] is None:
+                    request = todo.take(wait=not any(rows))
+                    if request is None:
+                        break
+                    rows[slot] = self._admit(slot, request)
                     latents[slot] = float("nan")
             active = [slot for slot, row in enumerate(rows) if row is not None]
+            if not active:
+                return
             # Empty slots stay in the step: MKL picks its fp32 kernel by the number of rows, and a row's
             # rounding changed with it (measured: a 1024 -> 1 product differs unless rows % 4 == 0),
             # so running only the rows in flight would make a chunk's audio depend on its neighbours.
@@ -368,15 +402,15 @@ class BatchedGenerator:
         row's whole past, and its SEANet layers channels-last.
         """
         fl, mimi = self.model.flow_lm, self.model.mimi
-        tf = mimi.decoder_transformer
+        tf = self.decoder_transformer
         conv_state = init_states(mimi, batch_size=1, sequence_length=0)  # for the upsampler; attention's goes unused
         seanet_state = self.seanet.initial()
-        attention = RowAttention(tf.transformer.layers, 1, tf.transformer.context)
+        attention = RowAttention(tf.transformer.layers, 1, tf.transformer.context, self.decoder_dtype)
         attention.new_row(0, latents.shape[1] * self.mimi_steps, DECODE_FRAMES * self.mimi_steps)
         pieces = []
         for start in range(0, latents.shape[1], DECODE_FRAMES):
             x = mimi.quantizer((latents[:, start: start + DECODE_FRAMES] * fl.emb_std + fl.emb_mean).transpose(-1, -2))
-            x = to_encoder_framerate(mimi, x, conv_state).transpose(1, 2)
+            x = to_encoder_framerate(mimi, x, conv_state).transpose(1, 2).to(self.decoder_dtype)
             if tf.input_proj is not None:
                 x = tf.input_proj(x)
             x = attention.forward(x, [0])

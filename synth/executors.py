@@ -31,6 +31,7 @@ class InProcessExecutor:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.worker.close()
         self.worker = None
 
     def warm_up(self) -> list[str]:

@@ -111,7 +111,8 @@ class ModelSource:
 
     @cached_property
     def fingerprint(self) -> str:
-        """Config text, the hashes of local weight and tokenizer files, and quantization."""
+        """Config text, the hashes of local weight and tokenizer files, and the number formats (see numerics).
+        An fp32 decoder adds nothing: caches made before the bf16 one stay valid."""
         config = self.config
         local = {}
         for ref in (config.weights_path, config.flow_lm.weights_path, config.mimi.weights_path,
@@ -125,7 +126,7 @@ class ModelSource:
             "config": self.config_path.read_text(),
             "files": local,
             "quantize": self.options.quantize,
-        })[:16]
+        } | ({"decoder": "bf16"} if self.options.decoder == "bf16" else {}))[:16]
 
     @cached_property
     def tokenizer(self):

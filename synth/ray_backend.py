@@ -65,10 +65,12 @@ class RayBackend:
 
             ray.shutdown()
 
-    def actor(self, worker: SynthWorker) -> Any:
+    def actor(self, worker: SynthWorker, concurrency: int) -> Any:
+        """`concurrency` calls run at once, each in a thread: they all feed the worker's one generation loop."""
         import ray
 
-        return ray.remote(num_cpus=self.cpus_per_worker, max_restarts=0)(_Actor).remote(worker)
+        return ray.remote(num_cpus=self.cpus_per_worker, max_restarts=0,
+                          max_concurrency=concurrency)(_Actor).remote(worker)
 
     def call(self, actor, method: str, *args) -> Any:
         return getattr(actor, method).remote(*args)
@@ -109,7 +111,7 @@ class RayBackend:
 
 
 class _Actor:
-    """The Ray face of a SynthWorker (Ray resolves the voice ObjectRefs before add_voice)."""
+    """The Ray face of a SynthWorker (Ray resolves the voice ObjectRefs before a call starts)."""
 
     def __init__(self, worker: SynthWorker):
         self.worker = worker
@@ -122,10 +124,11 @@ class _Actor:
         self.worker.name = f"{ray.util.get_node_ip_address()}:{os.getpid()}"
         return self.worker.name
 
-    def add_voice(self, voice: Voice) -> None:
-        self.worker.add_voice(voice)
-
-    def synthesize(self, tasks: list[SynthTask]) -> Iterator[SynthOutput]:
+    def synthesize(self, tasks: list[SynthTask], *voices: Voice) -> Iterator[SynthOutput]:
+        """The voices come with every call (as ObjectRefs, so each is shipped to a node once): calls on a
+        threaded actor start in no set order, and a call must not start before its voices are known."""
+        for voice in voices:
+            self.worker.add_voice(voice)
         yield from self.worker.synthesize_stream(tasks)
 
     def peak_rss_mb(self) -> float:

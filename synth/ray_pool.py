@@ -19,40 +19,39 @@ from pocket_batch.synth.ray_backend import ActorDied, CallFailed, RayBackend
 from pocket_batch.synth.voices import Voice
 from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
 
-IN_FLIGHT_PER_WORKER = 2  # one running, one queued: a worker never idles waiting for the driver
+IN_FLIGHT_PER_WORKER = 2  # calls per worker at once: the second's chunks take the rows the first leaves free
 
 
-@dataclass
+@dataclass(eq=False)
+class _Call:
+    slot: _Slot
+    ref: Any  # a stream of chunks, or the model load's result
+    tasks: list[SynthTask] | None  # the chunks still to come; None for the model load
+
+
+@dataclass(eq=False)
 class _Slot:
-    """One actor and its calls in submission order: the first is running, the rest queue behind it."""
+    """One actor and its calls in submission order. They run at once, but the worker takes their chunks
+    into its rows in that order: the first synthesis call is the one running, the rest wait behind it."""
 
     actor: Any
-    calls: deque = field(default_factory=deque)  # (ref or stream, [SynthTask...] still to come, or None for the model load)
-    head_since: float = field(default_factory=time.monotonic)  # when the running call started or last yielded
+    calls: list[_Call] = field(default_factory=list)
+    since: float = field(default_factory=time.monotonic)  # when the running call started or last yielded
 
-    def push(self, ref, tasks: list[SynthTask] | None) -> None:
-        if not self.calls:
-            self.head_since = time.monotonic()
-        self.calls.append((ref, tasks))
+    def loading(self) -> bool:
+        return any(call.tasks is None for call in self.calls)
 
-    def pop(self) -> tuple[Any, list[SynthTask] | None]:
-        call = self.calls.popleft()
-        self.head_since = time.monotonic()
-        return call
+    def running(self) -> _Call | None:
+        return next((call for call in self.calls if call.tasks is not None), None)
 
-    def running(self) -> list[SynthTask] | None:
-        return self.calls[0][1] if self.calls else None
-
-    def queued(self) -> list[SynthTask]:
-        return [task for _, tasks in list(self.calls)[1:] if tasks is not None for task in tasks]
-
-    def queued_calls(self) -> int:
-        return sum(tasks is not None for _, tasks in list(self.calls)[1:])
+    def synthesizing(self) -> int:
+        return sum(call.tasks is not None for call in self.calls)
 
 
 class RayExecutor:
     """Each call carries `call_size` tasks (one, or a few batches' worth for a batching worker) and
-    streams each chunk's audio back as soon as it is done.
+    streams each chunk's audio back as soon as it is done; a worker has two calls at once, so its
+    rows never wait for a call to drain.
 
     A worker that dies, or runs a call past `timeout` seconds per chunk still to come, is replaced
     by a fresh actor; the chunks of its running call that had not come back are retried up to
@@ -67,6 +66,7 @@ class RayExecutor:
         self.timeout = timeout
         self.backend = backend or RayBackend(address, cpus_per_worker)
         self.slots: list[_Slot] = []
+        self.calls: dict[Any, _Call] = {}  # every call in flight, by its ref
         self.voice_refs: list = []
         self.replaced = 0  # workers replaced after dying or timing out
         self.worker_names: list[str] = []  # "host:pid" of the workers started on entry (not replacements)
@@ -82,17 +82,17 @@ class RayExecutor:
     def __exit__(self, *exc) -> None:
         for slot in self.slots:
             self.backend.kill(slot.actor)
-        self.slots = []
+        self.slots, self.calls = [], {}
         self.backend.close()
 
     def warm_up(self) -> list[str]:
         """Wait until every worker has loaded its model; returns their names."""
         names = []
         for slot in self.slots:
-            while slot.calls and slot.running() is None:
-                ref, _ = slot.pop()
+            for call in [c for c in slot.calls if c.tasks is None]:
+                self._remove(call)
                 try:
-                    names.append(self.backend.get(ref))
+                    names.append(self.backend.get(call.ref))
                 except CallFailed as exc:
                     raise _setup_error(exc) from None
         return names
@@ -101,26 +101,44 @@ class RayExecutor:
         return [self.backend.get(self.backend.call(slot.actor, "peak_rss_mb")) for slot in self.slots]
 
     def _start_slot(self) -> _Slot:
-        slot = _Slot(self.backend.actor(self.template))
-        slot.push(self.backend.call(slot.actor, "setup"), None)  # starts loading now; calls on an actor run in order
-        for ref in self.voice_refs:
-            self.backend.call(slot.actor, "add_voice", ref)
+        # room for the pool's calls, the model load and a memory reading at once
+        slot = _Slot(self.backend.actor(self.template, IN_FLIGHT_PER_WORKER + 2))
+        self._push(slot, self.backend.call(slot.actor, "setup"), None)  # starts loading now
         return slot
 
-    def _replace(self, slot: _Slot, todo: deque[SynthTask]) -> None:
-        """Kill the slot's actor, put back the tasks queued behind its running call, start a new one."""
+    def _push(self, slot: _Slot, ref, tasks: list[SynthTask] | None) -> None:
+        if tasks is not None and slot.running() is None:
+            slot.since = time.monotonic()
+        call = _Call(slot, ref, tasks)
+        slot.calls.append(call)
+        self.calls[ref] = call
+
+    def _remove(self, call: _Call) -> None:
+        running = call.slot.running()
+        call.slot.calls.remove(call)
+        del self.calls[call.ref]
+        if call is running:
+            call.slot.since = time.monotonic()
+
+    def _replace(self, slot: _Slot, todo: deque[SynthTask]) -> list[SynthTask]:
+        """Kill the slot's actor and start a new one; its waiting calls' tasks go back to `todo` as they were.
+        Returns the running call's tasks still to come (none while the model was still loading)."""
         self.backend.kill(slot.actor)
-        todo.extendleft(reversed(slot.queued()))
+        running = [] if slot.loading() else (slot.running().tasks if slot.running() else [])
+        waiting = [task for call in slot.calls if call.tasks is not None for task in call.tasks]
+        todo.extendleft(reversed(waiting[len(running):]))
+        for call in list(slot.calls):
+            del self.calls[call.ref]
         fresh = self._start_slot()
-        slot.actor, slot.calls, slot.head_since = fresh.actor, fresh.calls, fresh.head_since
+        slot.actor, slot.calls, slot.since = fresh.actor, fresh.calls, fresh.since
+        for call in slot.calls:
+            call.slot = slot
         self.replaced += 1
+        return running
 
     def map(self, tasks: Iterable[SynthTask], voices: Iterable[Voice]) -> Iterator[SynthOutput | SynthFailure]:
-        self.voice_refs = [self.backend.put(voice) for voice in voices]  # shipped once per actor, not per task
-        for slot in self.slots:
-            for ref in self.voice_refs:
-                self.backend.call(slot.actor, "add_voice", ref)
-        todo, attempts, setup_deaths = deque(tasks), Attempts(self.retries), 0
+        self.voice_refs = [self.backend.put(voice) for voice in voices]  # stored once, sent with every call
+        todo, attempts, self.setup_deaths = deque(tasks), Attempts(self.retries), 0
         # Calls of a few batches each, but a short job is still shared out between all workers,
         # evenly by how much text each call holds.
         self.call_size = min(self.template.call_size, max(1, -(-len(todo) // len(self.slots))))
@@ -128,67 +146,76 @@ class RayExecutor:
             todo = deque(deal_by_length(list(todo), self.call_size))
         while True:
             self._fill(todo)
-            owners = {ref: slot for slot in self.slots for ref, _ in slot.calls}
-            if not owners:
+            if not self.calls:
                 return
-            ready = self.backend.wait(list(owners), self._until_next_deadline())
+            ready = self.backend.wait(list(self.calls), self._until_next_deadline())
             if not ready:
                 for slot in self._overdue():
-                    call = slot.running()
-                    self._replace(slot, todo)
-                    yield from attempts.fail(call, f"no result within {self.timeout:g} s per chunk; worker restarted", todo)
+                    stuck = self._replace(slot, todo)
+                    yield from attempts.fail(stuck, f"no result within {self.timeout:g} s per chunk; worker restarted", todo)
                 continue
-            slot = owners[ready[0]]
-            ref, call = slot.calls[0]  # calls on one actor run in order: the ready one is the running one
-            try:
-                output = self.backend.get(ref) if call is None else self.backend.next(ref)
-            except StopIteration:  # every chunk of the call has come back
-                slot.pop()
-                continue
-            except CallFailed as exc:  # the call raised; the worker itself is fine
-                slot.pop()
-                if call is None:
-                    raise _setup_error(exc) from None
-                yield from attempts.fail(call, str(exc), todo)
-                continue
-            except ActorDied as exc:
-                self._replace(slot, todo)
-                if call is None:
-                    setup_deaths += 1
-                    if setup_deaths > self.retries:
-                        raise PocketBatchError(f"workers keep dying while loading the model: {exc}") from None
-                else:
-                    yield from attempts.fail(call, f"worker died: {exc}", todo)
-                continue
-            if call is None:  # a fresh worker's model is loaded
-                slot.pop()
-                continue
-            call[:] = [task for task in call if task.key != output.key]  # what a failure would still cost
-            slot.head_since = time.monotonic()
-            yield output
+            for ref in ready:
+                call = self.calls.get(ref)
+                if call is not None:  # not gone with a worker replaced in this pass
+                    yield from self._receive(call, todo, attempts)
+
+    def _receive(self, call: _Call, todo: deque[SynthTask], attempts: Attempts) -> Iterator[SynthOutput | SynthFailure]:
+        """Take the next result of a ready call: a chunk's audio, the model loaded, the call's end or its failure."""
+        slot = call.slot
+        try:
+            output = self.backend.get(call.ref) if call.tasks is None else self.backend.next(call.ref)
+        except StopIteration:  # every chunk of the call has come back
+            self._remove(call)
+            return
+        except CallFailed as exc:  # the call raised; the worker itself is fine
+            self._remove(call)
+            if call.tasks is None:
+                raise _setup_error(exc) from None
+            yield from attempts.fail(call.tasks, str(exc), todo)
+            return
+        except ActorDied as exc:
+            loading = slot.loading()
+            stuck = self._replace(slot, todo)
+            if loading:
+                self.setup_deaths += 1
+                if self.setup_deaths > self.retries:
+                    raise PocketBatchError(f"workers keep dying while loading the model: {exc}") from None
+            yield from attempts.fail(stuck, f"worker died: {exc}", todo)
+            return
+        if call.tasks is None:  # a fresh worker's model is loaded
+            self._remove(call)
+            slot.since = time.monotonic()
+            return
+        call.tasks[:] = [task for task in call.tasks if task.key != output.key]  # what a failure would still cost
+        slot.since = time.monotonic()
+        yield output
 
     def _fill(self, todo: deque[SynthTask]) -> None:
         """Round-robin, one call per worker per pass: every worker gets work before any gets a second call."""
         for in_flight in range(1, IN_FLIGHT_PER_WORKER + 1):
             for slot in self.slots:
-                if todo and slot.queued_calls() + (slot.running() is not None) < in_flight:
+                if todo and slot.synthesizing() < in_flight:
                     call = take(todo, self.call_size)
-                    slot.push(self.backend.stream(slot.actor, "synthesize", call), call)
+                    self._push(slot, self.backend.stream(slot.actor, "synthesize", call, *self.voice_refs), call)
 
-    def _deadline(self, call: list[SynthTask]) -> float:
+    def _deadline(self, call: _Call) -> float:
         """A call's n chunks still to come may take as long as n chunks one after the other; a call with
         none left is only ending its stream, and gets one chunk's time for that."""
-        return self.timeout * max(1, len(call))
+        return self.timeout * max(1, len(call.tasks))
 
     def _until_next_deadline(self) -> float | None:
         if self.timeout is None:
             return None
-        ends = [s.head_since + self._deadline(s.running()) for s in self.slots if s.running() is not None]
+        ends = [s.since + self._deadline(s.running()) for s in self._timed()]
         return max(0.0, min(ends) - time.monotonic()) if ends else None
 
     def _overdue(self) -> list[_Slot]:
         now = time.monotonic()
-        return [s for s in self.slots if s.running() is not None and now - s.head_since >= self._deadline(s.running())]
+        return [s for s in self._timed() if now - s.since >= self._deadline(s.running())]
+
+    def _timed(self) -> list[_Slot]:
+        """Slots with a call running, their model loaded: loading a model has no deadline."""
+        return [s for s in self.slots if s.running() is not None and not s.loading()]
 
 
 def _setup_error(exc: CallFailed) -> PocketBatchError:

@@ -1,14 +1,18 @@
 """One synthesis worker: one Pocket TTS model, loaded once, and a bounded cache of voice states.
 
-The same class runs in-process and as a Ray actor; it knows nothing of either.
+The same class runs in-process and as a Ray actor; it knows nothing of either. Its calls
+may run at once, each in its own thread: a batching worker's rows are fed by all of them
+(synth/feed.py), and each call verifies its own chunks as they come back.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import tempfile
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -25,7 +29,7 @@ from pocket_batch.verify.backends import make_backend
 from pocket_batch.verify.hearing import Backend
 from pocket_batch.verify.judge import verify_audio
 
-BATCHES_PER_CALL = 4  # tasks per call = batch size x this: the batch refills from the call until its last wave
+BATCHES_PER_CALL = 4  # tasks per call = batch size x this
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,36 @@ class SynthWorker:
         self.voice_cache_size = voice_cache_size
         # Rows generated together; 1 is pocket-tts's own generate_audio.
         self.batch_size = batch_size
-        self.batched = None
+        self.feed = None
         self.voices: dict[str, Voice] = {}
         self.states: OrderedDict[str, dict] = OrderedDict()
         self.model = None
         self.name = ""
+        self._init_locks()
+
+    def _init_locks(self) -> None:
+        self.loading = threading.Lock()  # one load, one voice state computed at a time
+        self.hearing = threading.Lock()  # one recognizer, used by one call at a time
+        self.generating = threading.Lock()
+
+    def __getstate__(self) -> dict:  # a worker is built in the driver and shipped to its actor
+        return {k: v for k, v in self.__dict__.items() if k not in ("loading", "hearing", "generating")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._init_locks()
 
     def setup(self) -> str:
         """Load the model (once). Returns the worker's name."""
+        with self.loading:
+            self._load()
+        return self.name
+
+    def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
+
+    def _load(self) -> None:
         if self.model is None:
             import torch
 
@@ -91,7 +117,6 @@ class SynthWorker:
             torch.set_num_threads(self.torch_threads)
             # It also warns on every chunk that hits max length; we record that per chunk instead.
             logging.getLogger("pocket_tts").setLevel(logging.ERROR)
-        return self.name
 
     def add_voice(self, voice: Voice) -> None:
         self.voices[voice.fingerprint] = voice
@@ -102,8 +127,9 @@ class SynthWorker:
         self.setup()
         state = self._voice_state(task.voice)
         started = time.perf_counter()
-        torch.manual_seed(task.seed)
-        audio = self.model.generate_audio(state, task.text, max_tokens=task.max_tokens, copy_state=True)
+        with self.generating:  # pocket-tts's generate_audio is not thread-safe (and seeds torch's global generator)
+            torch.manual_seed(task.seed)
+            audio = self.model.generate_audio(state, task.text, max_tokens=task.max_tokens, copy_state=True)
         audio = audio.numpy().astype(np.float32, copy=False)
         frames = -(-audio.size // SAMPLES_PER_FRAME)
         # Counted with the model's own tokenizer, on the prompt pocket-tts builds from the text.
@@ -126,39 +152,68 @@ class SynthWorker:
         texts = {task.key: task.text for task in tasks}
         for output in self._generate(tasks):
             if self.verify is not None:
-                if self.backend is None:
-                    self.backend = make_backend(self.verify)
                 started = time.perf_counter()
-                verdict = verify_audio(self.backend, output.audio, SAMPLE_RATE, texts[output.key], self.verify)
+                with self.hearing:
+                    if self.backend is None:
+                        self.backend = make_backend(self.verify)
+                    verdict = verify_audio(self.backend, output.audio, SAMPLE_RATE, texts[output.key], self.verify)
                 output = replace(output, verdict=verdict,
                                  wall_seconds=output.wall_seconds + time.perf_counter() - started)
             yield output
 
     def _generate(self, tasks: list[SynthTask]) -> Iterator[SynthOutput]:
-        """Each task's audio as soon as it is done, `batch_size` rows at a time (longest first, so the
-        batch drains late); a chunk's audio does not depend on which chunks share its batch."""
+        """Each task's audio as soon as it is done, `batch_size` rows at a time, rows freed by one call
+        taken by the next (longest first within a call); a chunk's audio does not depend on which
+        chunks share its batch."""
         if self.batch_size <= 1:
             yield from (self.synthesize(task) for task in tasks)
             return
-        from pocket_batch.synth.batched import BatchedGenerator, Request
+        from pocket_batch.synth.batched import Request
 
-        self.setup()
-        if self.batched is None:
-            self.batched = BatchedGenerator(self.model, self.batch_size)
-        requests = []
+        feed = self._feed()
+        items = []
         for task in sorted(tasks, key=lambda t: -len(t.text)):
             pieces = self._pieces(task)
             if len(pieces) == 1:
-                requests.append(Request(task.key, pieces[0], self._voice_state(task.voice), task.seed))
-            else:  # pocket-tts would split it into several generations: let it
-                yield self.synthesize(task)
-        for request, audio, max_length, seconds in self.batched.generate(requests):
-            yield SynthOutput(request.key, audio.numpy().astype(np.float32, copy=False), max_length, self.name, seconds)
+                items.append((task.key, Request(task.key, pieces[0], self._voice_state(task.voice), task.seed)))
+            else:  # pocket-tts would split it into several generations: let it, in the model's thread
+                items.append((task.key, functools.partial(self.synthesize, task)))
+        outbox = feed.submit(items)
+        try:
+            for _ in items:
+                result = outbox.get()
+                if isinstance(result, Exception):
+                    raise result
+                if isinstance(result, SynthOutput):
+                    yield result
+                    continue
+                request, audio, max_length, seconds = result
+                yield SynthOutput(request.key, audio.numpy().astype(np.float32, copy=False), max_length, self.name,
+                                  seconds)
+        finally:
+            feed.cancel(outbox)
+
+    def _feed(self):
+        import torch
+
+        from pocket_batch.synth.batched import BatchedGenerator
+        from pocket_batch.synth.feed import Feed
+
+        with self.loading:
+            self._load()
+            if self.feed is None:
+                dtype = torch.bfloat16 if self.source.options.decoder == "bf16" else torch.float32
+                self.feed = Feed(BatchedGenerator(self.model, self.batch_size, dtype))
+        return self.feed
 
     def _pieces(self, task: SynthTask) -> list[str]:
         return split_into_best_sentences(self.model, task.text, task.max_tokens)
 
     def _voice_state(self, fingerprint: str) -> dict:
+        with self.loading:
+            return self._cached_state(fingerprint)
+
+    def _cached_state(self, fingerprint: str) -> dict:
         if fingerprint in self.states:
             self.states.move_to_end(fingerprint)
             return self.states[fingerprint]

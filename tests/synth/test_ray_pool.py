@@ -52,7 +52,7 @@ class FakeBackend:
     def close(self) -> None:
         self.closed = True
 
-    def actor(self, template) -> Actor:
+    def actor(self, template, concurrency: int) -> Actor:
         self.actors.append(Actor(len(self.actors)))
         return self.actors[-1]
 

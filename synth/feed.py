@@ -1,0 +1,89 @@
+"""One worker's rows, fed by all its calls at once: no call waits for the one before it to drain.
+
+A worker runs its BatchedGenerator in one thread of its own. Every call hands its chunks
+to this feed and reads their audio back from its own outbox as each row finishes, so the
+rows a call's last chunks leave free are taken by the next call's first. The model runs
+in that one thread only (pocket-tts is not thread-safe): a chunk pocket-tts would split
+into several generations runs there too, between two steps.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from pocket_batch.synth.batched import BatchedGenerator, Request
+
+Item = Request | Callable[[], object]  # a row to generate, or work to run in the model's thread
+
+
+class Feed:
+    def __init__(self, generator: BatchedGenerator):
+        self.generator = generator
+        self.inbox: deque[tuple[str, Item]] = deque()
+        self.outboxes: dict[str, queue.SimpleQueue] = {}  # chunk key -> its call's outbox
+        self.changed = threading.Condition()
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, name="pocket-batch rows", daemon=True)
+        self.thread.start()
+
+    def submit(self, items: list[tuple[str, Item]]) -> queue.SimpleQueue:
+        """Queue a call's chunks, by key; their results (or the exception that ended them) come to the outbox."""
+        outbox = queue.SimpleQueue()
+        with self.changed:
+            for key, item in items:
+                self.outboxes[key] = outbox
+                self.inbox.append((key, item))
+            self.changed.notify()
+        return outbox
+
+    def cancel(self, outbox: queue.SimpleQueue) -> None:
+        """A call that ends early takes back its chunks not yet started; rows already running finish unread."""
+        with self.changed:
+            mine = {key for key, box in self.outboxes.items() if box is outbox}
+            self.inbox = deque(entry for entry in self.inbox if entry[0] not in mine)
+            for key in mine:
+                del self.outboxes[key]
+
+    def close(self) -> None:
+        """Stop after the step running now; the thread is gone when this returns."""
+        with self.changed:
+            self.closed = True
+            self.changed.notify()
+        self.thread.join()
+
+    def take(self, wait: bool) -> Request | None:
+        """The generator's next row (runs in the model's thread); `wait` while no row is in flight."""
+        while True:
+            with self.changed:
+                while wait and not self.inbox and not self.closed:
+                    self.changed.wait()
+                if not self.inbox:
+                    return None
+                key, item = self.inbox.popleft()
+            if isinstance(item, Request):
+                return item
+            try:
+                result = item()
+            except Exception as exc:  # noqa: BLE001 - that chunk's call fails; the rows go on
+                result = exc
+            self._deliver(key, result)
+
+    def _deliver(self, key: str, result: object) -> None:
+        with self.changed:
+            outbox = self.outboxes.pop(key, None)
+        if outbox is not None:
+            outbox.put(result)
+
+    def _run(self) -> None:
+        while not self.closed:
+            try:
+                for request, *result in self.generator.generate(self):
+                    self._deliver(request.key, (request, *result))
+            except Exception as exc:  # noqa: BLE001 - every call with a chunk in flight or queued fails with it
+                with self.changed:
+                    outboxes, self.outboxes, self.inbox = set(self.outboxes.values()), {}, deque()
+                for outbox in outboxes:
+                    outbox.put(exc)
