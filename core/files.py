@@ -13,8 +13,12 @@ from typing import IO, Any
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temp path beside `target`; on success fsync it and rename it into place."""
+def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
+    """Yield a temp path beside `target`; on success fsync it (if `durable`) and rename it into place.
+
+    Not durable: the file is whole or absent after the process dies, but a power cut may leave it
+    short; for files whose content is checked against a hash before use (the audio cache).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     os.close(fd)
@@ -22,8 +26,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())
-        with open(tmp_path, "rb") as f:
-            os.fsync(f.fileno())
+        if durable:
+            with open(tmp_path, "rb") as f:
+                os.fsync(f.fileno())
         os.replace(tmp_path, target)
     except OSError as exc:
         if exc.filename is None:  # a failed write names no file: name the one being written
@@ -40,13 +45,13 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_open(target: Path, mode: str = "w") -> Iterator[IO[Any]]:
-    with atomic_path(target) as tmp, open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
+def atomic_open(target: Path, mode: str = "w", durable: bool = True) -> Iterator[IO[Any]]:
+    with atomic_path(target, durable) as tmp, open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
         yield f
 
 
-def write_json(target: Path, data: Any) -> None:
-    with atomic_open(target) as f:
+def write_json(target: Path, data: Any, durable: bool = True) -> None:
+    with atomic_open(target, durable=durable) as f:
         json.dump(data, f, indent=2, ensure_ascii=False, default=str)
         f.write("\n")
 

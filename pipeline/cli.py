@@ -334,6 +334,19 @@ def bench_synth(
     run(chunks, workers, batch_size, model_dir, only, Console(width=170), repeat, verify)  # a wide table, even in a log
 
 
+@bench_app.command("driver")
+def bench_driver(
+    workers: Annotated[list[int], typer.Option(help="Stand-in workers (repeat the option).")] = [2, 8, 32],
+    chunks: Annotated[int, typer.Option(help="Chunks per run.")] = 3000,
+    batch_size: Annotated[int, typer.Option(help="Rows per worker.")] = default(Synthesis, "batch_size"),
+    worker_rate: Annotated[Optional[float], typer.Option(help="Chunks a second one real worker makes (default: as bench synth measured).")] = None,
+) -> None:
+    """The driver's own CPU per chunk, with instant stand-in workers: how many real workers one driver feeds."""
+    from pocket_batch.benchmarks.driver import bench_driver as run
+
+    run(workers, chunks, batch_size, worker_rate, Console(width=170))
+
+
 @bench_app.command("postproc")
 def bench_postproc(
     hours: Annotated[list[float], typer.Option(help="Book lengths in hours (repeat the option).")] = [1.0, 4.0],

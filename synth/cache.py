@@ -6,13 +6,14 @@ a committed chunk is never replaced (a late result for the same key is dropped).
 
 The record holds the WAV's SHA-256 and sample count. The first time a run uses an
 entry it is checked against them; an entry that fails (truncated, flipped bytes,
-a record without its WAV) is deleted, logged, and so synthesized again.
+a record without its WAV) is deleted, logged, and so synthesized again. That check is
+also why entries are not fsynced: an entry a power cut leaves short is caught by it, and
+an fsync per chunk was most of the driver's own time (docs/benchmarks.md, bench driver).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 from dataclasses import asdict, replace
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from pocket_batch.core.audio import float_wav_header
 from pocket_batch.core.files import atomic_path, sha256_file, write_json
 from pocket_batch.core.records import ChunkAudio
 
@@ -92,13 +94,16 @@ class AudioCache:
             return committed
         if not np.isfinite(audio).all():
             raise NonFiniteAudio(f"chunk {key}: {int(np.count_nonzero(~np.isfinite(audio)))} samples are NaN or infinite")
-        wav = io.BytesIO()  # encoded in memory, written by Python: a full disk is an OSError naming the file
-        sf.write(wav, audio, sample_rate, subtype="FLOAT", format="WAV")
-        with atomic_path(self.wav_path(key)) as tmp:
-            tmp.write_bytes(wav.getvalue())
-        entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate,
-                           sha256=hashlib.sha256(wav.getvalue()).hexdigest(), **meta)
-        write_json(self._record_path(key), _stored(entry))
+        # Header and samples straight from the array: written by Python, a full disk is an OSError naming the file.
+        samples = memoryview(np.ascontiguousarray(audio, dtype="<f4")).cast("B")
+        header = float_wav_header(audio.size, sample_rate)
+        digest = hashlib.sha256(header)
+        digest.update(samples)
+        with atomic_path(self.wav_path(key), durable=False) as tmp, open(tmp, "wb") as f:
+            f.write(header)
+            f.write(samples)
+        entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate, sha256=digest.hexdigest(), **meta)
+        write_json(self._record_path(key), _stored(entry), durable=False)
         self.verified.add(key)
         return entry
 

@@ -89,9 +89,13 @@ class RayBackend:
         return ray.put(value)
 
     def wait(self, refs: list, timeout: float | None) -> list:
+        """Every ref ready now, once at least one is (or none by `timeout`): with many workers, one pass
+        over the refs serves every chunk that came back meanwhile."""
         import ray
 
         ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
+        if ready and len(refs) > 1:
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
         return ready
 
     def get(self, ref) -> Any:

@@ -20,6 +20,7 @@ from pocket_batch.synth.voices import Voice
 from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
 
 IN_FLIGHT_PER_WORKER = 2  # calls per worker at once: the second's chunks take the rows the first leaves free
+CHECK_EVERY = 1.0  # seconds between looks for a stuck worker (sooner if a deadline falls sooner)
 
 
 @dataclass(eq=False)
@@ -67,6 +68,8 @@ class RayExecutor:
         self.backend = backend or RayBackend(address, cpus_per_worker)
         self.slots: list[_Slot] = []
         self.calls: dict[Any, _Call] = {}  # every call in flight, by its ref
+        self.hungry: dict[_Slot, None] = {}  # slots that may take another call, in the order they became so
+        self.next_check = 0.0  # when to look for stuck workers next: not on every chunk, a pass is O(workers)
         self.voice_refs: list = []
         self.replaced = 0  # workers replaced after dying or timing out
         self.worker_names: list[str] = []  # "host:pid" of the workers started on entry (not replacements)
@@ -109,6 +112,8 @@ class RayExecutor:
     def _push(self, slot: _Slot, ref, tasks: list[SynthTask] | None) -> None:
         if tasks is not None and slot.running() is None:
             slot.since = time.monotonic()
+            if self.timeout is not None:
+                self.next_check = min(self.next_check, slot.since + self.timeout)
         call = _Call(slot, ref, tasks)
         slot.calls.append(call)
         self.calls[ref] = call
@@ -119,6 +124,8 @@ class RayExecutor:
         del self.calls[call.ref]
         if call is running:
             call.slot.since = time.monotonic()
+        if call.tasks is not None:
+            self.hungry[call.slot] = None
 
     def _replace(self, slot: _Slot, todo: deque[SynthTask]) -> list[SynthTask]:
         """Kill the slot's actor and start a new one; its waiting calls' tasks go back to `todo` as they were.
@@ -133,6 +140,7 @@ class RayExecutor:
         slot.actor, slot.calls, slot.since = fresh.actor, fresh.calls, fresh.since
         for call in slot.calls:
             call.slot = slot
+        self.hungry[slot] = None
         self.replaced += 1
         return running
 
@@ -144,20 +152,21 @@ class RayExecutor:
         self.call_size = min(self.template.call_size, max(1, -(-len(todo) // len(self.slots))))
         if len(todo) <= self.call_size * len(self.slots):
             todo = deque(deal_by_length(list(todo), self.call_size))
+        self.hungry = dict.fromkeys(self.slots)
+        self.next_check = time.monotonic()
         while True:
             self._fill(todo)
             if not self.calls:
                 return
-            ready = self.backend.wait(list(self.calls), self._until_next_deadline())
-            if not ready:
-                for slot in self._overdue():
-                    stuck = self._replace(slot, todo)
-                    yield from attempts.fail(stuck, f"no result within {self.timeout:g} s per chunk; worker restarted", todo)
-                continue
+            ready = self.backend.wait(list(self.calls), self._until_next_check())
             for ref in ready:
                 call = self.calls.get(ref)
                 if call is not None:  # not gone with a worker replaced in this pass
                     yield from self._receive(call, todo, attempts)
+            if self.timeout is not None and time.monotonic() >= self.next_check:
+                for slot in self._overdue():
+                    stuck = self._replace(slot, todo)
+                    yield from attempts.fail(stuck, f"no result within {self.timeout:g} s per chunk; worker restarted", todo)
 
     def _receive(self, call: _Call, todo: deque[SynthTask], attempts: Attempts) -> Iterator[SynthOutput | SynthFailure]:
         """Take the next result of a ready call: a chunk's audio, the model loaded, the call's end or its failure."""
@@ -191,27 +200,31 @@ class RayExecutor:
         yield output
 
     def _fill(self, todo: deque[SynthTask]) -> None:
-        """Round-robin, one call per worker per pass: every worker gets work before any gets a second call."""
+        """Round-robin, one call per worker per pass: every worker gets work before any gets a second call.
+        Only workers a call has left since the last pass are looked at."""
         for in_flight in range(1, IN_FLIGHT_PER_WORKER + 1):
-            for slot in self.slots:
-                if todo and slot.synthesizing() < in_flight:
+            for slot in self.hungry:
+                if not todo:
+                    return  # they stay hungry: a retried chunk may come back to the queue
+                if slot.synthesizing() < in_flight:
                     call = take(todo, self.call_size)
                     self._push(slot, self.backend.stream(slot.actor, "synthesize", call, *self.voice_refs), call)
+        self.hungry = {}
 
     def _deadline(self, call: _Call) -> float:
         """A call's n chunks still to come may take as long as n chunks one after the other; a call with
         none left is only ending its stream, and gets one chunk's time for that."""
         return self.timeout * max(1, len(call.tasks))
 
-    def _until_next_deadline(self) -> float | None:
-        if self.timeout is None:
-            return None
-        ends = [s.since + self._deadline(s.running()) for s in self._timed()]
-        return max(0.0, min(ends) - time.monotonic()) if ends else None
+    def _until_next_check(self) -> float | None:
+        return None if self.timeout is None else max(0.0, self.next_check - time.monotonic())
 
     def _overdue(self) -> list[_Slot]:
+        """The slots past their deadline; the next check is due at the earliest deadline still to come."""
         now = time.monotonic()
-        return [s for s in self._timed() if now - s.since >= self._deadline(s.running())]
+        ends = {s: s.since + self._deadline(s.running()) for s in self._timed()}
+        self.next_check = min([now + CHECK_EVERY, *(end for end in ends.values() if end > now)])
+        return [s for s, end in ends.items() if end <= now]
 
     def _timed(self) -> list[_Slot]:
         """Slots with a call running, their model loaded: loading a model has no deadline."""

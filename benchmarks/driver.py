@@ -1,0 +1,142 @@
+"""`pocket-batch bench driver`: how many workers one driver can feed.
+
+The real executor, Ray, cache and progress display, with N workers of the real worker
+class whose model is replaced by a stand-in that returns each chunk's audio at once (a
+stand-in for timing the driver only: nothing here reaches a user's output). The workers
+make chunks far faster than real ones, so the driver is the bottleneck, and its own CPU
+time per chunk (scheduling, receiving audio, cache writes, progress) is what is measured.
+A driver at full load on one core then feeds 1 / (CPU per chunk) chunks a second: divided
+by what one real worker makes, that is how many workers it keeps busy.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import multiprocessing
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from pocket_batch.benchmarks.synth import bench_sentences
+from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, Synthesis
+from pocket_batch.pipeline.progress import SynthProgress
+from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.ray_pool import RayExecutor
+from pocket_batch.synth.voices import Voice
+from pocket_batch.synth.work import run_tasks
+from pocket_batch.synth.worker import SynthTask, SynthWorker
+
+SECONDS_PER_WORD = 0.4  # the stand-in's audio: about the length a real voice takes to read the chunk
+WORKER_CHUNKS_PER_S = 1.0  # one real worker, batch 16, int8: see docs/benchmarks.md
+STAND_IN_VOICE = Voice(name="stand-in", kind="preset", fingerprint="stand-in")
+
+
+class _InstantRows:
+    """A BatchedGenerator's interface with no model: every request's audio is ready the moment it is taken."""
+
+    closed = False
+
+    def __init__(self):
+        self.noise = np.random.default_rng(0).uniform(-0.1, 0.1, 60 * SAMPLE_RATE).astype(np.float32)
+
+    def generate(self, requests):
+        while (request := requests.take(wait=True)) is not None:
+            samples = int(len(request.text.split()) * SECONDS_PER_WORD * SAMPLE_RATE)
+            yield request, _Tensor(self.noise[:samples].copy()), False, 0.0
+
+
+class _Tensor:
+    """What the worker reads of a torch tensor of audio (so the stand-in's processes never load torch)."""
+
+    def __init__(self, samples: np.ndarray):
+        self.samples = samples
+
+    def numpy(self) -> np.ndarray:
+        return self.samples
+
+
+class StandInWorker(SynthWorker):
+    """The real worker (its calls, feed thread, streaming) around _InstantRows instead of a model."""
+
+    def _load(self) -> None:
+        if not self.name:
+            import os
+            import socket
+
+            self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def _feed(self):
+        from pocket_batch.synth.feed import Feed
+
+        with self.loading:
+            self._load()
+            if self.feed is None:
+                self.feed = Feed(_InstantRows())
+        return self.feed
+
+    def _pieces(self, task: SynthTask) -> list[str]:
+        return [task.text]
+
+    def _voice_state(self, fingerprint: str) -> dict:
+        return {}
+
+
+def bench_driver(worker_counts: list[int], chunks: int, batch_size: int, worker_rate: float | None,
+                 console: Console) -> list[dict]:
+    worker_rate = worker_rate or WORKER_CHUNKS_PER_S
+    rows = []
+    for workers in worker_counts:
+        with multiprocessing.get_context("spawn").Pool(1) as pool:  # a fresh driver (and Ray) for each count
+            rows.append(pool.apply(_measure, (workers, chunks, batch_size)))
+        console.print(f"  {workers} workers: {rows[-1]['chunks_per_s']:.0f} chunks/s, "
+                      f"{rows[-1]['cpu_ms']:.2f} ms driver CPU a chunk", highlight=False)
+    _print(rows, worker_rate, console)
+    return rows
+
+
+def _measure(workers: int, chunks: int, batch_size: int) -> dict:
+    import os
+
+    sentences = bench_sentences(641)
+    tasks = [SynthTask(f"{n:032x}", sentences[n % len(sentences)], STAND_IN_VOICE.fingerprint, n, 50)
+             for n in range(chunks)]
+    make_worker = functools.partial(StandInWorker, ModelOptions(), batch_size=batch_size)
+    defaults, audio = Synthesis(), 0  # the pipeline's own retries and per-chunk deadline
+    with (tempfile.TemporaryDirectory() as tmp,
+          RayExecutor(make_worker, workers, retries=defaults.chunk_retries, timeout=defaults.chunk_timeout) as executor):
+        cache = AudioCache(Path(tmp))
+        progress = SynthProgress({t.key: t.text for t in tasks}, console=Console(file=io.StringIO(), force_terminal=True))
+
+        def received(output) -> None:
+            nonlocal audio
+            audio += output.audio.size
+            progress.advance(output.key, output.audio.size / SAMPLE_RATE)
+
+        with progress:
+            cpu, wall = time.process_time(), time.perf_counter()
+            failures = run_tasks(tasks, [STAND_IN_VOICE], executor, cache, on_result=received)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        assert not failures, failures
+        written = sum(1 for _ in Path(tmp).rglob("*.wav"))
+    return {"workers": workers, "chunks": chunks, "written": written, "wall_s": wall, "cpu_s": cpu,
+            "chunks_per_s": chunks / wall, "cpu_ms": 1000 * cpu / chunks, "audio_s": audio / SAMPLE_RATE,
+            "cores": os.cpu_count()}
+
+
+def _print(rows: list[dict], worker_rate: float, console: Console) -> None:
+    table = Table(title=f"bench driver: stand-in workers (no model), real executor, Ray, cache, progress; "
+                        f"a real worker makes {worker_rate:g} chunks/s")
+    for column in ("workers", "chunks", "wall s", "chunks/s", "driver CPU s", "CPU per chunk", "driver at 1 core",
+                   "workers it can feed"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        capacity = 1000 / r["cpu_ms"]
+        table.add_row(str(r["workers"]), str(r["chunks"]), f"{r['wall_s']:.1f}", f"{r['chunks_per_s']:.0f}",
+                      f"{r['cpu_s']:.1f}", f"{r['cpu_ms']:.2f} ms", f"{capacity:.0f} chunks/s",
+                      f"{capacity / worker_rate:.0f}")
+    console.print(table)
