@@ -24,7 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, VerifyOptions, default_workers
+from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions, default_workers, native_bf16
 from pocket_batch.synth.work import run_tasks
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.ray_pool import RayExecutor
@@ -43,6 +43,7 @@ class Setup:
     workers: int = 0  # 0: stock pocket-tts in one process
     batch_size: int = 1
     verify: bool = False  # workers verify each chunk (pocketsphinx) as they make it
+    decoder: str = "fp32"  # the batched workers' Mimi decoder: fp32 or bf16
 
 
 def bench_sentences(count: int) -> list[str]:
@@ -62,13 +63,23 @@ def setups(workers: int, batch_size: int) -> list[Setup]:
         kind = "int8" if quantize else "fp32"
         rows.append(Setup(f"pipeline, {workers} workers x batch 1, {kind}", quantize, workers, 1))
         rows.append(Setup(f"pipeline, {workers} workers x batch {batch_size}, {kind}", quantize, workers, batch_size))
+    if native_bf16():  # the default here: pocket-batch decodes in bf16 where the CPU computes it natively
+        rows.append(_default(workers, batch_size))
     return rows
 
 
 def verify_setups(workers: int, batch_size: int) -> list[Setup]:
     """The default pipeline, without and with verification: what verifying costs."""
-    name = f"pipeline, {workers} workers x batch {batch_size}, int8"
-    return [Setup(name, True, workers, batch_size), Setup(f"{name}, verified", True, workers, batch_size, True)]
+    plain = _default(workers, batch_size)
+    return [Setup("stock pocket-tts, 1 process, int8", True), plain,
+            Setup(f"{plain.name}, verified", True, workers, batch_size, True, plain.decoder)]
+
+
+def _default(workers: int, batch_size: int) -> Setup:
+    """What a run uses by default on this machine: int8, and the decoder `auto` settles on."""
+    decoder = Synthesis(batch_size=batch_size).model.decoder
+    name = f"pipeline, {workers} workers x batch {batch_size}, int8" + (", bf16 decoder" if decoder == "bf16" else "")
+    return Setup(name, True, workers, batch_size, decoder=decoder)
 
 
 def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, model_dir: Path,
@@ -108,7 +119,7 @@ def _median(runs: list[dict]) -> dict:
 
 
 def _measure(setup: Setup, config: Path, texts: list[str]) -> dict:
-    options = ModelOptions(config=config, quantize=setup.quantize)
+    options = ModelOptions(config=config, quantize=setup.quantize, decoder=setup.decoder)
     samples, wall, rss, private = _stock(options, texts) if not setup.workers else _pipeline(options, texts, setup)
     audio = samples / SAMPLE_RATE
     return {"config": setup.name, "chunks": len(texts), "audio_s": audio, "wall_s": wall, "speed": audio / wall,
@@ -201,11 +212,11 @@ def _print(rows: list[dict], console: Console) -> None:
     for count in dict.fromkeys(r["chunks"] for r in rows):
         group = [r for r in rows if r["chunks"] == count]
         stock = max((r["speed"] for r in group if r["config"].startswith("stock")), default=None)
-        plain = next((r["speed"] for r in group if not r["config"].endswith("verified")), None)
+        plain = next((r["speed"] for r in group if r["config"] + ", verified" in {g["config"] for g in group}), None)
         for r in group:
             ratio = f"{r['speed'] / stock:.2f}×" if stock else ""
             if r["config"].endswith("verified") and plain:
-                ratio = f"wall +{plain / r['speed'] - 1:.0%} vs unverified"
+                ratio += f" (wall +{plain / r['speed'] - 1:.0%} vs unverified)"
             speeds = r["speeds"]
             runs = f"{speeds[0]:.2f}–{speeds[-1]:.2f} ({len(speeds)} runs)" if len(speeds) > 1 else "1 run"
             table.add_row(r["config"], str(r["chunks"]), f"{r['audio_s']:.0f}", f"{r['wall_s']:.1f}",

@@ -117,7 +117,7 @@ def test_each_row_holds_a_cache_sized_for_itself_alone(small_model):
     for done, (request, *_) in enumerate(generator.generate(reqs), 1):
         live = [caches for caches in generator.flow.caches if caches is not None]
         assert len(live) <= min(3, len(reqs) - done)
-        seen.append({caches[0].shape[2] for caches in live})
+        seen.append({caches[0].shape[3] for caches in live})
     assert set().union(*seen) <= own
     assert any(len(sizes) > 1 for sizes in seen)  # rows of different lengths in flight, each at its own size
     assert seen[-1] == set()
@@ -133,7 +133,7 @@ def test_decoder_cache_holds_only_its_window_and_gives_the_same_audio(small_mode
     sliding, whole = RowAttention(layers.layers, 1, layers.context), RowAttention(layers.layers, 1, layers.context)
     sliding.new_row(0, steps, step)
     whole.new_row(0, steps, steps)
-    assert sliding.caches[0][0].shape[2] == layers.context + step < whole.caches[0][0].shape[2] == steps
+    assert sliding.caches[0][0].shape[3] == layers.context + step < whole.caches[0][0].shape[3] == steps
     with torch.no_grad():
         for start in range(0, steps, step):
             assert torch.equal(sliding.forward(x[:, start: start + step], [0]), whole.forward(x[:, start: start + step], [0]))
