@@ -78,7 +78,7 @@ def verify_setups(workers: int, batch_size: int) -> list[Setup]:
 def _default(workers: int, batch_size: int) -> Setup:
     """What a run uses by default on this machine: int8, and the decoder `auto` settles on."""
     decoder = Synthesis(batch_size=batch_size).model.decoder
-    name = f"pipeline, {workers} workers x batch {batch_size}, int8" + (", bf16 decoder" if decoder == "bf16" else "")
+    name = f"pipeline, {workers} workers x batch {batch_size}, " + ("bf16 decoder, int8" if decoder == "bf16" else "int8")
     return Setup(name, True, workers, batch_size, decoder=decoder)
 
 

@@ -33,3 +33,15 @@ def test_bench_postproc_runs_end_to_end(small_model, tmp_path):
 
     [row] = bench_postproc([0.02], small_model.parent, tmp_path, "podcast", Console(file=open("/dev/null", "w")))
     assert row["chapters"] >= 1 and row["audio_hours"] > 0.01 and row["wall"] > 0 and row["peak_mb"] > 0
+
+
+def test_bench_driver_feeds_stand_in_workers_through_the_real_executor_and_cache(tmp_path):
+    """The stand-in only replaces the model: every chunk goes through Ray, the worker's feed and the cache."""
+    from pocket_batch.benchmarks.driver import bench_driver
+
+    log = tmp_path / "driver.txt"
+    with log.open("w") as out:
+        [row] = bench_driver([2], chunks=300, batch_size=4, worker_rate=1.0, console=Console(file=out, width=200))
+    assert row["workers"] == 2 and row["written"] == row["chunks"] == 300
+    assert row["audio_s"] > 300 and row["chunks_per_s"] > 0 and 0 < row["cpu_ms"] < 1000 * row["wall_s"] / 300 * 2
+    assert "workers it can feed" in log.read_text()
