@@ -334,6 +334,18 @@ def bench_synth(
     run(chunks, workers, batch_size, model_dir, only, Console(width=170), repeat, verify)  # a wide table, even in a log
 
 
+@bench_app.command("decoder")
+def bench_decoder(
+    chunks: Annotated[int, typer.Option(help="Bench chunks to generate, then decode both ways.")] = 32,
+    model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
+    rounds: Annotated[int, typer.Option(min=1, help="Alternating rounds; the median is shown.")] = 3,
+) -> None:
+    """Mimi's decoder in fp32 and bf16 on the same latents: ms per frame, and bf16's SNR against fp32."""
+    from pocket_batch.benchmarks.decoder import bench_decoder as run
+
+    run(chunks, model_dir, Console(width=170), rounds)
+
+
 @bench_app.command("driver")
 def bench_driver(
     workers: Annotated[list[int], typer.Option(help="Stand-in workers (repeat the option).")] = [2, 8, 32],

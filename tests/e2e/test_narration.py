@@ -69,8 +69,8 @@ def test_marks_give_chunks_their_voice_and_pause_in_the_audio(small_model, tmp_p
 
 def test_a_preview_and_a_chapter_then_the_whole_book_synthesizes_only_the_rest(small_model, tmp_path):
     source = tmp_path / "three.txt"
-    source.write_text("".join(f"CHAPTER {n}\n\n" + " ".join(f"Line {s} of part {n} goes here." for s in range(1, 6))
-                              + "\n\n" for n in ("I", "II", "III")))
+    source.write_text("".join(f"CHAPTER {n}\n\n" + " ".join(f"Line {s} of part {n} goes here, and then on a little further."
+                                                            for s in range(1, 9)) + "\n\n" for n in ("I", "II", "III")))
     preview, _ = run(small_model, tmp_path, source, preview=3.0)
     folder = tmp_path / "out" / "preview"
     previewed = Manifest.read(folder / "manifest.json")
