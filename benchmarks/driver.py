@@ -32,7 +32,10 @@ from pocket_batch.synth.work import run_tasks
 from pocket_batch.synth.worker import SynthTask, SynthWorker
 
 SECONDS_PER_WORD = 0.4  # the stand-in's audio: about the length a real voice takes to read the chunk
-WORKER_CHUNKS_PER_S = 1.0  # one real worker, batch 16, int8: see docs/benchmarks.md
+# One worker of `bench synth` (batch 16, int8, bf16 decoder, full-size random model, 2-core AMD EPYC):
+# 5.8 audio-s/s over chunks of 12.6 s on average. The released model ends chunks at EOS, so
+# its chunks are shorter and come faster: a real run's figure is in its log ("chunks/s").
+WORKER_CHUNKS_PER_S = 0.46
 STAND_IN_VOICE = Voice(name="stand-in", kind="preset", fingerprint="stand-in")
 
 
@@ -109,34 +112,55 @@ def _measure(workers: int, chunks: int, batch_size: int) -> dict:
     defaults, audio = Synthesis(), 0  # the pipeline's own retries and per-chunk deadline
     with (tempfile.TemporaryDirectory() as tmp,
           RayExecutor(make_worker, workers, retries=defaults.chunk_retries, timeout=defaults.chunk_timeout) as executor):
-        cache = AudioCache(Path(tmp))
+        cache = _TimedCache(Path(tmp))
         progress = SynthProgress({t.key: t.text for t in tasks}, console=Console(file=io.StringIO(), force_terminal=True))
+        progress_cpu = 0.0
 
         def received(output) -> None:
-            nonlocal audio
+            nonlocal audio, progress_cpu
+            started = time.thread_time()
             audio += output.audio.size
             progress.advance(output.key, output.audio.size / SAMPLE_RATE)
+            progress_cpu += time.thread_time() - started
 
         with progress:
-            cpu, wall = time.process_time(), time.perf_counter()
+            cpu, main, wall = time.process_time(), time.thread_time(), time.perf_counter()
             failures = run_tasks(tasks, [STAND_IN_VOICE], executor, cache, on_result=received)
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            cpu, main, wall = time.process_time() - cpu, time.thread_time() - main, time.perf_counter() - wall
         assert not failures, failures
         written = sum(1 for _ in Path(tmp).rglob("*.wav"))
+    ms = {"cache": cache.cpu, "progress": progress_cpu, "executor": main - cache.cpu - progress_cpu,
+          "ray threads": cpu - main}  # the driver's own thread, then Ray's threads in the driver process
     return {"workers": workers, "chunks": chunks, "written": written, "wall_s": wall, "cpu_s": cpu,
             "chunks_per_s": chunks / wall, "cpu_ms": 1000 * cpu / chunks, "audio_s": audio / SAMPLE_RATE,
-            "cores": os.cpu_count()}
+            "parts_ms": {part: 1000 * seconds / chunks for part, seconds in ms.items()}, "cores": os.cpu_count()}
+
+
+class _TimedCache(AudioCache):
+    """The real cache, counting the CPU time the driver's thread spends writing it."""
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.cpu = 0.0
+
+    def put(self, *args, **kwargs):
+        started = time.thread_time()
+        try:
+            return super().put(*args, **kwargs)
+        finally:
+            self.cpu += time.thread_time() - started
 
 
 def _print(rows: list[dict], worker_rate: float, console: Console) -> None:
     table = Table(title=f"bench driver: stand-in workers (no model), real executor, Ray, cache, progress; "
-                        f"a real worker makes {worker_rate:g} chunks/s")
-    for column in ("workers", "chunks", "wall s", "chunks/s", "driver CPU s", "CPU per chunk", "driver at 1 core",
-                   "workers it can feed"):
+                        f"a real worker makes {worker_rate:g} chunks/s; ms are CPU per chunk")
+    parts = list(rows[0]["parts_ms"]) if rows else []
+    for column in ("workers", "chunks", "wall s", "chunks/s", "driver CPU s", "CPU per chunk",
+                   *(f"{part} ms" for part in parts), "driver at 1 core", "workers it can feed"):
         table.add_column(column, justify="right")
     for r in rows:
         capacity = 1000 / r["cpu_ms"]
         table.add_row(str(r["workers"]), str(r["chunks"]), f"{r['wall_s']:.1f}", f"{r['chunks_per_s']:.0f}",
-                      f"{r['cpu_s']:.1f}", f"{r['cpu_ms']:.2f} ms", f"{capacity:.0f} chunks/s",
-                      f"{capacity / worker_rate:.0f}")
+                      f"{r['cpu_s']:.1f}", f"{r['cpu_ms']:.2f} ms", *(f"{r['parts_ms'][p]:.2f}" for p in parts),
+                      f"{capacity:.0f} chunks/s", f"{capacity / worker_rate:.0f}")
     console.print(table)
