@@ -79,7 +79,7 @@ class StandInWorker(SynthWorker):
         with self.loading:
             self._load()
             if self.feed is None:
-                self.feed = Feed(_InstantRows())
+                self.feed = Feed(_InstantRows(), self._finished)
         return self.feed
 
     def _pieces(self, task: SynthTask) -> list[str]:

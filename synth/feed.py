@@ -4,7 +4,8 @@ A worker runs its BatchedGenerator in one thread of its own. Every call hands it
 to this feed and reads their audio back from its own outbox as each row finishes, so the
 rows a call's last chunks leave free are taken by the next call's first. The model runs
 in that one thread only (pocket-tts is not thread-safe): a chunk pocket-tts would split
-into several generations runs there too, between two steps.
+into several generations runs there too, between two steps, and so does whatever the worker
+makes of a finished row (its output, heard by the recognizer when verifying).
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ Item = Request | Callable[[], object]  # a row to generate, or work to run in th
 
 
 class Feed:
-    def __init__(self, generator: BatchedGenerator):
+    """`finish(request, audio, max_length, seconds)` makes a finished row's result, in the model's thread."""
+
+    def __init__(self, generator: BatchedGenerator, finish: Callable[..., object]):
         self.generator = generator
+        self.finish = finish
         self.inbox: deque[tuple[str, Item]] = deque()
         self.outboxes: dict[str, queue.SimpleQueue] = {}  # chunk key -> its call's outbox
         self.changed = threading.Condition()
@@ -81,7 +85,11 @@ class Feed:
         while not self.closed:
             try:
                 for request, *result in self.generator.generate(self):
-                    self._deliver(request.key, (request, *result))
+                    try:
+                        done = self.finish(request, *result)
+                    except Exception as exc:  # noqa: BLE001 - that chunk's call fails; the rows go on
+                        done = exc
+                    self._deliver(request.key, done)
             except Exception as exc:  # noqa: BLE001 - every call with a chunk in flight or queued fails with it
                 with self.changed:
                     outboxes, self.outboxes, self.inbox = set(self.outboxes.values()), {}, deque()
