@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import io
 import multiprocessing
+import os
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -67,20 +69,10 @@ class StandInWorker(SynthWorker):
     """The real worker (its calls, feed thread, streaming) around _InstantRows instead of a model."""
 
     def _load(self) -> None:
-        if not self.name:
-            import os
-            import socket
+        self.name = self.name or f"{socket.gethostname()}:{os.getpid()}"
 
-            self.name = f"{socket.gethostname()}:{os.getpid()}"
-
-    def _feed(self):
-        from pocket_batch.synth.feed import Feed
-
-        with self.loading:
-            self._load()
-            if self.feed is None:
-                self.feed = Feed(_InstantRows(), self._finished)
-        return self.feed
+    def _rows(self):
+        return _InstantRows()
 
     def _pieces(self, task: SynthTask) -> list[str]:
         return [task.text]
@@ -103,8 +95,6 @@ def bench_driver(worker_counts: list[int], chunks: int, batch_size: int, worker_
 
 
 def _measure(workers: int, chunks: int, batch_size: int) -> dict:
-    import os
-
     sentences = bench_sentences(641)
     tasks = [SynthTask(f"{n:032x}", sentences[n % len(sentences)], STAND_IN_VOICE.fingerprint, n, 50)
              for n in range(chunks)]

@@ -131,7 +131,7 @@ class RayExecutor:
         """Kill the slot's actor and start a new one; its waiting calls' tasks go back to `todo` as they were.
         Returns the running call's tasks still to come (none while the model was still loading)."""
         self.backend.kill(slot.actor)
-        running = [] if slot.loading() else (slot.running().tasks if slot.running() else [])
+        running = [] if slot.loading() or slot.running() is None else slot.running().tasks
         waiting = [task for call in slot.calls if call.tasks is not None for task in call.tasks]
         todo.extendleft(reversed(waiting[len(running):]))
         for call in list(slot.calls):

@@ -104,11 +104,10 @@ class SynthWorker:
             self.feed.close()
 
     def _load(self) -> None:
+        # Named here, not in __init__: a Ray actor is constructed in the driver, then shipped.
+        self.name = self.name or f"{socket.gethostname()}:{os.getpid()}"
         if self.model is None:
             import torch
-
-            # Named here, not in __init__: a Ray actor is constructed in the driver, then shipped.
-            self.name = f"{socket.gethostname()}:{os.getpid()}"
 
             self.model = self.source.load(self.temperature)
             # Decode one latent frame per Mimi call: batching whatever frames happen to be
@@ -151,9 +150,8 @@ class SynthWorker:
     def synthesize_stream(self, tasks: list[SynthTask]) -> Iterator[SynthOutput]:
         """Each task's audio (and verdict, when verifying) as soon as it is done.
 
-        A chunk is heard in the thread that made it, right after: heard in a thread beside the
-        generation loop, the recognizer and the loop's many small steps take turns at the GIL,
-        and verifying cost 25% more wall time instead of 9% (bench synth --verify).
+        A chunk is heard in the thread that made it, right after, so a worker's CPU work stays in one
+        thread: beside the generation loop, the recognizer would take turns with it at the GIL.
         """
         if self.batch_size <= 1:
             for task in tasks:
@@ -209,17 +207,22 @@ class SynthWorker:
         return replace(output, verdict=verdict, wall_seconds=output.wall_seconds + time.perf_counter() - started)
 
     def _feed(self):
-        import torch
-
-        from pocket_batch.synth.batched import BatchedGenerator
         from pocket_batch.synth.feed import Feed
 
         with self.loading:
             self._load()
             if self.feed is None:
-                dtype = torch.bfloat16 if self.source.options.decoder == "bf16" else torch.float32
-                self.feed = Feed(BatchedGenerator(self.model, self.batch_size, dtype), self._finished)
+                self.feed = Feed(self._rows(), self._finished)
         return self.feed
+
+    def _rows(self):
+        """The generator the feed runs: the loaded model, `batch_size` rows, the decoder's precision."""
+        import torch
+
+        from pocket_batch.synth.batched import BatchedGenerator
+
+        dtype = torch.bfloat16 if self.source.options.decoder == "bf16" else torch.float32
+        return BatchedGenerator(self.model, self.batch_size, dtype)
 
     def _pieces(self, task: SynthTask) -> list[str]:
         return split_into_best_sentences(self.model, task.text, task.max_tokens)
