@@ -129,9 +129,9 @@ class RayExecutor:
 
     def _replace(self, slot: _Slot, todo: deque[SynthTask]) -> list[SynthTask]:
         """Kill the slot's actor and start a new one; its waiting calls' tasks go back to `todo` as they were.
-        Returns the running call's tasks still to come (none while the model was still loading)."""
+        Returns the running call's tasks still to come (none while the model was loading: no call had started)."""
         self.backend.kill(slot.actor)
-        running = [] if slot.loading() or slot.running() is None else slot.running().tasks
+        running = [] if slot.running() is None else slot.running().tasks
         waiting = [task for call in slot.calls if call.tasks is not None for task in call.tasks]
         todo.extendleft(reversed(waiting[len(running):]))
         for call in list(slot.calls):
@@ -191,9 +191,9 @@ class RayExecutor:
                     raise PocketBatchError(f"workers keep dying while loading the model: {exc}") from None
             yield from attempts.fail(stuck, f"worker died: {exc}", todo)
             return
-        if call.tasks is None:  # a fresh worker's model is loaded
+        if call.tasks is None:  # a fresh worker's model is loaded: it may take calls now
             self._remove(call)
-            slot.since = time.monotonic()
+            self.hungry[slot] = None
             return
         call.tasks[:] = [task for task in call.tasks if task.key != output.key]  # what a failure would still cost
         slot.since = time.monotonic()
@@ -201,12 +201,13 @@ class RayExecutor:
 
     def _fill(self, todo: deque[SynthTask]) -> None:
         """Round-robin, one call per worker per pass: every worker gets work before any gets a second call.
-        Only workers a call has left since the last pass are looked at."""
+        Only workers a call has left since the last pass are looked at. A fresh worker gets its first call
+        once its model has loaded, so a call's clock never starts after the worker has begun it."""
         for in_flight in range(1, IN_FLIGHT_PER_WORKER + 1):
             for slot in self.hungry:
                 if not todo:
                     return  # they stay hungry: a retried chunk may come back to the queue
-                if slot.synthesizing() < in_flight:
+                if not slot.loading() and slot.synthesizing() < in_flight:
                     call = take(todo, self.call_size)
                     self._push(slot, self.backend.stream(slot.actor, "synthesize", call, *self.voice_refs), call)
         self.hungry = {}
@@ -227,8 +228,8 @@ class RayExecutor:
         return [s for s, end in ends.items() if end <= now]
 
     def _timed(self) -> list[_Slot]:
-        """Slots with a call running, their model loaded: loading a model has no deadline."""
-        return [s for s in self.slots if s.running() is not None and not s.loading()]
+        """Slots with a call running (a model loading has no deadline, and no call until it is loaded)."""
+        return [s for s in self.slots if s.running() is not None]
 
 
 def _setup_error(exc: CallFailed) -> PocketBatchError:

@@ -221,7 +221,7 @@ def test_a_worker_killed_mid_chunk_is_replaced_and_the_run_completes(job, tmp_pa
 
 def test_a_chunk_past_its_timeout_is_cut_retried_then_recorded(job, tmp_path):
     path = job(workers=1, chunk_timeout=0.01, chunk_retries=1)
-    write_book(tmp_path / "inbox" / "book.txt", 1)  # 2 chunks: each attempt costs a worker restart
+    write_book(tmp_path / "inbox" / "book.txt", 1)  # 4 chunks, 2 of them headings: each attempt costs a worker restart
     result = cli("run", path)
     assert result.returncode == 1
     assert "chunks failed on every retry" in result.stderr and "no result within 0.01 s per chunk" in result.stderr

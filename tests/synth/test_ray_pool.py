@@ -65,6 +65,8 @@ class FakeBackend:
         return ref
 
     def stream(self, actor: Actor, method: str, *args) -> Ref:
+        # a call's clock starts when it is sent: it must not reach a worker that could start it before then
+        assert not any(r.method == "setup" for r in actor.queue), "a call sent to a worker still loading its model"
         ref = Ref(actor, method, args)
         actor.queue.append(ref)
         return ref
