@@ -58,7 +58,7 @@ def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: s
         result = multiprocessing.get_context("spawn").Pool(1).apply(_postprocess, (run,))
         rows.append({"hours": h} | result)
     table = Table(title=f"bench postproc ({preset}, read-along {readalong}): small random model, noise not speech")
-    for column in ("book", "chapters", "audio h", "wall s", "x real time", "peak RSS MB", "RSS growth MB"):
+    for column in ("book", "chapters", "audio h", "wall s", "x real time", "peak RSS MiB", "RSS growth MiB"):
         table.add_column(column, justify="right")
     for r in rows:
         table.add_row(f"{r['hours']:g} h", str(r["chapters"]), f"{r['audio_hours']:.2f}", f"{r['wall']:.1f}",

@@ -220,5 +220,5 @@ def _print(rows: list[dict], console: Console) -> None:
             speeds = r["speeds"]
             runs = f"{speeds[0]:.2f}–{speeds[-1]:.2f} ({len(speeds)} runs)" if len(speeds) > 1 else "1 run"
             table.add_row(r["config"], str(r["chunks"]), f"{r['audio_s']:.0f}", f"{r['wall_s']:.1f}",
-                          f"{r['speed']:.2f}", runs, ratio, f"{r['peak_rss_mb']:.0f} MB", f"{r['peak_private_mb']:.0f} MB")
+                          f"{r['speed']:.2f}", runs, ratio, f"{r['peak_rss_mb']:.0f} MiB", f"{r['peak_private_mb']:.0f} MiB")
     console.print(table)

@@ -10,6 +10,7 @@ makes of a finished row (its output, heard by the recognizer when verifying).
 
 from __future__ import annotations
 
+import ctypes
 import queue
 import threading
 from collections import deque
@@ -18,6 +19,17 @@ from collections.abc import Callable
 from pocket_batch.synth.batched import BatchedGenerator, Request
 
 Item = Request | Callable[[], object]  # a row to generate, or work to run in the model's thread
+TRIM_EVERY = 16  # finished rows between handing the heap's freed pages back to the system
+
+
+def _heap_trimmer() -> Callable[[], object]:
+    """glibc's malloc_trim(0). A row's audio is made here and freed in the thread that sends it: the
+    pages it leaves free in the middle of a heap stay the worker's until trimmed (elsewhere: nothing)."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except AttributeError:
+        return lambda: None
+    return lambda: trim(0)
 
 
 class Feed:
@@ -30,6 +42,7 @@ class Feed:
         self.outboxes: dict[str, queue.SimpleQueue] = {}  # chunk key -> its call's outbox
         self.changed = threading.Condition()
         self.closed = False
+        self.trim_heap = _heap_trimmer()
         self.thread = threading.Thread(target=self._run, name="pocket-batch rows", daemon=True)
         self.thread.start()
 
@@ -84,12 +97,14 @@ class Feed:
     def _run(self) -> None:
         while not self.closed:
             try:
-                for request, *result in self.generator.generate(self):
+                for finished, (request, *result) in enumerate(self.generator.generate(self), 1):
                     try:
                         done = self.finish(request, *result)
                     except Exception as exc:  # noqa: BLE001 - that chunk's call fails; the rows go on
                         done = exc
                     self._deliver(request.key, done)
+                    if finished % TRIM_EVERY == 0:
+                        self.trim_heap()
             except Exception as exc:  # noqa: BLE001 - every call with a chunk in flight or queued fails with it
                 with self.changed:
                     outboxes, self.outboxes, self.inbox = set(self.outboxes.values()), {}, deque()
