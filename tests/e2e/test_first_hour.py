@@ -4,7 +4,6 @@ corpora, the cache. The CLI in its own process, the small random model (noise, n
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest

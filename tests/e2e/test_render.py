@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from pocket_batch.core.config import GenerationOptions
 from pocket_batch.core.errors import PocketBatchError

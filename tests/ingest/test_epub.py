@@ -74,8 +74,8 @@ def test_nothing_lost(tmp_path, options):
     extracted = extract(path, IngestOptions(**options))
     book = book_of(path, **options)
     assert len(book.chapters) == len(extracted.sections)
-    for chapter, section in zip(book.chapters, extracted.sections):
-        assert chars(" ".join(k.text for k in chapter.chunks)) == chars(extracted.text_of(section))
+    for read, section in zip(book.chapters, extracted.sections):
+        assert chars(" ".join(k.text for k in read.chunks)) == chars(extracted.text_of(section))
 
 
 def test_missing_nav_and_ncx_falls_back_to_spine_files_with_a_warning(tmp_path):
