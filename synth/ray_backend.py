@@ -25,7 +25,9 @@ log = logging.getLogger("pocket_batch")
 # A worker's tensors are made in its generation thread and freed in the threads that send them; glibc's
 # default of one heap per thread and core then holds freed memory, and a worker grew with every chunk
 # (at 200 chunks 1657 MiB, 1421 MiB with two heaps, 1293 MiB trimmed as well: synth/feed.py).
-WORKER_ENV = {"env_vars": {"MALLOC_ARENA_MAX": "2"}}
+# A local cluster's workers inherit it from ours; on a joined cluster each actor gets it in its
+# runtime_env, which costs it a worker process started for it (about a second).
+WORKER_ENV = {"MALLOC_ARENA_MAX": "2"}
 
 
 class CallFailed(Exception):
@@ -44,11 +46,12 @@ class RayBackend:
     def __init__(self, address: str | None = None, cpus_per_worker: int = 1):
         self.address, self.cpus_per_worker = address, cpus_per_worker
         self.started_ray = False
+        self.local = False  # a cluster of our own, its workers started with WORKER_ENV
 
     def open(self, workers: int) -> int:
         """Join or start the cluster; returns how many workers of `cpus_per_worker` it can place."""
         if not ray_running():
-            start_ray(self.address, num_cpus=workers * self.cpus_per_worker)
+            self.local = start_ray(self.address, num_cpus=workers * self.cpus_per_worker)
             self.started_ray = True
             return workers
         import ray
@@ -74,8 +77,9 @@ class RayBackend:
         """`concurrency` calls run at once, each in a thread: they all feed the worker's one generation loop."""
         import ray
 
+        env = None if self.local else {"env_vars": WORKER_ENV}
         return ray.remote(num_cpus=self.cpus_per_worker, max_restarts=0, max_concurrency=concurrency,
-                          runtime_env=WORKER_ENV)(_Actor).remote(worker)
+                          runtime_env=env)(_Actor).remote(worker)
 
     def call(self, actor, method: str, *args) -> Any:
         return getattr(actor, method).remote(*args)
@@ -172,8 +176,8 @@ def ray_running() -> bool:
     return ray is not None and ray.is_initialized()
 
 
-def start_ray(address: str | None, num_cpus: int) -> None:
-    """Join `address` (or RAY_ADDRESS), else start a local cluster bound to loopback."""
+def start_ray(address: str | None, num_cpus: int) -> bool:
+    """Join `address` (or RAY_ADDRESS), else start a local cluster bound to loopback (returns True)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     address = address or os.environ.get("RAY_ADDRESS")
     if not address:
@@ -198,6 +202,8 @@ def start_ray(address: str | None, num_cpus: int) -> None:
                 except ConnectionError as exc:
                     raise PocketBatchError(f"Ray cluster at {address}: {one_line(exc)}") from None
             else:
+                for name, value in WORKER_ENV.items():
+                    os.environ.setdefault(name, value)
                 ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False,
                          log_to_driver=False, configure_logging=False)
     finally:
@@ -205,3 +211,4 @@ def start_ray(address: str | None, num_cpus: int) -> None:
             ray_utils.set_sigterm_handler = set_handler
         if threading.current_thread() is threading.main_thread() and on_sigterm is not None:
             signal.signal(signal.SIGTERM, on_sigterm)
+    return not address

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pocket_batch.core.config import GenerationOptions
+from pocket_batch.core.config import GenerationOptions, ModelOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.pipeline.run import render
 
@@ -48,6 +49,17 @@ def test_text_to_audio_and_manifest_with_two_workers_then_rerun_is_free(notes, m
     again = render(config, show_progress=False)
     assert again.synthesized == 0
     assert {p: digest(p) for p in outputs(out)} == before
+
+
+def test_workers_on_a_joined_cluster_run_with_two_malloc_heaps(small_model, ray_cluster):
+    """glibc's per-thread heaps keep what one thread allocates and another frees: a worker has two."""
+    from pocket_batch.synth.ray_pool import RayExecutor
+    from pocket_batch.synth.worker import SynthWorker
+
+    with RayExecutor(lambda: SynthWorker(ModelOptions(config=small_model), batch_size=2), 2) as executor:
+        for name in executor.worker_names:
+            environ = Path(f"/proc/{name.rsplit(':', 1)[1]}/environ").read_bytes().split(b"\0")
+            assert b"MALLOC_ARENA_MAX=2" in environ, name
 
 
 def test_same_seed_same_audio_in_process_and_with_one_or_two_workers(notes, make_config, ray_cluster, tmp_path):
