@@ -17,6 +17,7 @@ from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, Synt
 
 WorkerFactory = Callable[[], SynthWorker]
 Result = SynthOutput | SynthFailure
+BATCHES_PER_CALL = 4
 
 
 class InProcessExecutor:
@@ -25,6 +26,8 @@ class InProcessExecutor:
     def __init__(self, make_worker: WorkerFactory, retries: int = 0):
         self.worker = make_worker()
         self.retries = retries
+        # One call at a time, each draining before the next: a few batches' worth for a batching worker.
+        self.call_size = 1 if self.worker.batch_size <= 1 else BATCHES_PER_CALL * self.worker.batch_size
 
     def __enter__(self) -> InProcessExecutor:
         self.warm_up()
@@ -42,7 +45,7 @@ class InProcessExecutor:
             self.worker.add_voice(voice)
         todo, attempts = deque(tasks), Attempts(self.retries)
         while todo:
-            call = take(todo, self.worker.call_size)
+            call = take(todo, self.call_size)
             done: set[str] = set()
             try:
                 for output in self.worker.synthesize_stream(call):

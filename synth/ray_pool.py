@@ -19,7 +19,6 @@ from pocket_batch.synth.ray_backend import ActorDied, CallFailed, RayBackend
 from pocket_batch.synth.voices import Voice
 from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
 
-IN_FLIGHT_PER_WORKER = 2  # calls per worker at once: the second's chunks take the rows the first leaves free
 CHECK_EVERY = 1.0  # seconds between looks for a stuck worker (sooner if a deadline falls sooner)
 
 
@@ -45,14 +44,17 @@ class _Slot:
     def running(self) -> _Call | None:
         return next((call for call in self.calls if call.tasks is not None), None)
 
-    def synthesizing(self) -> int:
-        return sum(call.tasks is not None for call in self.calls)
+    def outstanding(self) -> int:
+        """Chunks sent to this worker and not yet back."""
+        return sum(len(call.tasks) for call in self.calls if call.tasks is not None)
 
 
 class RayExecutor:
-    """Each call carries `call_size` tasks (one, or a few batches' worth for a batching worker) and
-    streams each chunk's audio back as soon as it is done; a worker has two calls at once, so its
-    rows never wait for a call to drain.
+    """Each call carries a few tasks (`call_size`: one, or a quarter of a batching worker's rows) and
+    streams each chunk's audio back as soon as it is done. A worker holds `in_flight` tasks at once
+    (its rows and a call's worth queued), topped up as chunks come back: its rows never wait for a
+    call to drain, and a job's last chunks go to whichever worker has rows free, so the workers
+    finish together instead of one idling while another works through a large call.
 
     A worker that dies, or runs a call past `timeout` seconds per chunk still to come, is replaced
     by a fresh actor; the chunks of its running call that had not come back are retried up to
@@ -105,7 +107,7 @@ class RayExecutor:
 
     def _start_slot(self) -> _Slot:
         # room for the pool's calls, the model load and a memory reading at once
-        slot = _Slot(self.backend.actor(self.template, IN_FLIGHT_PER_WORKER + 2))
+        slot = _Slot(self.backend.actor(self.template, self.template.in_flight + 2))
         self._push(slot, self.backend.call(slot.actor, "setup"), None)  # starts loading now
         return slot
 
@@ -147,10 +149,9 @@ class RayExecutor:
     def map(self, tasks: Iterable[SynthTask], voices: Iterable[Voice]) -> Iterator[SynthOutput | SynthFailure]:
         self.voice_refs = [self.backend.put(voice) for voice in voices]  # stored once, sent with every call
         todo, attempts, self.setup_deaths = deque(tasks), Attempts(self.retries), 0
-        # Calls of a few batches each, but a short job is still shared out between all workers,
-        # evenly by how much text each call holds.
+        # A job the first round of calls takes whole is shared out evenly by how much text each call holds.
         self.call_size = min(self.template.call_size, max(1, -(-len(todo) // len(self.slots))))
-        if len(todo) <= self.call_size * len(self.slots):
+        if len(todo) <= self.template.in_flight * len(self.slots):
             todo = deque(deal_by_length(list(todo), self.call_size))
         self.hungry = dict.fromkeys(self.slots)
         self.next_check = time.monotonic()
@@ -197,19 +198,24 @@ class RayExecutor:
             return
         call.tasks[:] = [task for task in call.tasks if task.key != output.key]  # what a failure would still cost
         slot.since = time.monotonic()
+        self.hungry[slot] = None  # a row is free: the worker may have room for another call
         yield output
 
     def _fill(self, todo: deque[SynthTask]) -> None:
-        """Round-robin, one call per worker per pass: every worker gets work before any gets a second call.
-        Only workers a call has left since the last pass are looked at. A fresh worker gets its first call
-        once its model has loaded, so a call's clock never starts after the worker has begun it."""
-        for in_flight in range(1, IN_FLIGHT_PER_WORKER + 1):
-            for slot in self.hungry:
+        """Round-robin, one call per worker per pass, until each holds its `in_flight` tasks: every worker gets
+        work before any gets more. Only workers a chunk or call has left since the last pass are looked at.
+        A fresh worker gets its first call once its model has loaded, so a call's clock never starts after
+        the worker has begun it."""
+        room = self.template.in_flight - self.call_size
+        while True:
+            takers = [slot for slot in self.hungry if not slot.loading() and slot.outstanding() <= room]
+            if not takers:
+                break
+            for slot in takers:
                 if not todo:
                     return  # they stay hungry: a retried chunk may come back to the queue
-                if not slot.loading() and slot.synthesizing() < in_flight:
-                    call = take(todo, self.call_size)
-                    self._push(slot, self.backend.stream(slot.actor, "synthesize", call, *self.voice_refs), call)
+                call = take(todo, self.call_size)
+                self._push(slot, self.backend.stream(slot.actor, "synthesize", call, *self.voice_refs), call)
         self.hungry = {}
 
     def _deadline(self, call: _Call) -> float:

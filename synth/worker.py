@@ -29,7 +29,7 @@ from pocket_batch.verify.backends import make_backend
 from pocket_batch.verify.hearing import Backend
 from pocket_batch.verify.judge import verify_audio
 
-BATCHES_PER_CALL = 4  # tasks per call = batch size x this
+CALLS_PER_BATCH = 4  # a batching worker's calls hold a quarter of its rows each
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,13 @@ class SynthWorker:
 
     @property
     def call_size(self) -> int:
-        """Tasks per call: a few batches' worth, so finished rows are replaced from the same call."""
-        return 1 if self.batch_size <= 1 else self.batch_size * BATCHES_PER_CALL
+        """Tasks per call: small, so a pool hands out a job's last chunks to whichever worker has rows free."""
+        return max(1, self.batch_size // CALLS_PER_BATCH)
+
+    @property
+    def in_flight(self) -> int:
+        """Tasks a worker should hold at once: its rows, and a call's worth queued to take the next free ones."""
+        return self.batch_size + self.call_size
 
     def synthesize_many(self, tasks: list[SynthTask]) -> list[SynthOutput]:
         """Several tasks' audio, in the tasks' order."""

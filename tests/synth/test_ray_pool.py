@@ -21,6 +21,7 @@ from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask
 class Template:
     def __init__(self, call_size: int):
         self.call_size = call_size
+        self.in_flight = 2 * call_size  # two calls' worth: the second waits behind the first
 
 
 class Ref:
@@ -44,6 +45,8 @@ class FakeBackend:
         self.actors: list[Actor] = []
         self.executed: list[tuple[str, list[str]]] = []  # (actor, keys) of every call that ran
         self.stream_end = 0.0  # seconds between a stream's last chunk and its end
+        self.held: list[tuple[int, bool]] = []  # per call sent: its actor's chunks not yet back (the call's
+        # included), and whether a call of its that had sent chunks was still open
         self.closed = False
 
     def open(self, workers: int) -> int:
@@ -67,8 +70,11 @@ class FakeBackend:
     def stream(self, actor: Actor, method: str, *args) -> Ref:
         # a call's clock starts when it is sent: it must not reach a worker that could start it before then
         assert not any(r.method == "setup" for r in actor.queue), "a call sent to a worker still loading its model"
-        ref = Ref(actor, method, args)
+        ref = Ref(actor, method, (list(args[0]), *args[1:]))  # Ray sends a copy: the pool's list may change
         actor.queue.append(ref)
+        left = [len(r.outcome[1]) if r.outcome else len(r.args[0]) for r in actor.queue if r.method != "setup"]
+        sent = [len(r.args[0]) for r in actor.queue if r.method != "setup"]
+        self.held.append((sum(left), any(n < total for n, total in zip(left, sent))))
         return ref
 
     def next(self, ref: Ref):
@@ -159,6 +165,16 @@ def test_every_task_comes_back_once_and_every_worker_gets_work():
     assert {actor for actor, _ in backend.executed} == {"actor0", "actor1"}
     assert all(len(keys) <= 2 for _, keys in backend.executed)
     assert pool.replaced == 0 and pool.worker_names == ["actor0", "actor1"] and backend.closed
+
+
+def test_a_worker_is_topped_up_as_its_chunks_come_back_and_holds_no_more_than_its_share():
+    backend = FakeBackend()
+    pool, results = run(backend, tasks(11), workers=1, call_size=2)
+    assert sorted(r.key for r in results) == [t.key for t in tasks(11)]
+    assert [len(keys) for _, keys in backend.executed] == [2, 2, 2, 2, 2, 1]
+    assert max(held for held, _ in backend.held) == 4  # Template.in_flight
+    # topped up the moment the chunks came back, before the call that sent them had ended
+    assert sum(mid_call for _, mid_call in backend.held) == 4
 
 
 def test_a_call_that_raises_is_retried_on_the_same_worker_then_given_up():
