@@ -35,9 +35,9 @@ from pocket_batch.synth.worker import SynthTask, SynthWorker
 
 SECONDS_PER_WORD = 0.4  # the stand-in's audio: about the length a real voice takes to read the chunk
 # One worker of `bench synth` (batch 16, int8, bf16 decoder, full-size random model, 2-core AMD EPYC):
-# 5.8 audio-s/s over chunks of 12.6 s on average. The released model ends chunks at EOS, so
+# 7.1 audio-s/s over chunks of 12.6 s on average. The released model ends chunks at EOS, so
 # its chunks are shorter and come faster: a real run's figure is in its log ("chunks/s").
-WORKER_CHUNKS_PER_S = 0.46
+WORKER_CHUNKS_PER_S = 0.56
 STAND_IN_VOICE = Voice(name="stand-in", kind="preset", fingerprint="stand-in")
 
 

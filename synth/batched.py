@@ -256,7 +256,7 @@ class Int8PerRow(torch.nn.Module):
         self.bias = None if bias is None else bias.detach()
         # per output, the sum of its weights around their zero point (summed as integers: no wide copy)
         self.weight_sums = (ints.sum(1, dtype=torch.int64) - self.in_features * self.weight_zero).float()
-        self.inputs: dict[int, torch.Tensor] = {}  # rows -> fbgemm's input: the rows' integers, then the anchor
+        self.inputs: torch.Tensor | None = None  # fbgemm's input: the rows' integers, then the anchor
 
     def weight(self) -> torch.Tensor:
         """The int8 weights at their scale, as torch.ao's Linear.weight() (pocket-tts reads its device)."""
@@ -267,12 +267,12 @@ class Int8PerRow(torch.nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, int8 per row"
 
     def _input(self, batch: int, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """fbgemm's input for `rows` rows (the rows' integers, then the anchor), and the rows' part as [batch, -1]."""
-        if rows not in self.inputs:
-            self.inputs[rows] = torch.zeros(rows + 1, self.in_features)
-            self.inputs[rows][rows, 0] = self.QMAX
-        inputs = self.inputs[rows]
-        return inputs, inputs[:-1].view(batch, -1)
+        """fbgemm's input for `rows` rows (the rows' integers, then the anchor), and the rows' part as [batch, -1].
+        One kept, for the last size asked: a step's, every step; a prefill's differs with each prompt."""
+        if self.inputs is None or self.inputs.shape[0] != rows + 1:
+            self.inputs = torch.zeros(rows + 1, self.in_features)
+            self.inputs[rows, 0] = self.QMAX
+        return self.inputs, self.inputs[:-1].view(batch, -1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, k = x.shape[0], x.shape[-1]
