@@ -38,7 +38,7 @@ CLASS_NAMES = {
     ("torch.ao.nn.quantized.modules.linear", "LinearPackedParams"): ("_weight_bias",),
 }
 # Set on instances only: checked on a loaded model (`missing(model)`).
-INSTANCE_NAMES = ("StatefulModule._module_absolute_name", "dynamic quantized Linear._packed_params._packed_params")
+INSTANCE_NAMES = ("StatefulModule._module_absolute_name", "dynamic quantized Linear._packed_params")
 
 
 def name(module: str, attribute: str):
@@ -74,7 +74,7 @@ def _missing_on_instances(model) -> list[str]:
     if any(not hasattr(m, "_module_absolute_name") for m in model.modules() if isinstance(m, stateful)):
         gone.append(INSTANCE_NAMES[0])
     quantized = [m for m in model.modules() if isinstance(m, Linear)]
-    if any(not hasattr(getattr(m, "_packed_params", None), "_packed_params") for m in quantized):
+    if any(not hasattr(m, "_packed_params") for m in quantized):
         gone.append(INSTANCE_NAMES[1])
     return gone
 
@@ -193,11 +193,6 @@ def effective_kernel_size(conv) -> int:
 def packed_weight_bias(layer):
     """The int8 weight and float bias of a dynamic quantized Linear."""
     return layer._packed_params._weight_bias()
-
-
-def packed_params(layer):
-    """fbgemm's packed weights of a dynamic quantized Linear, as torch.ops.quantized.linear_dynamic takes them."""
-    return layer._packed_params._packed_params
 
 
 def per_tensor_quantized(ints, scale: float, zero_point: int):
