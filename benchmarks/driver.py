@@ -4,9 +4,11 @@ The real executor, Ray, cache and progress display, with N workers of the real w
 class whose model is replaced by a stand-in that returns each chunk's audio at once (a
 stand-in for timing the driver only: nothing here reaches a user's output). The workers
 make chunks far faster than real ones, so the driver is the bottleneck, and its own CPU
-time per chunk (scheduling, receiving audio, cache writes, progress) is what is measured.
-A driver at full load on one core then feeds 1 / (CPU per chunk) chunks a second: divided
-by what one real worker makes, that is how many workers it keeps busy.
+time per chunk (scheduling, receiving audio, cache writes, progress) is what is measured,
+on a core of its own: Ray's processes get the others, as a cluster's driver shares its machine
+with Ray's head but not with its workers. A driver at full load on one core then feeds
+1 / (CPU per chunk) chunks a second: divided by what one real worker makes, that is how many
+workers it keeps busy.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def _measure(workers: int, chunks: int, batch_size: int) -> dict:
     defaults, audio = Synthesis(), 0  # the pipeline's own retries and per-chunk deadline
     with (tempfile.TemporaryDirectory() as tmp,
           RayExecutor(make_worker, workers, retries=defaults.chunk_retries, timeout=defaults.chunk_timeout) as executor):
+        alone = _core_of_its_own()
         cache = _TimedCache(Path(tmp))
         progress = SynthProgress({t.key: t.text for t in tasks}, console=Console(file=io.StringIO(), force_terminal=True))
         progress_cpu = 0.0
@@ -123,7 +126,48 @@ def _measure(workers: int, chunks: int, batch_size: int) -> dict:
           "ray threads": cpu - main}  # the driver's own thread, then Ray's threads in the driver process
     return {"workers": workers, "chunks": chunks, "written": written, "wall_s": wall, "cpu_s": cpu,
             "chunks_per_s": chunks / wall, "cpu_ms": 1000 * cpu / chunks, "audio_s": audio / SAMPLE_RATE,
-            "parts_ms": {part: 1000 * seconds / chunks for part, seconds in ms.items()}, "cores": os.cpu_count()}
+            "parts_ms": {part: 1000 * seconds / chunks for part, seconds in ms.items()}, "cores": os.cpu_count(),
+            "alone": alone}
+
+
+def _core_of_its_own() -> bool:
+    """Give the driver's process a core of its own and Ray's (its workers, raylet, GCS) the others, as on a head
+    node whose workers run elsewhere: on a small machine, dozens of stand-in workers on the driver's cores would
+    otherwise be counted into its CPU per chunk (caches and TLBs flushed by every switch). False on one core."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return False
+    driver, others = {cores[0]}, set(cores[1:])
+    for pid in _descendants(os.getpid()):
+        _pin(pid, others)
+    _pin(os.getpid(), driver)
+    return True
+
+
+def _descendants(pid: int) -> list[int]:
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _pin(pid: int, cores: set[int]) -> None:
+    """Every thread of the process (sched_setaffinity on a pid moves only that one thread)."""
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            os.sched_setaffinity(int(task.name), cores)
+        except OSError:  # the thread has ended
+            pass
 
 
 class _TimedCache(AudioCache):
@@ -142,7 +186,8 @@ class _TimedCache(AudioCache):
 
 
 def _print(rows: list[dict], worker_rate: float, console: Console) -> None:
-    table = Table(title=f"bench driver: stand-in workers (no model), real executor, Ray, cache, progress; "
+    alone = "the driver on a core of its own, Ray on the others; " if rows and all(r["alone"] for r in rows) else ""
+    table = Table(title=f"bench driver: stand-in workers (no model), real executor, Ray, cache, progress; {alone}"
                         f"a real worker makes {worker_rate:g} chunks/s; ms are CPU per chunk")
     parts = list(rows[0]["parts_ms"]) if rows else []
     for column in ("workers", "chunks", "wall s", "chunks/s", "driver CPU s", "CPU per chunk",

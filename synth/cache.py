@@ -89,20 +89,18 @@ class AudioCache:
         self.verified.discard(key)
         return None
 
-    def put(self, key: str, audio: np.ndarray, sample_rate: int, **meta) -> ChunkAudio:
+    def put(self, key: str, audio: np.ndarray, sample_rate: int, sha256: str = "", **meta) -> ChunkAudio:
+        """Store a chunk's audio; `sha256`: the WAV's digest if its worker took it (wav_sha256), else taken here."""
         if committed := self.get(key):
             return committed
         if not np.isfinite(audio).all():
             raise NonFiniteAudio(f"chunk {key}: {int(np.count_nonzero(~np.isfinite(audio)))} samples are NaN or infinite")
-        # Header and samples straight from the array: written by Python, a full disk is an OSError naming the file.
-        samples = memoryview(np.ascontiguousarray(audio, dtype="<f4")).cast("B")
-        header = float_wav_header(audio.size, sample_rate)
-        digest = hashlib.sha256(header)
-        digest.update(samples)
+        header, samples = _wav_parts(audio, sample_rate)
         with atomic_path(self.wav_path(key), durable=False) as tmp, open(tmp, "wb") as f:
             f.write(header)
             f.write(samples)
-        entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate, sha256=digest.hexdigest(), **meta)
+        entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate,
+                           sha256=sha256 or _digest(header, samples), **meta)
         write_json(self._record_path(key), _stored(entry), durable=False)
         self.verified.add(key)
         return entry
@@ -112,6 +110,24 @@ class AudioCache:
         if not np.isfinite(audio).all():
             raise NonFiniteAudio(f"{self.wav_path(key)}: NaN or infinite samples")
         return audio
+
+
+def wav_sha256(audio: np.ndarray, sample_rate: int) -> str:
+    """The SHA-256 of the WAV `put` writes for this audio. A worker takes it beside the model: a run has
+    many workers and one driver, and hashing was the largest part of the driver's CPU per chunk."""
+    return _digest(*_wav_parts(audio, sample_rate))
+
+
+def _wav_parts(audio: np.ndarray, sample_rate: int) -> tuple[bytes, memoryview]:
+    """The WAV's header and samples straight from the array: written by Python, a full disk is an OSError
+    naming the file."""
+    return float_wav_header(audio.size, sample_rate), memoryview(np.ascontiguousarray(audio, dtype="<f4")).cast("B")
+
+
+def _digest(header: bytes, samples: memoryview) -> str:
+    digest = hashlib.sha256(header)
+    digest.update(samples)
+    return digest.hexdigest()
 
 
 def _stored(entry: ChunkAudio) -> dict:

@@ -98,13 +98,14 @@ class RayBackend:
         return ray.put(value)
 
     def wait(self, refs: list, timeout: float | None) -> list:
-        """Every ref ready now, once at least one is (or none by `timeout`): with many workers, one pass
-        over the refs serves every chunk that came back meanwhile."""
+        """Every ref ready now; if none is, the first to be (or none by `timeout`). A look costs the driver
+        in proportion to the refs (3 ms over 2500, 500 workers' calls): a busy driver looks once a pass,
+        and each pass serves every chunk that came back meanwhile."""
         import ray
 
-        ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
-        if ready and len(refs) > 1:
-            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+        if not ready:
+            ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
         return ready
 
     def get(self, ref) -> Any:

@@ -70,7 +70,7 @@ def run_tasks(tasks: list[SynthTask], voices: list[Voice], executor, cache: Audi
             failures[output.key] = output
             continue
         try:
-            cache.put(output.key, output.audio, SAMPLE_RATE, max_length=output.max_length,
+            cache.put(output.key, output.audio, SAMPLE_RATE, sha256=output.sha256, max_length=output.max_length,
                       worker=output.worker, wall_seconds=round(output.wall_seconds, 3))
         except NonFiniteAudio as exc:  # the same seed would give the same samples: not worth a retry
             failures[output.key] = SynthFailure(output.key, str(exc), 1)

@@ -22,6 +22,7 @@ import numpy as np
 
 from pocket_batch.core.config import SAMPLE_RATE, SAMPLES_PER_FRAME, ModelOptions, VerifyOptions
 from pocket_batch.core.records import Verdict
+from pocket_batch.synth.cache import wav_sha256
 from pocket_batch.synth.internals import max_gen_len, split_into_best_sentences
 from pocket_batch.synth.model import ModelSource, hub_errors
 from pocket_batch.synth.voices import Voice
@@ -49,6 +50,7 @@ class SynthOutput:
     worker: str
     wall_seconds: float
     verdict: Verdict | None = None  # when the worker verifies: what the recognizer heard
+    sha256: str = ""  # of the WAV the cache will store (wav_sha256): taken by the many workers, not the one driver
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,8 @@ class SynthWorker:
         # Counted with the model's own tokenizer, on the prompt pocket-tts builds from the text.
         tokens = self.model.flow_lm.conditioner.prepare(self.source.prepare(task.text)).shape[1]
         limit = max_gen_len(self.model, tokens)
-        return SynthOutput(task.key, audio, frames >= limit, self.name, time.perf_counter() - started)
+        return SynthOutput(task.key, audio, frames >= limit, self.name, time.perf_counter() - started,
+                           sha256=wav_sha256(audio, SAMPLE_RATE))
 
     @property
     def call_size(self) -> int:
@@ -195,7 +198,8 @@ class SynthWorker:
 
     def _finished(self, request, audio, max_length: bool, seconds: float) -> SynthOutput:
         """A row's audio as a SynthOutput, heard when verifying: in the feed's thread, between two steps."""
-        output = SynthOutput(request.key, audio.numpy().astype(np.float32, copy=False), max_length, self.name, seconds)
+        audio = audio.numpy().astype(np.float32, copy=False)
+        output = SynthOutput(request.key, audio, max_length, self.name, seconds, sha256=wav_sha256(audio, SAMPLE_RATE))
         return self._heard(output, self.texts.get(request.key, request.text))
 
     def _split(self, task: SynthTask) -> SynthOutput:

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from pocket_batch.synth.cache import AudioCache, NonFiniteAudio
+from pocket_batch.core.files import sha256_file
+from pocket_batch.synth.cache import AudioCache, NonFiniteAudio, wav_sha256
 
 KEY = "ab" + "0" * 30
 
@@ -24,6 +25,16 @@ def test_a_stored_entry_reads_back_whole(tmp_path):
     entry = cache.get(KEY)
     assert entry.samples == audio.size and len(entry.sha256) == 64
     assert np.array_equal(cache.read(KEY), audio)
+
+
+def test_a_digest_taken_by_the_worker_is_the_stored_wavs_own(tmp_path):
+    audio = (np.cos(np.arange(30_000, dtype=np.float64) / 7) * 0.3)  # float64: stored as float32, hashed so
+    digest = wav_sha256(audio, 24_000)
+    AudioCache(tmp_path).put(KEY, audio, 24_000, sha256=digest, max_length=False, worker="w", wall_seconds=0.1)
+    cache = AudioCache(tmp_path)  # a new run checks the WAV against the record
+    assert cache.get(KEY).sha256 == digest == sha256_file(cache.wav_path(KEY))
+    AudioCache(tmp_path / "here").put(KEY, audio, 24_000, max_length=False, worker="w", wall_seconds=0.1)
+    assert AudioCache(tmp_path / "here").get(KEY).sha256 == digest  # the same digest when the cache takes it
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "nan", "no wav", "bad record"])
