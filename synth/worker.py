@@ -132,13 +132,17 @@ class SynthWorker:
         with self.generating:  # pocket-tts's generate_audio is not thread-safe (and seeds torch's global generator)
             torch.manual_seed(task.seed)
             audio = self.model.generate_audio(state, task.text, max_tokens=task.max_tokens, copy_state=True)
-        audio = audio.numpy().astype(np.float32, copy=False)
-        frames = -(-audio.size // SAMPLES_PER_FRAME)
+        frames = -(-audio.numel() // SAMPLES_PER_FRAME)
         # Counted with the model's own tokenizer, on the prompt pocket-tts builds from the text.
         tokens = self.model.flow_lm.conditioner.prepare(self.source.prepare(task.text)).shape[1]
         limit = max_gen_len(self.model, tokens)
-        return SynthOutput(task.key, audio, frames >= limit, self.name, time.perf_counter() - started,
-                           sha256=wav_sha256(audio, SAMPLE_RATE))
+        return self._output(task.key, audio, frames >= limit, time.perf_counter() - started)
+
+    def _output(self, key: str, audio, max_length: bool, seconds: float) -> SynthOutput:
+        """A chunk's audio tensor as the float32 samples it is sent as, with the digest of the WAV the cache
+        will store: taken here, by one of many workers, not by the one driver."""
+        samples = audio.numpy().astype(np.float32, copy=False)
+        return SynthOutput(key, samples, max_length, self.name, seconds, sha256=wav_sha256(samples, SAMPLE_RATE))
 
     @property
     def call_size(self) -> int:
@@ -198,8 +202,7 @@ class SynthWorker:
 
     def _finished(self, request, audio, max_length: bool, seconds: float) -> SynthOutput:
         """A row's audio as a SynthOutput, heard when verifying: in the feed's thread, between two steps."""
-        audio = audio.numpy().astype(np.float32, copy=False)
-        output = SynthOutput(request.key, audio, max_length, self.name, seconds, sha256=wav_sha256(audio, SAMPLE_RATE))
+        output = self._output(request.key, audio, max_length, seconds)
         return self._heard(output, self.texts.get(request.key, request.text))
 
     def _split(self, task: SynthTask) -> SynthOutput:
