@@ -19,29 +19,38 @@ def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
     Not durable: the file is whole or absent after the process dies, but a power cut may leave it
     short; for files whose content is checked against a hash before use (the audio cache).
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    os.close(fd)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except FileNotFoundError:  # the first file of its folder: the one syscall more, only then
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     tmp_path = Path(tmp)
     try:
+        try:
+            os.fchmod(fd, _MODE)  # mkstemp makes 0600; the file gets the mode a plain open would give it
+        finally:
+            os.close(fd)
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())
         if durable:
             with open(tmp_path, "rb") as f:
                 os.fsync(f.fileno())
         os.replace(tmp_path, target)
-    except OSError as exc:
-        if exc.filename is None:  # a failed write names no file: name the one being written
+    except BaseException as exc:
+        tmp_path.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # a failed write names no file: name the target
             raise OSError(exc.errno, exc.strerror, str(target)) from exc
         raise
-    finally:
-        tmp_path.unlink(missing_ok=True)
 
 
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once, at import: os.umask can only be read by setting it, and setting it while another thread
+# creates a file would give that file the wrong mode.
+_MODE = 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
