@@ -3,12 +3,17 @@
 The real executor, Ray, cache and progress display, with N workers of the real worker
 class whose model is replaced by a stand-in that returns each chunk's audio at once (a
 stand-in for timing the driver only: nothing here reaches a user's output). The workers
-make chunks far faster than real ones, so the driver is the bottleneck, and its own CPU
-time per chunk (scheduling, receiving audio, cache writes, progress) is what is measured,
-on a core of its own: Ray's processes get the others, as a cluster's driver shares its machine
-with Ray's head but not with its workers. A driver at full load on one core then feeds
-1 / (CPU per chunk) chunks a second: divided by what one real worker makes, that is how many
-workers it keeps busy.
+make chunks far faster than real ones, and the driver's own CPU time per chunk (scheduling,
+receiving audio, cache writes, progress) is what is measured, on a core of its own: Ray's
+processes get the others, as a cluster's driver shares its machine with Ray's head but not
+with its workers. A driver at full load on one core then feeds 1 / (CPU per chunk) chunks a
+second: divided by what one real worker makes, that is how many workers it keeps busy.
+
+A driver's CPU per chunk rises as its load falls (each pass serves fewer chunks, and each
+chunk finds the core's caches cold), and dozens of stand-ins sharing a small machine's other
+cores make fewer chunks a second than a few: `pace` asks every run for the same chunks a
+second, to compare worker counts at one load; the table shows what each run made, and how
+busy the driver's core was.
 """
 
 from __future__ import annotations
@@ -44,15 +49,20 @@ STAND_IN_VOICE = Voice(name="stand-in", kind="preset", fingerprint="stand-in")
 
 
 class _InstantRows:
-    """A BatchedGenerator's interface with no model: every request's audio is ready the moment it is taken."""
+    """A BatchedGenerator's interface with no model: a request's audio is ready the moment it is taken,
+    or, paced, `seconds_per_chunk` after the previous one (sleeping: the stand-in's CPU stays nil)."""
 
     closed = False
 
-    def __init__(self):
+    def __init__(self, seconds_per_chunk: float = 0.0):
         self.noise = np.random.default_rng(0).uniform(-0.1, 0.1, 60 * SAMPLE_RATE).astype(np.float32)
+        self.seconds_per_chunk = seconds_per_chunk
 
     def generate(self, requests):
+        due = time.monotonic()
         while (request := requests.take(wait=True)) is not None:
+            due = max(due + self.seconds_per_chunk, time.monotonic())
+            time.sleep(max(0.0, due - time.monotonic()))
             samples = int(len(request.text.split()) * SECONDS_PER_WORD * SAMPLE_RATE)
             yield request, _Tensor(self.noise[:samples].copy()), False, 0.0
 
@@ -73,8 +83,12 @@ class StandInWorker(SynthWorker):
     def _load(self) -> None:
         self.name = self.name or f"{socket.gethostname()}:{os.getpid()}"
 
+    def __init__(self, *args, seconds_per_chunk: float = 0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seconds_per_chunk = seconds_per_chunk
+
     def _rows(self):
-        return _InstantRows()
+        return _InstantRows(self.seconds_per_chunk)
 
     def _pieces(self, task: SynthTask) -> list[str]:
         return [task.text]
@@ -84,23 +98,25 @@ class StandInWorker(SynthWorker):
 
 
 def bench_driver(worker_counts: list[int], chunks: int, batch_size: int, worker_rate: float | None,
-                 console: Console) -> list[dict]:
+                 console: Console, pace: float | None = None) -> list[dict]:
+    """`pace`: the chunks a second all stand-ins make together (None: as many as they can)."""
     worker_rate = worker_rate or WORKER_CHUNKS_PER_S
     rows = []
     for workers in worker_counts:
         with multiprocessing.get_context("spawn").Pool(1) as pool:  # a fresh driver (and Ray) for each count
-            rows.append(pool.apply(_measure, (workers, chunks, batch_size)))
+            rows.append(pool.apply(_measure, (workers, chunks, batch_size, workers / pace if pace else 0.0)))
         console.print(f"  {workers} workers: {rows[-1]['chunks_per_s']:.0f} chunks/s, "
                       f"{rows[-1]['cpu_ms']:.2f} ms driver CPU a chunk", highlight=False)
     _print(rows, worker_rate, console)
     return rows
 
 
-def _measure(workers: int, chunks: int, batch_size: int) -> dict:
+def _measure(workers: int, chunks: int, batch_size: int, seconds_per_chunk: float = 0.0) -> dict:
     sentences = bench_sentences(641)
     tasks = [SynthTask(f"{n:032x}", sentences[n % len(sentences)], STAND_IN_VOICE.fingerprint, n, 50)
              for n in range(chunks)]
-    make_worker = functools.partial(StandInWorker, ModelOptions(), batch_size=batch_size)
+    make_worker = functools.partial(StandInWorker, ModelOptions(), batch_size=batch_size,
+                                    seconds_per_chunk=seconds_per_chunk)
     defaults, audio = Synthesis(), 0  # the pipeline's own retries and per-chunk deadline
     with (tempfile.TemporaryDirectory() as tmp,
           RayExecutor(make_worker, workers, retries=defaults.chunk_retries, timeout=defaults.chunk_timeout) as executor):
@@ -190,12 +206,12 @@ def _print(rows: list[dict], worker_rate: float, console: Console) -> None:
     table = Table(title=f"bench driver: stand-in workers (no model), real executor, Ray, cache, progress; {alone}"
                         f"a real worker makes {worker_rate:g} chunks/s; ms are CPU per chunk")
     parts = list(rows[0]["parts_ms"]) if rows else []
-    for column in ("workers", "chunks", "wall s", "chunks/s", "driver CPU s", "CPU per chunk",
+    for column in ("workers", "chunks", "wall s", "chunks/s", "driver CPU s", "driver busy", "CPU per chunk",
                    *(f"{part} ms" for part in parts), "driver at 1 core", "workers it can feed"):
         table.add_column(column, justify="right")
     for r in rows:
         capacity = 1000 / r["cpu_ms"]
         table.add_row(str(r["workers"]), str(r["chunks"]), f"{r['wall_s']:.1f}", f"{r['chunks_per_s']:.0f}",
-                      f"{r['cpu_s']:.1f}", f"{r['cpu_ms']:.2f} ms", *(f"{r['parts_ms'][p]:.2f}" for p in parts),
+                      f"{r['cpu_s']:.1f}", f"{r['cpu_s'] / r['wall_s']:.0%}", f"{r['cpu_ms']:.2f} ms", *(f"{r['parts_ms'][p]:.2f}" for p in parts),
                       f"{capacity:.0f} chunks/s", f"{capacity / worker_rate:.0f}")
     console.print(table)

@@ -352,11 +352,12 @@ def bench_driver(
     chunks: Annotated[int, typer.Option(help="Chunks per run.")] = 3000,
     batch_size: Annotated[int, typer.Option(help="Rows per worker.")] = default(Synthesis, "batch_size"),
     worker_rate: Annotated[Optional[float], typer.Option(help="Chunks a second one real worker makes (default: as bench synth measured).")] = None,
+    pace: Annotated[Optional[float], typer.Option(help="Chunks a second all stand-ins make together, to compare worker counts at one load (default: as many as they can).")] = None,
 ) -> None:
     """The driver's own CPU per chunk, with instant stand-in workers: how many real workers one driver feeds."""
     from pocket_batch.benchmarks.driver import bench_driver as run
 
-    run(workers, chunks, batch_size, worker_rate, Console(width=170))
+    run(workers, chunks, batch_size, worker_rate, Console(width=170), pace)
 
 
 @bench_app.command("postproc")

@@ -47,6 +47,14 @@ def test_bench_driver_feeds_stand_in_workers_through_the_real_executor_and_cache
     assert "workers it can feed" in log.read_text()
 
 
+def test_bench_driver_paces_its_stand_ins_to_the_chunks_a_second_asked(tmp_path):
+    from pocket_batch.benchmarks.driver import bench_driver
+
+    with (tmp_path / "driver.txt").open("w") as out:
+        [row] = bench_driver([2], chunks=40, batch_size=4, worker_rate=1.0, console=Console(file=out, width=200), pace=40.0)
+    assert row["written"] == 40 and row["wall_s"] >= 1.0  # 20 chunks a worker, one every 1/20 s
+
+
 def test_bench_decoder_measures_bf16_against_fp32_on_the_same_latents(small_model, tmp_path):
     from pocket_batch.benchmarks.decoder import bench_decoder
 
