@@ -58,6 +58,10 @@ class Request:
     text: str
     state: dict  # the voice's model state (not modified)
     seed: int
+    # The pieces after `text` when pocket-tts would split the chunk into several generations: each
+    # runs in the same row once the one before it ends, from the voice state, its noise going on
+    # from the same generator (as generate_audio's global one does); their audio is joined.
+    then: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -82,11 +86,14 @@ class _Listed:
 class _Row:
     request: Request
     generator: torch.Generator
-    max_gen_len: int
-    frames_after_eos: int
+    pieces: deque[str]  # the texts still to generate after the one running
+    max_gen_len: int = 0
+    frames_after_eos: int = 0
     step: int = 0
     eos_step: int | None = None
     latents: list[torch.Tensor] = field(default_factory=list)
+    audio: list[torch.Tensor] = field(default_factory=list)  # the pieces done
+    max_length: bool = False  # a piece done reached its max length
     admitted: float = field(default_factory=time.perf_counter)
 
 
@@ -327,30 +334,33 @@ class BatchedGenerator:
 
     # -- admission -----------------------------------------------------------------------
 
-    def _prefill(self, request: Request) -> tuple[_Row, list[torch.Tensor], int]:
-        """What the stock path does before its first frame, for one row; returns its caches and offset."""
+    def _prefill(self, row: _Row) -> tuple[list[torch.Tensor], int]:
+        """What the stock path does before a piece's first frame, for one row; returns its caches and offset."""
         model = self.model
-        text, guess = prepare_text_prompt(request.text, model)
-        frames_after_eos = model.model_recommended_frames_after_eos
-        if frames_after_eos is None:
-            frames_after_eos = guess + 2
-        state = copy.deepcopy(request.state)
+        text, guess = prepare_text_prompt(row.pieces.popleft(), model)
+        row.frames_after_eos = model.model_recommended_frames_after_eos
+        if row.frames_after_eos is None:
+            row.frames_after_eos = guess + 2
+        state = copy.deepcopy(row.request.state)
         prepared = model.flow_lm.conditioner.prepare(text)
-        limit = max_gen_len(model, prepared.shape[1])
+        row.max_gen_len = max_gen_len(model, prepared.shape[1])
         current = flow_lm_end(model, state)
-        expand_kv_cache(model, state, current + prepared.shape[1] + limit)
-        generator = torch.Generator().manual_seed(request.seed)
-        with _rng_from(generator):  # the prompt step draws (and discards) one noise sample, as stock does
+        expand_kv_cache(model, state, current + prepared.shape[1] + row.max_gen_len)
+        with _rng_from(row.generator):  # the prompt step draws (and discards) one noise sample, as stock does
             prefill(model, state, prepared)
         layers = model.flow_lm.transformer.layers
         caches = [state[module_name(layer.self_attn)]["cache"] for layer in layers]
-        offset = flow_lm_end(model, state)
-        return _Row(request, generator, limit, frames_after_eos), caches, offset
+        return caches, flow_lm_end(model, state)
 
     def _admit(self, slot: int, request: Request) -> _Row:
-        row, caches, offset = self._prefill(request)
-        self.flow.load_row(slot, caches, offset)  # pocket-tts sized them for the row's max length
+        row = _Row(request, torch.Generator().manual_seed(request.seed), deque((request.text, *request.then)))
+        self._start_piece(slot, row)
         return row
+
+    def _start_piece(self, slot: int, row: _Row) -> None:
+        caches, offset = self._prefill(row)
+        self.flow.load_row(slot, caches, offset)  # pocket-tts sized them for the row's max length
+        row.step, row.eos_step, row.latents = 0, None, []
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -384,20 +394,29 @@ class BatchedGenerator:
                 if bool(eos[slot]) and row.eos_step is None and row.step >= min_frames_before_eos(self.model):
                     row.eos_step = row.step
                 if row.eos_step is not None and row.step >= row.eos_step + row.frames_after_eos:
-                    yield self._finish(slot, rows, max_length=False)
+                    yield from self._finish(slot, rows, latents, max_length=False)
                     continue
                 latents[slot] = next_latents[slot]
                 row.latents.append(next_latents[slot])
                 row.step += 1
                 if row.step >= row.max_gen_len:
-                    yield self._finish(slot, rows, max_length=True)
+                    yield from self._finish(slot, rows, latents, max_length=True)
 
-    def _finish(self, slot: int, rows: list, max_length: bool) -> tuple[Request, torch.Tensor, bool, float]:
+    def _finish(self, slot: int, rows: list, latents: torch.Tensor,
+                max_length: bool) -> Iterator[tuple[Request, torch.Tensor, bool, float]]:
+        """A piece has ended: its audio decoded, then the row's next piece started in its slot, or the row's
+        whole audio yielded and the slot freed."""
         row = rows[slot]
+        self.flow.reset_row(slot)  # its cache goes now, before the next prefill allocates one
+        row.audio.append(self._decode(torch.cat(row.latents)[None]) if row.latents else torch.zeros(0))
+        row.max_length |= max_length
+        if row.pieces:
+            self._start_piece(slot, row)
+            latents[slot] = float("nan")
+            return
         rows[slot] = None
-        self.flow.reset_row(slot)  # its cache goes now, before the next row's prefill allocates one
-        audio = self._decode(torch.cat(row.latents)[None]) if row.latents else torch.zeros(0)
-        return row.request, audio, max_length, time.perf_counter() - row.admitted
+        audio = row.audio[0] if len(row.audio) == 1 else torch.cat(row.audio)
+        yield row.request, audio, row.max_length, time.perf_counter() - row.admitted
 
     def _flow_step(self, latents: torch.Tensor, rows: list, active: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """One frame for every row: backbone, EOS head and one-step flow, noise from each row's generator."""

@@ -3,8 +3,7 @@
 A worker runs its BatchedGenerator in one thread of its own. Every call hands its chunks
 to this feed and reads their audio back from its own outbox as each row finishes, so the
 rows a call's last chunks leave free are taken by the next call's first. The model runs
-in that one thread only (pocket-tts is not thread-safe): a chunk pocket-tts would split
-into several generations runs there too, between two steps, and so does whatever the worker
+in that one thread only (pocket-tts is not thread-safe), and so does whatever the worker
 makes of a finished row (its output, heard by the recognizer when verifying).
 """
 
@@ -18,7 +17,6 @@ from collections.abc import Callable
 
 from pocket_batch.synth.batched import BatchedGenerator, Request
 
-Item = Request | Callable[[], object]  # a row to generate, or work to run in the model's thread
 TRIM_EVERY = 16  # finished rows between handing the heap's freed pages back to the system
 
 
@@ -38,7 +36,7 @@ class Feed:
     def __init__(self, generator: BatchedGenerator, finish: Callable[..., object]):
         self.generator = generator
         self.finish = finish
-        self.inbox: deque[tuple[str, Item]] = deque()
+        self.inbox: deque[Request] = deque()
         self.outboxes: dict[str, queue.SimpleQueue] = {}  # chunk key -> its call's outbox
         self.changed = threading.Condition()
         self.closed = False
@@ -46,13 +44,13 @@ class Feed:
         self.thread = threading.Thread(target=self._run, name="pocket-batch rows", daemon=True)
         self.thread.start()
 
-    def submit(self, items: list[tuple[str, Item]]) -> queue.SimpleQueue:
-        """Queue a call's chunks, by key; their results (or the exception that ended them) come to the outbox."""
+    def submit(self, requests: list[Request]) -> queue.SimpleQueue:
+        """Queue a call's chunks; their results (or the exception that ended them) come to the outbox."""
         outbox = queue.SimpleQueue()
         with self.changed:
-            for key, item in items:
-                self.outboxes[key] = outbox
-                self.inbox.append((key, item))
+            for request in requests:
+                self.outboxes[request.key] = outbox
+                self.inbox.append(request)
             self.changed.notify()
         return outbox
 
@@ -60,7 +58,7 @@ class Feed:
         """A call that ends early takes back its chunks not yet started; rows already running finish unread."""
         with self.changed:
             mine = {key for key, box in self.outboxes.items() if box is outbox}
-            self.inbox = deque(entry for entry in self.inbox if entry[0] not in mine)
+            self.inbox = deque(request for request in self.inbox if request.key not in mine)
             for key in mine:
                 del self.outboxes[key]
 
@@ -73,20 +71,10 @@ class Feed:
 
     def take(self, wait: bool) -> Request | None:
         """The generator's next row (runs in the model's thread); `wait` while no row is in flight."""
-        while True:
-            with self.changed:
-                while wait and not self.inbox and not self.closed:
-                    self.changed.wait()
-                if not self.inbox:
-                    return None
-                key, item = self.inbox.popleft()
-            if isinstance(item, Request):
-                return item
-            try:
-                result = item()
-            except Exception as exc:  # noqa: BLE001 - that chunk's call fails; the rows go on
-                result = exc
-            self._deliver(key, result)
+        with self.changed:
+            while wait and not self.inbox and not self.closed:
+                self.changed.wait()
+            return self.inbox.popleft() if self.inbox else None
 
     def _deliver(self, key: str, result: object) -> None:
         with self.changed:

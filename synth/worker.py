@@ -7,7 +7,6 @@ may run at once, each in its own thread: a batching worker's rows are fed by all
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import socket
@@ -180,17 +179,14 @@ class SynthWorker:
         from pocket_batch.synth.batched import Request
 
         feed = self._feed()
-        items = []
+        requests = []
         for task in sorted(tasks, key=lambda t: -len(t.text)):
             self.texts[task.key] = task.text
-            pieces = self._pieces(task)
-            if len(pieces) == 1:
-                items.append((task.key, Request(task.key, pieces[0], self._voice_state(task.voice), task.seed)))
-            else:  # pocket-tts would split it into several generations: let it, in the model's thread
-                items.append((task.key, functools.partial(self._split, task)))
-        outbox = feed.submit(items)
+            first, *then = self._pieces(task)  # several when pocket-tts would split the chunk: one row still
+            requests.append(Request(task.key, first, self._voice_state(task.voice), task.seed, tuple(then)))
+        outbox = feed.submit(requests)
         try:
-            for _ in items:
+            for _ in requests:
                 result = outbox.get()
                 if isinstance(result, Exception):
                     raise result
@@ -204,9 +200,6 @@ class SynthWorker:
         """A row's audio as a SynthOutput, heard when verifying: in the feed's thread, between two steps."""
         output = self._output(request.key, audio, max_length, seconds)
         return self._heard(output, self.texts.get(request.key, request.text))
-
-    def _split(self, task: SynthTask) -> SynthOutput:
-        return self._heard(self.synthesize(task), task.text)
 
     def _heard(self, output: SynthOutput, text: str) -> SynthOutput:
         if self.verify is None:

@@ -74,6 +74,27 @@ def test_each_row_matches_the_single_chunk_path(small_model, temperature, quanti
     assert len(lengths) > 2  # different lengths really were in flight together
 
 
+def test_a_chunk_pocket_tts_would_split_runs_its_pieces_in_one_row_and_matches_it(small_model):
+    """generate_audio splits a text over `max_tokens` into generations run one after the other, its
+    noise going on from one global generator: a row runs the pieces in turn, beside other rows."""
+    from pocket_batch.synth.internals import split_into_best_sentences
+
+    model = load(small_model, 0.7)
+    stock = load(small_model, 0.7)
+    reqs = requests(model, small_model)
+    text = TEXTS[1] + " " + TEXTS[3]
+    first, *then = split_into_best_sentences(model, text, 16)
+    assert len(then) >= 1
+    split = Request("split", first, reqs[0].state, 77, tuple(then))
+    got = batched(model, [reqs[1], split, reqs[3]], batch=2)
+    torch.manual_seed(77)
+    expected = stock.generate_audio(split.state, text, max_tokens=16, copy_state=True)
+    audio, _ = got["split"]
+    assert audio.shape == expected.shape and float((audio - expected).abs().max()) < TOLERANCE
+    alone = single(stock, Request("first", first, reqs[0].state, 77))
+    assert expected.numel() > alone.numel()  # the later pieces really are in it
+
+
 def test_per_row_eos_and_frames_after_eos_match(small_model):
     """With an EOS threshold the random weights cross now and then, rows stop at their own steps."""
     model = load(small_model, 0.7, eos_threshold=-2.0)
