@@ -19,7 +19,8 @@ grows with the chunk); its SEANet convolutions run channels-last (seanet.py).
 Each row replays what `generate_audio` does for that chunk alone: pocket-tts's prefill
 (voice state + text prompt), its own noise generator seeded like the single path
 (one draw for the prompt step, one per frame), the same EOS rule, and Mimi decoding
-with the same 5 ms fade-in. Only float rounding differs (wider matrix products,
+with the same 5 ms fade-in; a chunk it would split into several generations, piece
+after piece in the same row. Only float rounding differs (wider matrix products,
 masked attention over a longer cache, several latent frames per decoder call, and
 in int8 each row's quantization computed outside fbgemm).
 """
