@@ -144,10 +144,11 @@ class RowAttention:
         depends on which chunks share its batch.
         """
         positions = self.offsets[:, None] + torch.arange(x.shape[1])[None, :]  # [B, t]
-        windows = {}  # the same for every layer: the first cache index each row reads, and its mask
+        windows = {}  # the same for every layer: the cache indices each row reads, and its mask
         for row in active:
-            start, mask = self._window(positions[row: row + 1])
-            windows[row] = (self._slide(row, start, start + mask.shape[-1]), mask)
+            start, end, mask = self._window(positions[row: row + 1])
+            first = self._slide(row, start, end)
+            windows[row] = (first, first + end - start, mask)
         for n, layer in enumerate(self.layers):
             update = self._attend(layer.self_attn, layer.norm1(x), n, positions, windows)
             x = x.to(update) + layer.layer_scale_1(update)
@@ -155,15 +156,18 @@ class RowAttention:
         self.offsets += x.shape[1]
         return x
 
-    def _window(self, positions: torch.Tensor) -> tuple[int, torch.Tensor]:
-        """The cache positions one row's queries can see, and pocket-tts's own mask over them.
+    def _window(self, positions: torch.Tensor) -> tuple[int, int, torch.Tensor | None]:
+        """The positions [start, end) one row's queries can see, and pocket-tts's own mask over them.
 
         With a context (Mimi's 250 steps) only the last `context` positions are read: pocket-tts
         reads the whole past and masks all but those, so its cost grows with the chunk's length.
+        A single query with no context sees its whole past: no mask (the same result, bit for bit).
         """
         first, last = int(positions[0, 0]), int(positions[0, -1])
+        if self.context is None and first == last:
+            return 0, last + 1, None
         start = 0 if self.context is None else max(0, first - self.context + 1)
-        return start, attention_mask(positions, torch.arange(start, last + 1)[None, :], self.context)
+        return start, last + 1, attention_mask(positions, torch.arange(start, last + 1)[None, :], self.context)
 
     def _slide(self, row: int, start: int, end: int) -> int:
         """The cache index of position `start`, after moving the window to the front if `end` would not fit."""
@@ -176,21 +180,19 @@ class RowAttention:
         return start - base
 
     def _attend(self, attn, x: torch.Tensor, layer: int, positions: torch.Tensor,
-                windows: dict[int, tuple[int, torch.Tensor]]) -> torch.Tensor:
+                windows: dict[int, tuple[int, int, torch.Tensor | None]]) -> torch.Tensor:
         projected = attn.in_proj(x)
         b, t, _ = projected.shape
         d = attn.dim_per_head
         q = projected[..., : attn.attn_dim].view(b, t, attn.num_heads, d)
-        kv = projected[..., attn.attn_dim:].view(b, t, 2, attn.num_kv_heads, d)
-        k, v = torch.unbind(kv, dim=2)
+        k, v = torch.unbind(projected[..., attn.attn_dim:].view(b, t, 2, attn.num_kv_heads, d), dim=2)
         q, k = rope_rows(q, k, positions, attn.rope.max_period)
         q = q.transpose(1, 2)
+        kv = torch.stack([k, v], dim=2)  # [B, t, 2, H, D]: each row's keys and values go in with one copy
         out = torch.zeros(b, attn.num_heads, t, d, dtype=q.dtype)
-        for row, (start, mask) in windows.items():
-            end = start + mask.shape[-1]
+        for row, (start, end, mask) in windows.items():
             cache = self.caches[row][layer]  # only positions this row has written are read
-            cache[0, 0, :, end - t: end] = k[row].transpose(0, 1)
-            cache[1, 0, :, end - t: end] = v[row].transpose(0, 1)
+            cache[:, 0, :, end - t: end] = kv[row].permute(1, 2, 0, 3)
             k_attn, v_attn = cache[0, :, :, start:end], cache[1, :, :, start:end]
             if attn.num_kv_heads != attn.num_heads:
                 k_attn = k_attn.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
