@@ -2,12 +2,12 @@
 
 pocket-tts generates one chunk at a time: every step streams the whole backbone's
 weights for one row, and its KV cache keeps one write position for all rows. Here
-the same modules run B rows at once, each row with its own position: a row's keys
-and values are written at its own offset, its queries rotated by its own RoPE
-position and masked to its own past. A finished row (EOS plus its frames after
+the same modules run B rows at once, each row with its own position (row_attention.py):
+a row's keys and values are written at its own offset, its queries rotated by its own
+RoPE position and masked to its own past. A finished row (EOS plus its frames after
 EOS, or the max length) leaves at once and the next chunk takes its slot, so the
 batch stays full. Linear layers run on all B rows at once, pocket-tts's int8 ones
-with each row quantized on its own (Int8PerRow), as a single-chunk call would.
+with each row quantized on its own (int8_rows.py), as a single-chunk call would.
 
 A finished row's latents are then decoded by Mimi on their own, DECODE_FRAMES at a
 time: the decoder's convolutions cost the same per row whether rows share a call
@@ -28,21 +28,19 @@ in int8 each row's quantization computed outside fbgemm).
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-import numpy as np
 import torch
-from torch.nn import functional as F
 
-from pocket_batch.synth.internals import (attention_mask, expand_kv_cache, feed_forward, flow_decoder, flow_lm_end,
-                                          init_states, max_gen_len, min_frames_before_eos, module_name,
-                                          packed_weight_bias, per_tensor_quantized, prefill,
-                                          prepare_text_prompt, to_encoder_framerate)
+from pocket_batch.synth.int8_rows import int8_per_row
+from pocket_batch.synth.internals import (expand_kv_cache, flow_decoder, flow_lm_end, init_states, max_gen_len,
+                                          min_frames_before_eos, module_name, prefill, prepare_text_prompt,
+                                          to_encoder_framerate)
+from pocket_batch.synth.row_attention import RowAttention
 from pocket_batch.synth.seanet import ChannelsLastDecoder
 
 
@@ -96,224 +94,6 @@ class _Row:
     audio: list[torch.Tensor] = field(default_factory=list)  # the pieces done
     max_length: bool = False  # a piece done reached its max length
     admitted: float = field(default_factory=time.perf_counter)
-
-
-class RowAttention:
-    """Per-row KV caches for every attention layer of one transformer: positions differ by row.
-
-    Each row holds its own cache, one [2, 1, H, T, D] tensor per layer (pocket-tts's [2, 1, T, H, D]
-    with heads first: a head's keys are then contiguous, and attention reads them in place, a
-    third faster than through a transposed view, with the same result), sized for that row alone: memory is the sum of the rows in flight, not the batch times
-    the longest row. With a context, a row's cache need only hold its window: once full,
-    the positions still in the window move to its front (`bases`: the position at index 0).
-    """
-
-    def __init__(self, layers, batch: int, context: int | None, dtype: torch.dtype = torch.float32):
-        self.layers = list(layers)
-        self.context = context
-        self.dtype = dtype
-        self.offsets = torch.zeros(batch, dtype=torch.long)
-        self.caches: list[list[torch.Tensor] | None] = [None] * batch
-        self.bases = [0] * batch
-
-    def load_row(self, row: int, caches: list[torch.Tensor], offset: int) -> None:
-        """Take over a row's caches ([2, 1, T, H, D], pocket-tts's), one per layer, `offset` positions written."""
-        self.caches[row] = [cache.transpose(2, 3).contiguous() for cache in caches]
-        self.offsets[row] = offset
-        self.bases[row] = 0
-
-    def new_row(self, row: int, positions: int, step: int) -> None:
-        """An empty cache for `positions` in all, `step` new ones at a time: with a context, the window's worth."""
-        if self.context is not None:
-            positions = min(positions, self.context + step)
-        self.caches[row] = [torch.empty(2, 1, layer.self_attn.num_kv_heads, positions, layer.self_attn.dim_per_head,
-                                        dtype=self.dtype) for layer in self.layers]
-        self.offsets[row] = 0
-        self.bases[row] = 0
-
-    def reset_row(self, row: int) -> None:
-        self.caches[row] = None
-        self.offsets[row] = 0
-
-    def forward(self, x: torch.Tensor, active: list[int]) -> torch.Tensor:
-        """All layers for `t` new positions per row; then every row's offset advances by `t`.
-
-        Linear layers run on all B rows at once (that is the point: weights are read once a
-        step; int8 ones quantize each row on its own, see Int8PerRow); attention runs row by row
-        over exactly that row's past, with pocket-tts's own mask, so a row's result never
-        depends on which chunks share its batch.
-        """
-        positions = self.offsets[:, None] + torch.arange(x.shape[1])[None, :]  # [B, t]
-        windows = {}  # the same for every layer: the cache indices each row reads, and its mask
-        for row in active:
-            start, end, mask = self._window(positions[row: row + 1])
-            first = self._slide(row, start, end)
-            windows[row] = (first, first + end - start, mask)
-        for n, layer in enumerate(self.layers):
-            update = self._attend(layer.self_attn, layer.norm1(x), n, positions, windows)
-            x = x.to(update) + layer.layer_scale_1(update)
-            x = feed_forward(layer, x)
-        self.offsets += x.shape[1]
-        return x
-
-    def _window(self, positions: torch.Tensor) -> tuple[int, int, torch.Tensor | None]:
-        """The positions [start, end) one row's queries can see, and pocket-tts's own mask over them.
-
-        With a context (Mimi's 250 steps) only the last `context` positions are read: pocket-tts
-        reads the whole past and masks all but those, so its cost grows with the chunk's length.
-        A single query with no context sees its whole past: no mask (the same result, bit for bit).
-        """
-        first, last = int(positions[0, 0]), int(positions[0, -1])
-        if self.context is None and first == last:
-            return 0, last + 1, None
-        start = 0 if self.context is None else max(0, first - self.context + 1)
-        return start, last + 1, attention_mask(positions, torch.arange(start, last + 1)[None, :], self.context)
-
-    def _slide(self, row: int, start: int, end: int) -> int:
-        """The cache index of position `start`, after moving the window to the front if `end` would not fit."""
-        base, caches = self.bases[row], self.caches[row]
-        if end - base > caches[0].shape[3]:
-            written = int(self.offsets[row])
-            for cache in caches:
-                cache[:, :, :, : written - start] = cache[:, :, :, start - base: written - base].clone()
-            self.bases[row] = base = start
-        return start - base
-
-    def _attend(self, attn, x: torch.Tensor, layer: int, positions: torch.Tensor,
-                windows: dict[int, tuple[int, int, torch.Tensor | None]]) -> torch.Tensor:
-        projected = attn.in_proj(x)
-        b, t, _ = projected.shape
-        d = attn.dim_per_head
-        q = projected[..., : attn.attn_dim].view(b, t, attn.num_heads, d)
-        k, v = torch.unbind(projected[..., attn.attn_dim:].view(b, t, 2, attn.num_kv_heads, d), dim=2)
-        q, k = rope_rows(q, k, positions, attn.rope.max_period)
-        q = q.transpose(1, 2)
-        kv = torch.stack([k, v], dim=2)  # [B, t, 2, H, D]: each row's keys and values go in with one copy
-        out = torch.zeros(b, attn.num_heads, t, d, dtype=q.dtype)
-        for row, (start, end, mask) in windows.items():
-            cache = self.caches[row][layer]  # only positions this row has written are read
-            cache[:, 0, :, end - t: end] = kv[row].permute(1, 2, 0, 3)
-            k_attn, v_attn = cache[0, :, :, start:end], cache[1, :, :, start:end]
-            if attn.num_kv_heads != attn.num_heads:
-                k_attn = k_attn.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
-                v_attn = v_attn.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
-            out[row: row + 1] = F.scaled_dot_product_attention(q[row: row + 1], k_attn, v_attn, mask, dropout_p=0.0)
-        return attn.out_proj(out.transpose(1, 2).reshape(b, t, -1))
-
-
-def rope_rows(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, max_period: float):
-    """pocket-tts's apply_rope, with a position per row instead of one offset for the batch."""
-    b, t, h, d = q.shape
-    hk = k.shape[2]
-    ds = torch.arange(d // 2, dtype=torch.float32)
-    freqs = torch.exp(ds * (-math.log(max_period) * 2 / d))
-    ts = positions.to(torch.float32).view(b, t, 1, 1)
-    q = q.view(b, t, h, d // 2, 2)
-    k = k.view(b, t, hk, d // 2, 2)
-    qr, qi = q[..., 0].float(), q[..., 1].float()
-    kr, ki = k[..., 0].float(), k[..., 1].float()
-    rotr, roti = torch.cos(freqs * ts), torch.sin(freqs * ts)
-    dtype = q.dtype
-    qo = torch.stack([(qr * rotr - qi * roti).to(dtype), (qr * roti + qi * rotr).to(dtype)], dim=-1)
-    ko = torch.stack([(kr * rotr - ki * roti).to(dtype), (kr * roti + ki * rotr).to(dtype)], dim=-1)
-    return qo.view(b, t, h, d), ko.view(b, t, hk, d)
-
-
-def int8_per_row(module: torch.nn.Module) -> None:
-    """Swap every int8 Linear under `module` for an Int8PerRow with the same weights.
-
-    pocket-tts's int8 (torch.ao dynamic quantization, fbgemm) picks one activation scale per
-    call: on a batch, a row's rounding would depend on the rows beside it, and called a row at
-    a time it reads the layer's weights once per row (16 rows: 16 x 150 us, where one call on
-    all 16 takes 900 us). The swap is for good; the new layers use the old ones' fbgemm weights.
-    """
-    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
-
-    for parent in list(module.modules()):
-        for name, child in list(parent.named_children()):
-            if type(child) is DynamicInt8Linear:
-                setattr(parent, name, Int8PerRow(child))
-
-
-class Int8PerRow(torch.nn.Module):
-    """An int8 Linear for a batch in one fbgemm call, each row quantized on its own.
-
-    A row gets the scale and zero point fbgemm would choose for that row alone
-    (ChooseQuantizationParams over [min, max] widened to 0, onto 0..127 as pocket-tts's
-    reduce_range asks) and is rounded to those integers. fbgemm then multiplies all rows by
-    the weights in one call: an anchor row holding 0 and 127 makes the call's own scale
-    exactly 1 and zero point 0, so the integers go through unchanged, and the weights are
-    packed again at scale 1, so fbgemm returns each output's integer sum itself (a 7-bit
-    input times int8 weights, summed exactly in int32; exact in float32 below 2^24). Each row's
-    zero point is then taken off those sums and the row scaled back with its own scale, in
-    float32 as fbgemm does: its result depends on that row alone, and matches a single-row
-    call up to float rounding. A handful of whole-tensor operations: the arithmetic around the
-    product once took as long as the product.
-    """
-
-    QMAX = 127  # reduce_range: 7-bit activations, so fbgemm's int16 pair sums cannot saturate
-
-    def __init__(self, layer):
-        super().__init__()
-        weight, bias = packed_weight_bias(layer)
-        if weight.qscheme() != torch.per_tensor_affine:
-            raise TypeError(f"int8 weights quantized {weight.qscheme()}; pocket-tts uses one scale per tensor")
-        self.in_features, self.out_features = layer.in_features, layer.out_features
-        self.weight_scale, self.weight_zero = weight.q_scale(), weight.q_zero_point()
-        ints = weight.int_repr()
-        # the same integers at scale 1: fbgemm's output is then the integer sums (the bias is added after)
-        self.packed = torch.ops.quantized.linear_prepack(per_tensor_quantized(ints, 1.0, self.weight_zero), None)
-        self.bias = None if bias is None else bias.detach()
-        # per output, the sum of its weights around their zero point (summed as integers: no wide copy)
-        self.weight_sums = (ints.sum(1, dtype=torch.int64) - self.in_features * self.weight_zero).float()
-        self.inputs: torch.Tensor | None = None  # fbgemm's input: the rows' integers, then the anchor
-
-    def weight(self) -> torch.Tensor:
-        """The int8 weights at their scale, as torch.ao's Linear.weight() (pocket-tts reads its device)."""
-        ints = torch.ops.quantized.linear_unpack(self.packed)[0].int_repr()
-        return per_tensor_quantized(ints, self.weight_scale, self.weight_zero)
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, int8 per row"
-
-    def _input(self, batch: int, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """fbgemm's input for `rows` rows (the rows' integers, then the anchor), and the rows' part as [batch, -1].
-        One kept, for the last size asked: a step's, every step; a prefill's differs with each prompt."""
-        if self.inputs is None or self.inputs.shape[0] != rows + 1:
-            self.inputs = torch.zeros(rows + 1, self.in_features)
-            self.inputs[rows, 0] = self.QMAX
-        return self.inputs, self.inputs[:-1].view(batch, -1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, k = x.shape[0], x.shape[-1]
-        flat = x.reshape(batch, -1)  # a row's scale covers all its positions, as one stock call's does
-        low = flat.amin(1).clamp_(max=0)  # (torch.aminmax: the same, 8x slower here)
-        high = flat.amax(1).clamp_(min=0)
-        inverse, zero, scale = (torch.from_numpy(a)[:, None] for a in _row_quantization(low.numpy(), high.numpy(),
-                                                                                         self.QMAX, self.weight_scale))
-        inputs, q = self._input(batch, flat.numel() // k)
-        torch.mul(flat, inverse, out=q)
-        q.add_(zero).round_().clamp_(0, self.QMAX)
-        sums = torch.ops.quantized.linear_dynamic(inputs, self.packed, True)[:-1].view(batch, -1, self.out_features)
-        out = sums.addcmul_(zero[:, :, None], self.weight_sums, value=-1).mul_(scale[:, :, None])
-        if self.bias is not None:
-            out += self.bias
-        return out.view(*x.shape[:-1], self.out_features)
-
-
-def _row_quantization(low: np.ndarray, high: np.ndarray, qmax: int, weight_scale: float):
-    """Per row, from its [min, max] widened to 0 (float32): fbgemm's ChooseQuantizationParams, in double as it
-    computes them, and what Int8PerRow needs of them as float32: 1 / scale, the zero point, scale x the weights'.
-    In numpy: on a batch's 16 values, a tenth of the time of the same operations as torch tensors."""
-    low, high = low.astype(np.float64), high.astype(np.float64)
-    scale = ((high - low) / qmax).astype(np.float32)
-    with np.errstate(divide="ignore"):
-        scale = np.where((scale == 0) | np.isinf(np.float32(1) / scale), np.float32(0.1), scale)
-    wide = scale.astype(np.float64)
-    # the zero point from whichever end of the range rounds with the smaller error, as fbgemm
-    zero = np.where(np.abs(low / wide) < qmax + np.abs(high / wide), -low / wide, qmax - high / wide)
-    zero = np.round(np.clip(zero, 0, qmax)).astype(np.float32)
-    return np.float32(1) / scale, zero, scale * np.float32(weight_scale)
 
 
 class BatchedGenerator:

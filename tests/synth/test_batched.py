@@ -146,7 +146,7 @@ def test_each_row_holds_a_cache_sized_for_itself_alone(small_model):
 
 def test_decoder_cache_holds_only_its_window_and_gives_the_same_audio(small_model):
     """Mimi's transformer reads 250 steps back: its cache slides instead of growing with the chunk."""
-    from pocket_batch.synth.batched import RowAttention
+    from pocket_batch.synth.row_attention import RowAttention
 
     layers = load(small_model, 0.7).mimi.decoder_transformer.transformer
     steps, step = 3 * layers.context, 16
@@ -184,7 +184,7 @@ def test_int8_layers_quantize_each_row_on_its_own():
     """One fbgemm call for the batch, yet each row as a single-row call gives it, whatever its neighbours."""
     import copy
 
-    from pocket_batch.synth.batched import Int8PerRow, int8_per_row
+    from pocket_batch.synth.int8_rows import Int8PerRow, int8_per_row
 
     torch.manual_seed(0)
     stock = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(64, 32)), {torch.nn.Linear},

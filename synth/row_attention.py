@@ -1,0 +1,137 @@
+"""Attention with a position per row: B chunks at different points of their generation in one batch.
+
+pocket-tts's KV cache keeps one write position for all rows; here each row has its own cache,
+offset and RoPE position, and attends over exactly its own past, so its result never depends
+on the rows beside it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+from pocket_batch.synth.internals import attention_mask, feed_forward
+
+
+class RowAttention:
+    """Per-row KV caches for every attention layer of one transformer: positions differ by row.
+
+    Each row holds its own cache, one [2, 1, H, T, D] tensor per layer (pocket-tts's [2, 1, T, H, D]
+    with heads first: a head's keys are then contiguous, and attention reads them in place, a
+    third faster than through a transposed view, with the same result), sized for that row alone:
+    memory is the sum of the rows in flight, not the batch times the longest row. With a context,
+    a row's cache need only hold its window: once full, the positions still in the window move to
+    its front (`bases`: the position at index 0).
+    """
+
+    def __init__(self, layers, batch: int, context: int | None, dtype: torch.dtype = torch.float32):
+        self.layers = list(layers)
+        self.context = context
+        self.dtype = dtype
+        self.offsets = torch.zeros(batch, dtype=torch.long)
+        self.caches: list[list[torch.Tensor] | None] = [None] * batch
+        self.bases = [0] * batch
+
+    def load_row(self, row: int, caches: list[torch.Tensor], offset: int) -> None:
+        """Take over a row's caches ([2, 1, T, H, D], pocket-tts's), one per layer, `offset` positions written."""
+        self.caches[row] = [cache.transpose(2, 3).contiguous() for cache in caches]
+        self.offsets[row] = offset
+        self.bases[row] = 0
+
+    def new_row(self, row: int, positions: int, step: int) -> None:
+        """An empty cache for `positions` in all, `step` new ones at a time: with a context, the window's worth."""
+        if self.context is not None:
+            positions = min(positions, self.context + step)
+        self.caches[row] = [torch.empty(2, 1, layer.self_attn.num_kv_heads, positions, layer.self_attn.dim_per_head,
+                                        dtype=self.dtype) for layer in self.layers]
+        self.offsets[row] = 0
+        self.bases[row] = 0
+
+    def reset_row(self, row: int) -> None:
+        self.caches[row] = None
+        self.offsets[row] = 0
+
+    def forward(self, x: torch.Tensor, active: list[int]) -> torch.Tensor:
+        """All layers for `t` new positions per row; then every row's offset advances by `t`.
+
+        Linear layers run on all B rows at once (that is the point: weights are read once a
+        step; int8 ones quantize each row on its own, see Int8PerRow); attention runs row by row
+        over exactly that row's past, with pocket-tts's own mask, so a row's result never
+        depends on which chunks share its batch.
+        """
+        positions = self.offsets[:, None] + torch.arange(x.shape[1])[None, :]  # [B, t]
+        windows = {}  # the same for every layer: the cache indices each row reads, and its mask
+        for row in active:
+            start, end, mask = self._window(positions[row: row + 1])
+            first = self._slide(row, start, end)
+            windows[row] = (first, first + end - start, mask)
+        for n, layer in enumerate(self.layers):
+            update = self._attend(layer.self_attn, layer.norm1(x), n, positions, windows)
+            x = x.to(update) + layer.layer_scale_1(update)
+            x = feed_forward(layer, x)
+        self.offsets += x.shape[1]
+        return x
+
+    def _window(self, positions: torch.Tensor) -> tuple[int, int, torch.Tensor | None]:
+        """The positions [start, end) one row's queries can see, and pocket-tts's own mask over them.
+
+        With a context (Mimi's 250 steps) only the last `context` positions are read: pocket-tts
+        reads the whole past and masks all but those, so its cost grows with the chunk's length.
+        A single query with no context sees its whole past: no mask (the same result, bit for bit).
+        """
+        first, last = int(positions[0, 0]), int(positions[0, -1])
+        if self.context is None and first == last:
+            return 0, last + 1, None
+        start = 0 if self.context is None else max(0, first - self.context + 1)
+        return start, last + 1, attention_mask(positions, torch.arange(start, last + 1)[None, :], self.context)
+
+    def _slide(self, row: int, start: int, end: int) -> int:
+        """The cache index of position `start`, after moving the window to the front if `end` would not fit."""
+        base, caches = self.bases[row], self.caches[row]
+        if end - base > caches[0].shape[3]:
+            written = int(self.offsets[row])
+            for cache in caches:
+                cache[:, :, :, : written - start] = cache[:, :, :, start - base: written - base].clone()
+            self.bases[row] = base = start
+        return start - base
+
+    def _attend(self, attn, x: torch.Tensor, layer: int, positions: torch.Tensor,
+                windows: dict[int, tuple[int, int, torch.Tensor | None]]) -> torch.Tensor:
+        projected = attn.in_proj(x)
+        b, t, _ = projected.shape
+        d = attn.dim_per_head
+        q = projected[..., : attn.attn_dim].view(b, t, attn.num_heads, d)
+        k, v = torch.unbind(projected[..., attn.attn_dim:].view(b, t, 2, attn.num_kv_heads, d), dim=2)
+        q, k = rope_rows(q, k, positions, attn.rope.max_period)
+        q = q.transpose(1, 2)
+        kv = torch.stack([k, v], dim=2)  # [B, t, 2, H, D]: each row's keys and values go in with one copy
+        out = torch.zeros(b, attn.num_heads, t, d, dtype=q.dtype)
+        for row, (start, end, mask) in windows.items():
+            cache = self.caches[row][layer]  # only positions this row has written are read
+            cache[:, 0, :, end - t: end] = kv[row].permute(1, 2, 0, 3)
+            k_attn, v_attn = cache[0, :, :, start:end], cache[1, :, :, start:end]
+            if attn.num_kv_heads != attn.num_heads:
+                k_attn = k_attn.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
+                v_attn = v_attn.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
+            out[row: row + 1] = F.scaled_dot_product_attention(q[row: row + 1], k_attn, v_attn, mask, dropout_p=0.0)
+        return attn.out_proj(out.transpose(1, 2).reshape(b, t, -1))
+
+
+def rope_rows(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, max_period: float):
+    """pocket-tts's apply_rope, with a position per row instead of one offset for the batch."""
+    b, t, h, d = q.shape
+    hk = k.shape[2]
+    ds = torch.arange(d // 2, dtype=torch.float32)
+    freqs = torch.exp(ds * (-math.log(max_period) * 2 / d))
+    ts = positions.to(torch.float32).view(b, t, 1, 1)
+    q = q.view(b, t, h, d // 2, 2)
+    k = k.view(b, t, hk, d // 2, 2)
+    qr, qi = q[..., 0].float(), q[..., 1].float()
+    kr, ki = k[..., 0].float(), k[..., 1].float()
+    rotr, roti = torch.cos(freqs * ts), torch.sin(freqs * ts)
+    dtype = q.dtype
+    qo = torch.stack([(qr * rotr - qi * roti).to(dtype), (qr * roti + qi * rotr).to(dtype)], dim=-1)
+    ko = torch.stack([(kr * rotr - ki * roti).to(dtype), (kr * roti + ki * rotr).to(dtype)], dim=-1)
+    return qo.view(b, t, h, d), ko.view(b, t, hk, d)
