@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -16,7 +15,7 @@ from rich.table import Table
 from pocket_batch.core.config import (CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
                                      QAOptions, RunConfig, Synthesis, VerifyOptions)
 from pocket_batch.core.errors import ExitCode, PocketBatchError, Terminated, os_error_line
-from pocket_batch.pipeline import views
+from pocket_batch.pipeline import stop, views
 from pocket_batch.pipeline.views import err
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -379,7 +378,7 @@ def main() -> None:
     """Entry point: `pocket-batch FILE ...` runs `render`; errors are one line, not a traceback."""
     args, verbose = _verbosity(sys.argv[1:])
     _logging(verbose)
-    signal.signal(signal.SIGTERM, _terminate)
+    stop.install()
     commands = {c.name or c.callback.__name__ for c in app.registered_commands}
     commands |= {g.name for g in app.registered_groups} | {"--help", "-h"}
     if args == ["--version"]:
@@ -408,6 +407,7 @@ def optional_values(args: list[str]) -> list[str]:
 def _run(args: list[str]) -> int:
     try:
         code = app(args, standalone_mode=False)  # click returns an Exit's code instead of raising it
+        stop.check()
         return code if isinstance(code, int) else 0
     except PocketBatchError as exc:
         _error(str(exc))
@@ -448,10 +448,6 @@ def _usage_errors() -> tuple[type[Exception], ...]:
     else:
         kinds.append(ClickException)
     return tuple(kinds)
-
-
-def _terminate(signum, frame) -> None:
-    raise Terminated()
 
 
 def _verbosity(args: list[str]) -> tuple[list[str], bool]:

@@ -19,6 +19,7 @@ from pocket_batch.core.errors import PocketBatchError, one_line, os_error_line
 from pocket_batch.core.layout import OutputLayout, inside, safe_name
 from pocket_batch.core.measure import clock
 from pocket_batch.core.files import sha256_file, sha256_json
+from pocket_batch.pipeline import stop
 from pocket_batch.pipeline.lock import output_lock, remove_partial_files
 from pocket_batch.pipeline.progress import EncodeProgress
 from pocket_batch.core.records import Book, ChunkAudio
@@ -203,6 +204,7 @@ def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str
         audio = {chunk_id: takes[key].record(session.cache) for chunk_id, key in work.keys.items()}
     else:
         audio = collect(work, session.cache)
+    stop.check()
     try:
         if show_progress:
             with EncodeProgress(book.source.name) as progress:

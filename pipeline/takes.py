@@ -8,12 +8,14 @@ content-addressed like any chunk, so a rerun finds them all and synthesizes noth
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pocket_batch.core.config import SAMPLE_RATE, GenerationOptions, Synthesis, VerifyOptions, default_workers
 from pocket_batch.core.records import Chunk, ChunkAudio, Take, Verdict
+from pocket_batch.pipeline import stop
 from pocket_batch.pipeline.progress import SynthProgress
 from pocket_batch.pipeline.runlog import log
 from pocket_batch.synth.cache import AudioCache
@@ -85,12 +87,15 @@ class Synthesizer:
         if self.executor is None:
             self._start()
         store = self.verifier.store if self.verifier else None
-        if not self.show_progress:
-            failures = run_tasks(tasks, self.voices, self.executor, self.cache, verdicts=store)
-        else:
-            with SynthProgress({t.key: t.text for t in tasks}, summary) as progress:
-                failures = run_tasks(tasks, self.voices, self.executor, self.cache, verdicts=store,
-                                     on_result=lambda out: progress.advance(out.key, out.audio.size / SAMPLE_RATE))
+        progress = SynthProgress({t.key: t.text for t in tasks}, summary) if self.show_progress else None
+
+        def done(out) -> None:
+            stop.check()
+            if progress:
+                progress.advance(out.key, out.audio.size / SAMPLE_RATE)
+
+        with progress or contextlib.nullcontext():
+            failures = run_tasks(tasks, self.voices, self.executor, self.cache, verdicts=store, on_result=done)
         for failure in failures.values():
             log.error("chunk %s failed after %d attempts: %s", failure.key, failure.attempts, failure.reason)
         return failures
