@@ -2,9 +2,9 @@
 
 The handler raises Terminated in the main thread. Python drops an exception raised while it runs
 a finalizer or the import code of some extension modules (it prints "Exception ignored in ..."
-and goes on), and a SIGTERM would then be lost: the run went on to the end and exited 0. So the
-request is also kept, and the run checks it after every chunk, before every book's encoding and
-once more before it exits.
+and goes on): the SIGTERM would be lost, and the run would go on to the end. So the request is
+also kept, and the run checks it after every chunk, before every book's encoding and once more
+before it exits.
 """
 
 from __future__ import annotations
