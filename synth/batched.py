@@ -36,7 +36,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from pocket_batch.synth.int8_rows import int8_per_row
+from pocket_batch.synth.int8_rows import Int8PerRow, int8_per_row
 from pocket_batch.synth.internals import (expand_kv_cache, flow_decoder, flow_lm_end, init_states, max_gen_len,
                                           min_frames_before_eos, module_name, prefill, prepare_text_prompt,
                                           to_encoder_framerate)
@@ -107,6 +107,7 @@ class BatchedGenerator:
         self.mimi_steps = int(mimi.encoder_frame_rate / mimi.frame_rate)
         self.fade_in = torch.linspace(0, 1, model.config.mimi.sample_rate // 200)
         self.flow = RowAttention(fl.transformer.layers, batch, None)
+        self.sizes = exact_sizes(fl, batch)
         # The decoder's transformer and SEANet in `decoder_dtype` (bf16: a copy; the upsampler stays fp32).
         self.decoder_dtype = decoder_dtype
         self.decoder_transformer = mimi.decoder_transformer
@@ -168,19 +169,16 @@ class BatchedGenerator:
             active = [slot for slot, row in enumerate(rows) if row is not None]
             if not active:
                 return
-            # Empty slots stay in the step: MKL picks its fp32 kernel by the number of rows, and a row's
-            # rounding changed with it (measured: a 1024 -> 1 product differs unless rows % 4 == 0),
-            # so running only the rows in flight would make a chunk's audio depend on its neighbours.
             next_latents, eos = self._flow_step(latents, rows, active)
-            for slot in active:
+            for i, slot in enumerate(active):
                 row = rows[slot]
-                if bool(eos[slot]) and row.eos_step is None and row.step >= min_frames_before_eos(self.model):
+                if bool(eos[i]) and row.eos_step is None and row.step >= min_frames_before_eos(self.model):
                     row.eos_step = row.step
                 if row.eos_step is not None and row.step >= row.eos_step + row.frames_after_eos:
                     yield from self._finish(slot, rows, latents, max_length=False)
                     continue
-                latents[slot] = next_latents[slot]
-                row.latents.append(next_latents[slot])
+                latents[slot] = next_latents[i]
+                row.latents.append(next_latents[i])
                 row.step += 1
                 if row.step >= row.max_gen_len:
                     yield from self._finish(slot, rows, latents, max_length=True)
@@ -202,9 +200,15 @@ class BatchedGenerator:
         yield row.request, audio, row.max_length, time.perf_counter() - row.admitted
 
     def _flow_step(self, latents: torch.Tensor, rows: list, active: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """One frame for every row: backbone, EOS head and one-step flow, noise from each row's generator."""
+        """One frame for every row in flight: backbone, EOS head and one-step flow, noise from each row's
+        generator. Returns the new latents and EOS flags in the order of `active`."""
         fl, model = self.model.flow_lm, self.model
-        sequence = torch.where(torch.isnan(latents), fl.bos_emb, latents)
+        # Empty slots fill the step out to the next size at which every row rounds as in a full step
+        # (exact_sizes), so a row's audio never depends on how many others are in flight.
+        size = next(n for n in self.sizes if n >= len(active))
+        slots = active + [slot for slot, row in enumerate(rows) if row is None][: size - len(active)]
+        sequence = latents[slots]
+        sequence = torch.where(torch.isnan(sequence), fl.bos_emb, sequence)
         x = self.flow.forward(fl.input_linear(sequence), active)
         x = fl.out_norm(x)
         if fl.z_proj is not None:
@@ -212,10 +216,9 @@ class BatchedGenerator:
         out = x.to(torch.float32)[:, -1]
         eos = (fl.out_eos(out) > model.eos_threshold)[:, 0]
         std = model.temp ** 0.5
-        noise = torch.zeros(self.batch, self.ldim)
-        for slot, row in enumerate(rows):
-            if row is not None:
-                noise[slot : slot + 1] = _draw_noise((1, self.ldim), std, model.noise_clamp, row.generator)
+        noise = torch.zeros(size, self.ldim)
+        for i, slot in enumerate(active):
+            noise[i: i + 1] = _draw_noise((1, self.ldim), std, model.noise_clamp, rows[slot].generator)
         latent = flow_decoder(fl.flow_type)(lambda *args: fl.flow_net(out, *args), noise, model.sampler_decode_steps)
         return latent[:, None, :], eos
 
@@ -244,6 +247,25 @@ class BatchedGenerator:
         n = min(self.fade_in.numel(), audio.shape[-1])
         audio[:n] *= self.fade_in[:n]
         return audio
+
+
+def exact_sizes(module: torch.nn.Module, batch: int) -> list[int]:
+    """The row counts, up to `batch`, at which each row's result through every linear layer of `module`
+    is bit for bit its result in a call of `batch` rows: the sizes a step may shrink to as rows drain.
+
+    Kernels pick their blocking by the number of rows: MKL's fp32 products round a row differently at
+    1 or 3 rows than at 16, the same at 4, 8 or 12 (measured on AVX-512). Which sizes agree depends on
+    the CPU and the library, so they are tried here, on the machine that runs, with the layers' own shapes.
+    """
+    layers = [m for m in module.modules() if isinstance(m, (torch.nn.Linear, Int8PerRow))]
+    generator = torch.Generator().manual_seed(0)
+    # Several draws: a layer of one output (the EOS head) compares only n numbers a draw, and two
+    # summation orders can round a few of them alike by chance.
+    draws = [[torch.randn(batch, 1, layer.in_features, generator=generator) for layer in layers] for _ in range(8)]
+    with torch.no_grad():
+        full = [[layer(x) for layer, x in zip(layers, inputs)] for inputs in draws]
+        return [n for n in range(1, batch) if all(torch.equal(layer(x[:n]), y[:n]) for inputs, outputs in zip(draws, full)
+                                                   for layer, x, y in zip(layers, inputs, outputs))] + [batch]
 
 
 def _draw_noise(shape, std: float, clamp: float | None, generator: torch.Generator) -> torch.Tensor:

@@ -53,25 +53,28 @@ class RowAttention:
         self.caches[row] = None
         self.offsets[row] = 0
 
-    def forward(self, x: torch.Tensor, active: list[int]) -> torch.Tensor:
-        """All layers for `t` new positions per row; then every row's offset advances by `t`.
+    def forward(self, x: torch.Tensor, slots: list[int]) -> torch.Tensor:
+        """All layers for `t` new positions of the rows in `slots`; then those rows' offsets advance by `t`.
 
-        Linear layers run on all B rows at once (that is the point: weights are read once a
-        step; int8 ones quantize each row on its own, see Int8PerRow); attention runs row by row
-        over exactly that row's past, with pocket-tts's own mask, so a row's result never
-        depends on which chunks share its batch.
+        Row i of `x` belongs to `slots[i]`; rows of `x` after the last slot only fill the batch out
+        (they go through the linear layers, not attention). Linear layers run on all rows at once
+        (that is the point: weights are read once a step; int8 ones quantize each row on its own,
+        see Int8PerRow); attention runs row by row over exactly that row's past, with pocket-tts's
+        own mask, so a row's result never depends on which chunks share its batch.
         """
-        positions = self.offsets[:, None] + torch.arange(x.shape[1])[None, :]  # [B, t]
-        windows = {}  # the same for every layer: the cache indices each row reads, and its mask
-        for row in active:
-            start, end, mask = self._window(positions[row: row + 1])
-            first = self._slide(row, start, end)
-            windows[row] = (first, first + end - start, mask)
+        t = x.shape[1]
+        positions = torch.zeros(x.shape[0], t, dtype=torch.long)
+        positions[: len(slots)] = self.offsets[slots][:, None] + torch.arange(t)[None, :]
+        windows = []  # the same for every layer: each row's slot, the cache indices it reads, and its mask
+        for i, slot in enumerate(slots):
+            start, end, mask = self._window(positions[i: i + 1])
+            first = self._slide(slot, start, end)
+            windows.append((slot, first, first + end - start, mask))
         for n, layer in enumerate(self.layers):
             update = self._attend(layer.self_attn, layer.norm1(x), n, positions, windows)
             x = x.to(update) + layer.layer_scale_1(update)
             x = feed_forward(layer, x)
-        self.offsets += x.shape[1]
+        self.offsets[slots] += t
         return x
 
     def _window(self, positions: torch.Tensor) -> tuple[int, int, torch.Tensor | None]:
@@ -98,7 +101,7 @@ class RowAttention:
         return start - base
 
     def _attend(self, attn, x: torch.Tensor, layer: int, positions: torch.Tensor,
-                windows: dict[int, tuple[int, int, torch.Tensor | None]]) -> torch.Tensor:
+                windows: list[tuple[int, int, int, torch.Tensor | None]]) -> torch.Tensor:
         projected = attn.in_proj(x)
         b, t, _ = projected.shape
         d = attn.dim_per_head
@@ -108,8 +111,8 @@ class RowAttention:
         q = q.transpose(1, 2)
         kv = torch.stack([k, v], dim=2)  # [B, t, 2, H, D]: each row's keys and values go in with one copy
         out = torch.zeros(b, attn.num_heads, t, d, dtype=q.dtype)
-        for row, (start, end, mask) in windows.items():
-            cache = self.caches[row][layer]  # only positions this row has written are read
+        for row, (slot, start, end, mask) in enumerate(windows):
+            cache = self.caches[slot][layer]  # only positions this row has written are read
             cache[:, 0, :, end - t: end] = kv[row].permute(1, 2, 0, 3)
             k_attn, v_attn = cache[0, :, :, start:end], cache[1, :, :, start:end]
             if attn.num_kv_heads != attn.num_heads:

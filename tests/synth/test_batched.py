@@ -122,6 +122,35 @@ def test_a_rows_audio_does_not_depend_on_its_batch_companions(small_model, quant
     assert torch.equal(alone, crowded)
 
 
+@pytest.mark.parametrize("quantize", [False, True])
+def test_a_step_shrinks_as_rows_drain_and_a_rows_audio_stays_the_same(small_model, quantize):
+    """Batch 8, five chunks: the steps run 8 rows wide, then narrower as rows leave; alone, a chunk runs
+    narrow throughout. Its audio is the same bit for bit."""
+    model = load(small_model, 0.7, quantize=quantize)
+    reqs = requests(model, small_model)
+    sizes = BatchedGenerator(model, 8).sizes
+    if sizes == [8]:
+        pytest.skip("no narrower step rounds as a full one on this CPU: every step runs all 8 rows")
+    alone = batched(model, [reqs[1]], batch=8)["k1"][0]
+    crowded = batched(model, [reqs[3], reqs[0], reqs[1], reqs[4], reqs[2]], batch=8)["k1"][0]
+    assert sizes[0] < 5 and torch.equal(alone, crowded)
+
+
+def test_only_step_sizes_that_round_as_a_full_one_are_used():
+    """A layer whose rows round alike at every size allows them all; MKL's fp32 product of one output
+    per row (the EOS head's shape) is tried as well, and a full step is always allowed."""
+    from pocket_batch.synth.batched import exact_sizes
+
+    torch.manual_seed(0)
+    assert exact_sizes(torch.nn.Sequential(torch.nn.Identity()), 6) == [1, 2, 3, 4, 5, 6]
+    head = torch.nn.Linear(1024, 1)
+    sizes = exact_sizes(head, 16)
+    assert sizes[-1] == 16
+    x = torch.randn(64, 16, 1024)  # other inputs than the ones it tried
+    for n in sizes:
+        assert all(torch.equal(head(x[k, :n]), head(x[k])[:n]) for k in range(64))
+
+
 def test_each_row_holds_a_cache_sized_for_itself_alone(small_model):
     """KV memory is the sum of the rows in flight, each its own length; a finished row's goes at once."""
     from pocket_batch.synth.model import ModelSource
