@@ -15,14 +15,14 @@ JUDGE_VERSION = 1  # raised when verify/judge.py decides differently, so stored 
 
 
 def make_backend(options: VerifyOptions, texts: Iterable[str] = ()) -> Backend:
-    """`texts`: everything the run will verify; a backend may listen for these words above others."""
+    """`texts`: everything the run will verify, in run order; a backend may listen for these words above others."""
     if options.backend == "whisper":
         from pocket_batch.verify.whisper import WhisperBackend
 
         return WhisperBackend(options.whisper_model)
     from pocket_batch.verify.sphinx import SphinxBackend
 
-    return SphinxBackend(tuple(sorted({" ".join(words(t)) for t in texts} - {""})))
+    return SphinxBackend(tuple(dict.fromkeys(s for s in (" ".join(words(t)) for t in texts) if s)))
 
 
 def verdicts_fingerprint(backend: Backend, options: VerifyOptions) -> str:

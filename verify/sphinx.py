@@ -2,7 +2,9 @@
 
 Free recognition listens with a language model of the run's own sentences (built here, per
 run): it hears the book's words far better than the general model, and several times faster,
-yet can still hear words dropped, repeated or out of order. When it hears exactly the text,
+yet can still hear words dropped, repeated or out of order. A long run's sentences are cut, in
+run order, into blocks of about BLOCK, each with its own model and dictionary, and a chunk is
+heard with its own block's: a whole book's vocabulary would slow every chunk down (docs/benchmarks.md). When it hears exactly the text,
 its word times are the alignment; otherwise the text is force-aligned, and comparing the
 two decodes' acoustic scores frame by frame says how well the text fits the audio.
 A word missing from the dictionary is given the pronunciation of the fewest dictionary words
@@ -16,6 +18,7 @@ import hashlib
 import io
 import math
 import tempfile
+from collections import OrderedDict
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
@@ -35,6 +38,8 @@ FAST_SEARCH = {"ds": 2, "topn": 2, "maxhmmpf": 2000}
 # Alignment follows one path, so a wide beam costs little; the default one lost correct but robotic
 # (espeak-ng) speech. A wrong text that aligns all the same is caught by its misfit.
 ALIGN_SEARCH = {"beam": 1e-80, "pbeam": 1e-80, "wbeam": 1e-60}
+BLOCK = 50  # sentences a language model holds, about; a run's first 50 are heard as fast as 50 chunks' run
+KEPT = 2  # blocks' recognizers kept loaded (about 27 MB each): chunks come roughly in run order
 
 
 class SphinxBackend:
@@ -43,14 +48,14 @@ class SphinxBackend:
     languages = ("en",)
 
     def __init__(self, sentences: tuple[str, ...] = ()):
-        """`sentences`: the normalized words of every text the run will verify, one sentence a string."""
+        """`sentences`: the normalized words of every text the run will verify, one sentence a string, in run order."""
         self.sentences = sentences
-        self._decoder = None  # free recognition
+        self._decoders: OrderedDict[int, object] = OrderedDict()  # free recognition, by block, latest used last
         self._aligner = None  # forced alignment (it needs no language model)
         self._added: dict[str, str | None] = {}
 
     def __getstate__(self) -> dict:  # shipped to workers without its decoders; each loads its own
-        return {"sentences": self.sentences, "_decoder": None, "_aligner": None, "_added": {}}
+        return {"sentences": self.sentences, "_decoders": OrderedDict(), "_aligner": None, "_added": {}}
 
     def check(self) -> None:
         """Nothing to fetch: the models are inside the wheel."""
@@ -58,30 +63,45 @@ class SphinxBackend:
     @cached_property
     def fingerprint(self) -> str:
         text = "\n".join(self.sentences)
-        settings = f"fresh front end {FAST_SEARCH} {ALIGN_SEARCH} run LM {_digest(text)}"
+        settings = f"fresh front end {FAST_SEARCH} {ALIGN_SEARCH} run LM by {BLOCK} {_digest(text)}"
         return _digest(f"pocketsphinx {version('pocketsphinx')} {settings}")
 
-    @property
-    def decoder(self):
-        if self._decoder is None:
-            from pocketsphinx import Decoder
+    @cached_property
+    def blocks(self) -> list[tuple[str, ...]]:
+        return blocks(self.sentences, BLOCK)
 
-            if not self.sentences:
-                self._decoder = Decoder(samprate=RATE, loglevel="FATAL", **FAST_SEARCH)
-                return self._decoder
-            # A dictionary of the model's words alone: with the full one (134,000 words) pocketsphinx
-            # spends seconds building the search for a language model of a few hundred.
-            vocabulary = sorted({w for s in self.sentences for w in s.split()})
-            known = _dictionary()
-            lines = [f"{word}{'' if n == 0 else f'({n + 1})'} {phones}"
-                     for word in vocabulary for n, phones in enumerate(known.get(word) or [self._compound(word)])
-                     if phones]
-            with tempfile.TemporaryDirectory() as folder:
-                arpa, words = Path(folder) / "run.arpa", Path(folder) / "run.dict"
-                arpa.write_text(_language_model(self.sentences), encoding="utf-8")
-                words.write_text("\n".join(lines) + "\n", encoding="utf-8")
-                self._decoder = Decoder(samprate=RATE, loglevel="FATAL", lm=str(arpa), dict=str(words), **FAST_SEARCH)
-        return self._decoder
+    @cached_property
+    def _block_of(self) -> dict[str, int]:
+        return {sentence: n for n in reversed(range(len(self.blocks))) for sentence in self.blocks[n]}
+
+    def decoder(self, text: list[str]):
+        """Free recognition for this text: its block's language model; the general one for a text the
+        run did not list (nothing listed: every text)."""
+        n = self._block_of.get(" ".join(text), -1)
+        if n not in self._decoders:
+            self._decoders[n] = self._load(self.blocks[n] if n >= 0 else ())
+            if len(self._decoders) > KEPT:
+                self._decoders.popitem(last=False)
+        self._decoders.move_to_end(n)
+        return self._decoders[n]
+
+    def _load(self, sentences: tuple[str, ...]):
+        from pocketsphinx import Decoder
+
+        if not sentences:
+            return Decoder(samprate=RATE, loglevel="FATAL", **FAST_SEARCH)
+        # A dictionary of the model's words alone: with the full one (134,000 words) pocketsphinx
+        # spends seconds building the search for a language model of a few hundred.
+        vocabulary = sorted({w for s in sentences for w in s.split()})
+        known = _dictionary()
+        lines = [f"{word}{'' if n == 0 else f'({n + 1})'} {phones}"
+                 for word in vocabulary for n, phones in enumerate(known.get(word) or [self._compound(word)])
+                 if phones]
+        with tempfile.TemporaryDirectory() as folder:
+            arpa, words = Path(folder) / "run.arpa", Path(folder) / "run.dict"
+            arpa.write_text(_language_model(sentences), encoding="utf-8")
+            words.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            return Decoder(samprate=RATE, loglevel="FATAL", lm=str(arpa), dict=str(words), **FAST_SEARCH)
 
     @property
     def aligner(self):
@@ -93,7 +113,7 @@ class SphinxBackend:
 
     def hear(self, audio: np.ndarray, rate: int, text: list[str], max_wer: float) -> Hearing:
         pcm = _pcm16(audio, rate)
-        free = self._decode(self.decoder, pcm)
+        free = self._decode(self.decoder(text), pcm)
         heard = [seg for seg in free if not _filler(seg.word)]
         transcript = [_word(seg.word) for seg in heard]
         if transcript == text:  # the free decode is the text's alignment, and fits as well as anything can
@@ -160,6 +180,13 @@ class SphinxBackend:
                 if phones and (best[end] is None or len(best[start]) + 1 < len(best[end])):
                     best[end] = best[start] + [phones]
         return " ".join(best[-1]) if best[-1] else None
+
+
+def blocks(sentences: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
+    """The sentences cut in order into runs of nearly equal length, as close to `size` as such runs get."""
+    count = max(1, round(len(sentences) / size))
+    edges = [len(sentences) * n // count for n in range(count + 1)]
+    return [sentences[a:b] for a, b in zip(edges, edges[1:])]
 
 
 @functools.cache

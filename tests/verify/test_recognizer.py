@@ -13,7 +13,8 @@ from speech import espeak_word_bounds, utterances
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.verify.backends import make_backend
 from pocket_batch.verify.judge import verify_audio
-from pocket_batch.verify.sphinx import SphinxBackend
+from pocket_batch.verify.sphinx import SphinxBackend, blocks
+from pocket_batch.verify.words import words
 
 OPTIONS = VerifyOptions()
 
@@ -95,3 +96,49 @@ def test_a_verdict_does_not_depend_on_what_the_recognizer_heard_before(reading):
     first = [check(forward, u.audio, u.rate, u.text) for u in rows[:3]]
     last = [check(backward, u.audio, u.rate, u.text) for u in rows[:3][::-1]][::-1]
     assert first == last
+
+
+def test_a_runs_sentences_are_cut_in_order_into_blocks_of_about_fifty():
+    sentences = tuple(f"s{n}" for n in range(501))
+    cut = blocks(sentences, 50)
+    assert [len(b) for b in cut] == [50] * 9 + [51] and sum(cut, ()) == sentences
+    assert [len(b) for b in blocks(sentences[:74], 50)] == [74]
+    assert [len(b) for b in blocks(sentences[:76], 50)] == [38, 38]
+    assert blocks((), 50) == [()]
+
+
+@pytest.fixture(scope="module")
+def long_run(reading):
+    """The clauses in the middle of a run of 136 sentences: three language models of about 45."""
+    from pocket_batch.benchmarks.synth import bench_sentences
+
+    rows, _ = reading
+    others = bench_sentences(120)
+    return rows, make_backend(OPTIONS, others[:60] + [u.text for u in rows] + others[60:])
+
+
+def test_in_a_long_run_a_clause_is_heard_as_in_a_run_of_its_block_alone(long_run):
+    """What keeps hearing as fast in a book's last chapter as in its first: a chunk's language model and
+    dictionary are its block's, whatever else the run holds."""
+    rows, backend = long_run
+    assert len(backend.blocks) == 3
+    for u in rows:
+        block = next(b for b in backend.blocks if " ".join(words(u.text)) in b)
+        alone = make_backend(OPTIONS, list(block))
+        assert len(alone.blocks) == 1
+        assert check(backend, u.audio, u.rate, u.text) == check(alone, u.audio, u.rate, u.text), u.key
+
+
+def test_a_verdict_does_not_depend_on_which_blocks_were_heard_before(long_run):
+    """Each clause heard after chunks of the other two blocks (its own block's recognizer dropped and
+    loaded again, KEPT being 2) gets the verdict it got heard in order."""
+    rows, backend = long_run
+    first, last = backend.blocks[0][0], backend.blocks[-1][-1]
+    in_order = [check(backend, u.audio, u.rate, u.text) for u in rows]
+    noise = np.random.default_rng(1).normal(0, 0.05, 16_000).astype(np.float32)
+    after_others = []
+    for u in rows:
+        check(backend, noise, 16_000, first)
+        check(backend, noise, 16_000, last)
+        after_others.append(check(backend, u.audio, u.rate, u.text))
+    assert after_others == in_order
