@@ -253,8 +253,8 @@ def exact_sizes(module: torch.nn.Module, batch: int) -> list[int]:
     """The row counts, up to `batch`, at which each row's result through every linear layer of `module`
     is bit for bit its result in a call of `batch` rows: the sizes a step may shrink to as rows drain.
 
-    Kernels pick their blocking by the number of rows: MKL's fp32 products round a row differently at
-    1 or 3 rows than at 16, the same at 4, 8 or 12 (measured on AVX-512). Which sizes agree depends on
+    Kernels pick their blocking by the number of rows: on AVX-512, MKL's fp32 products round a row
+    alike at every multiple of 4 rows and differently at any other count. Which sizes agree depends on
     the CPU and the library, so they are tried here, on the machine that runs, with the layers' own shapes.
     """
     layers = [m for m in module.modules() if isinstance(m, (torch.nn.Linear, Int8PerRow))]
@@ -264,8 +264,12 @@ def exact_sizes(module: torch.nn.Module, batch: int) -> list[int]:
     draws = [[torch.randn(batch, 1, layer.in_features, generator=generator) for layer in layers] for _ in range(8)]
     with torch.no_grad():
         full = [[layer(x) for layer, x in zip(layers, inputs)] for inputs in draws]
-        return [n for n in range(1, batch) if all(torch.equal(layer(x[:n]), y[:n]) for inputs, outputs in zip(draws, full)
-                                                   for layer, x, y in zip(layers, inputs, outputs))] + [batch]
+
+        def exact(n: int) -> bool:
+            return all(torch.equal(layer(x[:n]), y[:n])
+                       for inputs, outputs in zip(draws, full) for layer, x, y in zip(layers, inputs, outputs))
+
+        return [n for n in range(1, batch) if exact(n)] + [batch]
 
 
 def _draw_noise(shape, std: float, clamp: float | None, generator: torch.Generator) -> torch.Tensor:

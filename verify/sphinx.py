@@ -4,9 +4,10 @@ Free recognition listens with a language model of the run's own sentences (built
 run): it hears the book's words far better than the general model, and several times faster,
 yet can still hear words dropped, repeated or out of order. A long run's sentences are cut, in
 run order, into blocks of about BLOCK, each with its own model and dictionary, and a chunk is
-heard with its own block's: a whole book's vocabulary would slow every chunk down (docs/benchmarks.md). When it hears exactly the text,
-its word times are the alignment; otherwise the text is force-aligned, and comparing the
-two decodes' acoustic scores frame by frame says how well the text fits the audio.
+heard with its block's: a whole book's vocabulary would slow every chunk down and hear robotic
+speech worse (docs/benchmarks.md). When it hears exactly the text, its word times are the
+alignment; otherwise the text is force-aligned, and comparing the two decodes' acoustic scores
+frame by frame says how well the text fits the audio.
 A word missing from the dictionary is given the pronunciation of the fewest dictionary words
 that spell it ("windowsill" = "window" + "sill").
 """
