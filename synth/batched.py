@@ -94,15 +94,20 @@ class _Row:
     audio: list[torch.Tensor] = field(default_factory=list)  # the pieces done
     max_length: bool = False  # a piece done reached its max length
     admitted: float = field(default_factory=time.perf_counter)
+    cache_bytes: int = 0  # its KV caches at its largest piece: what it holds of the generator's budget
 
 
 class BatchedGenerator:
     """Generates many chunks with one TTSModel, `batch` rows at a time."""
 
-    def __init__(self, model, batch: int, decoder_dtype: torch.dtype = torch.float32):
+    def __init__(self, model, batch: int, decoder_dtype: torch.dtype = torch.float32, cache_bytes: int | None = None):
+        """`cache_bytes`: the KV caches the rows in flight may hold together; a row that would pass it waits
+        for others to finish (a row alone always runs). None: `batch` rows, however long their voices."""
         int8_per_row(model.flow_lm)
         self.model = model
         self.batch = batch
+        self.cache_bytes = cache_bytes
+        self.peak_cache_bytes = 0  # the most the rows in flight have held at once
         fl, mimi = model.flow_lm, model.mimi
         self.mimi_steps = int(mimi.encoder_frame_rate / mimi.frame_rate)
         self.fade_in = torch.linspace(0, 1, model.config.mimi.sample_rate // 200)
@@ -136,8 +141,25 @@ class BatchedGenerator:
         caches = [state[module_name(layer.self_attn)]["cache"] for layer in layers]
         return caches, flow_lm_end(model, state)
 
-    def _admit(self, slot: int, request: Request) -> _Row:
-        row = _Row(request, torch.Generator().manual_seed(request.seed), deque((request.text, *request.then)))
+    def _cache_size(self, request: Request) -> int:
+        """The bytes of KV cache a request's row will hold: prefill sizes a piece's caches for the voice, its
+        text and its max length, and the largest piece counts (each replaces the one before)."""
+        model = self.model
+        caches = [request.state[module_name(layer.self_attn)]["cache"] for layer in model.flow_lm.transformer.layers]
+        voice = flow_lm_end(model, request.state)
+        longest = 0
+        for piece in (request.text, *request.then):
+            tokens = model.flow_lm.conditioner.prepare(prepare_text_prompt(piece, model)[0]).shape[1]
+            longest = max(longest, voice + tokens + max_gen_len(model, tokens))
+        return sum(c[:, :, :1].numel() * c.element_size() * max(c.shape[2], longest) for c in caches)
+
+    def _fits(self, need: int, rows: list) -> bool:
+        held = [row.cache_bytes for row in rows if row is not None]
+        return not held or self.cache_bytes is None or sum(held) + need <= self.cache_bytes
+
+    def _admit(self, slot: int, request: Request, cache_bytes: int) -> _Row:
+        row = _Row(request, torch.Generator().manual_seed(request.seed), deque((request.text, *request.then)),
+                   cache_bytes=cache_bytes)
         self._start_piece(slot, row)
         return row
 
@@ -158,14 +180,22 @@ class BatchedGenerator:
         todo = requests if isinstance(requests, Requests) else _Listed(requests)
         rows: list[_Row | None] = [None] * self.batch
         latents = torch.full((self.batch, 1, self.ldim), float("nan"))  # NaN: BOS, as in pocket-tts
+        waiting: tuple[Request, int] | None = None  # taken, and waiting for cache memory
         while not todo.closed:
             for slot in range(self.batch):
                 if rows[slot] is None:
-                    request = todo.take(wait=not any(rows))
-                    if request is None:
+                    if waiting is None:
+                        request = todo.take(wait=not any(rows))
+                        if request is None:
+                            break
+                        waiting = request, self._cache_size(request)
+                    if not self._fits(waiting[1], rows):
                         break
-                    rows[slot] = self._admit(slot, request)
+                    rows[slot] = self._admit(slot, *waiting)
                     latents[slot] = float("nan")
+                    waiting = None
+            held = sum(row.cache_bytes for row in rows if row is not None)
+            self.peak_cache_bytes = max(self.peak_cache_bytes, held)
             active = [slot for slot, row in enumerate(rows) if row is not None]
             if not active:
                 return

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pocket_batch.core.config import SAMPLE_RATE, SAMPLES_PER_FRAME, ModelOptions, VerifyOptions
+from pocket_batch.core.config import ROW_CACHE_BYTES, SAMPLE_RATE, SAMPLES_PER_FRAME, ModelOptions, VerifyOptions
 from pocket_batch.core.records import Verdict
 from pocket_batch.synth.cache import wav_sha256
 from pocket_batch.synth.internals import max_gen_len, split_into_best_sentences
@@ -221,13 +221,14 @@ class SynthWorker:
         return self.feed
 
     def _rows(self):
-        """The generator the feed runs: the loaded model, `batch_size` rows, the decoder's precision."""
+        """The generator the feed runs: the loaded model, `batch_size` rows and their share of cache memory,
+        the decoder's precision."""
         import torch
 
         from pocket_batch.synth.batched import BatchedGenerator
 
         dtype = torch.bfloat16 if self.source.options.decoder == "bf16" else torch.float32
-        return BatchedGenerator(self.model, self.batch_size, dtype)
+        return BatchedGenerator(self.model, self.batch_size, dtype, self.batch_size * ROW_CACHE_BYTES)
 
     def _pieces(self, task: SynthTask) -> list[str]:
         return split_into_best_sentences(self.model, task.text, task.max_tokens)

@@ -173,6 +173,30 @@ def test_each_row_holds_a_cache_sized_for_itself_alone(small_model):
     assert seen[-1] == set()
 
 
+def test_rows_wait_for_cache_memory_and_their_audio_stays_the_same(small_model):
+    """A budget of the two largest rows' caches: never more in flight, however many rows the batch has;
+    a budget smaller than any row runs them one at a time. A row's estimate is the bytes it holds."""
+    model = load(small_model, 0.7, quantize=True)
+    reqs = requests(model, small_model)
+    free = BatchedGenerator(model, 4)
+    expected = {r.key: audio for r, audio, *_ in free.generate(reqs)}
+    sizes = sorted(free._cache_size(r) for r in reqs)
+    assert free.peak_cache_bytes > sizes[-1] + sizes[-2]  # unbounded, more than two rows ran at once
+
+    with torch.no_grad():
+        free._admit(0, reqs[3], 0)
+    assert sum(c.nbytes for c in free.flow.caches[0]) == free._cache_size(reqs[3])
+
+    for budget in (sizes[-1] + sizes[-2], 1):
+        generator = BatchedGenerator(model, 4, cache_bytes=budget)
+        got = {r.key: audio for r, audio, *_ in generator.generate(reqs)}
+        assert got.keys() == expected.keys() and all(torch.equal(got[k], expected[k]) for k in got)
+        if budget > 1:
+            assert sizes[-1] < generator.peak_cache_bytes <= budget  # two rows at once, never three
+        else:
+            assert generator.peak_cache_bytes == sizes[-1]  # one at a time, the largest alone
+
+
 def test_decoder_cache_holds_only_its_window_and_gives_the_same_audio(small_model):
     """Mimi's transformer reads 250 steps back: its cache slides instead of growing with the chunk."""
     from pocket_batch.synth.row_attention import RowAttention
