@@ -28,7 +28,7 @@ from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, Synthesis, Verif
 from pocket_batch.synth.work import run_tasks
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.ray_pool import RayExecutor
-from pocket_batch.synth.random_model import make_random_model
+from pocket_batch.synth.random_model import make_random_model, make_voice_state
 from pocket_batch.core.measure import peak_rss_mb
 from pocket_batch.synth.worker import SynthTask, SynthWorker
 from pocket_batch.verify.backends import make_backend
@@ -83,11 +83,20 @@ def _default(workers: int, batch_size: int) -> Setup:
 
 
 def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, model_dir: Path,
-                only: list[str] | None, console: Console, repeat: int = 1, verify: bool = False) -> list[dict]:
+                only: list[str] | None, console: Console, repeat: int = 1, verify: bool = False,
+                voice_seconds: float | None = None) -> list[dict]:
+    """`voice_seconds`: read with a voice cloned from that much audio instead of the 3 s preset; a row's
+    KV cache grows with its voice's prompt, as it does with a released voice or a long clone."""
     config = model_dir / "config.yaml"
     if not config.is_file():
         console.print(f"building the full-size random model in {model_dir} (once)...")
         make_random_model(model_dir, "english")
+    voice = BENCH_VOICE
+    if voice_seconds:
+        voice = str(model_dir / "bench-voices" / f"clone-{voice_seconds:g}s.safetensors")
+        if not Path(voice).is_file():
+            with multiprocessing.get_context("spawn").Pool(1) as pool:  # the model's memory leaves with it
+                pool.apply(make_voice_state, (config, voice_seconds, Path(voice)))
     texts = bench_sentences(max(chunk_counts))
     if len(texts) < max(chunk_counts):
         console.print(f"[yellow]only {len(texts)} distinct sentences available[/]")
@@ -101,7 +110,7 @@ def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, m
             # weighs on every configuration alike.
             for setup in chosen if round_ % 2 == 0 else chosen[::-1]:
                 with multiprocessing.get_context("spawn").Pool(1) as pool:
-                    runs[setup.name].append(pool.apply(_measure, (setup, config, texts[:count])))
+                    runs[setup.name].append(pool.apply(_measure, (setup, config, texts[:count], voice)))
                 console.print(f"  {setup.name}, {count} chunks: {runs[setup.name][-1]['speed']:.2f} audio-s/wall-s",
                               highlight=False)
         rows += [_median(measured) for measured in runs.values()]
@@ -118,15 +127,18 @@ def _median(runs: list[dict]) -> dict:
                      "peak_private_mb": max(r["peak_private_mb"] for r in runs)}
 
 
-def _measure(setup: Setup, config: Path, texts: list[str]) -> dict:
+def _measure(setup: Setup, config: Path, texts: list[str], voice: str = BENCH_VOICE) -> dict:
     options = ModelOptions(config=config, quantize=setup.quantize, decoder=setup.decoder)
-    samples, wall, rss, private = _stock(options, texts) if not setup.workers else _pipeline(options, texts, setup)
+    if not setup.workers:
+        samples, wall, rss, private = _stock(options, texts, voice)
+    else:
+        samples, wall, rss, private = _pipeline(options, texts, setup, voice)
     audio = samples / SAMPLE_RATE
     return {"config": setup.name, "chunks": len(texts), "audio_s": audio, "wall_s": wall, "speed": audio / wall,
             "peak_rss_mb": rss, "peak_private_mb": private}
 
 
-def _stock(options: ModelOptions, texts: list[str]) -> tuple[int, float, float, float]:
+def _stock(options: ModelOptions, texts: list[str], voice: str) -> tuple[int, float, float, float]:
     """pocket-tts as its README uses it: one model, generate_audio per chunk, one process."""
     import logging
 
@@ -135,7 +147,8 @@ def _stock(options: ModelOptions, texts: list[str]) -> tuple[int, float, float, 
 
     model = TTSModel.load_model(config=str(options.config), quantize=options.quantize)
     logging.getLogger("pocket_tts").setLevel(logging.ERROR)  # max-length warnings: expected here
-    state = model.get_state_for_audio_prompt(str(options.config.parent / "voices" / f"{BENCH_VOICE}.safetensors"))
+    preset = options.config.parent / "voices" / f"{voice}.safetensors"
+    state = model.get_state_for_audio_prompt(str(preset if preset.is_file() else voice))
     model.generate_audio(state, texts[0])  # warm-up, as the pipeline's workers are warmed up
     samples, started = 0, time.perf_counter()
     with PrivatePeak([os.getpid()]) as private:
@@ -145,11 +158,11 @@ def _stock(options: ModelOptions, texts: list[str]) -> tuple[int, float, float, 
     return samples, time.perf_counter() - started, peak_rss_mb(), private.mb
 
 
-def _pipeline(options: ModelOptions, texts: list[str], setup: Setup) -> tuple[int, float, float, float]:
+def _pipeline(options: ModelOptions, texts: list[str], setup: Setup, voice_spec: str) -> tuple[int, float, float, float]:
     from pocket_batch.synth.model import ModelSource
     from pocket_batch.synth.voices import resolve_voice
 
-    voice = resolve_voice(BENCH_VOICE, ModelSource(options))
+    voice = resolve_voice(voice_spec, ModelSource(options))
     tasks = [SynthTask(f"bench{n:05d}", text, voice.fingerprint, n, 50) for n, text in enumerate(texts)]
     verify = VerifyOptions() if setup.verify else None
     backend = make_backend(verify, texts) if verify else None  # listening for the run's sentences, as a run does

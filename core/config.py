@@ -26,10 +26,11 @@ WORKER_RSS_BYTES = 1_500_000_000  # one full-size model and a batch of 16 rows p
 CHUNK_TIMEOUT_SECONDS = 600.0
 BATCH_SIZE = 16  # rows per worker generated together (synth/batched.py): measured, see docs/benchmarks.md
 # KV cache a batching worker may hold per row of its batch size. Prefill sizes a row's cache for its voice
-# prompt, text and max length, 48 KB a position in the English model: a 5 s voice's row at the longest chunk
-# is 16.6 MB, a 3 s voice's at an average one 11, a 30 s clone's 27. Long voices run fewer rows at once,
-# so a worker's memory stays bounded whatever the voice.
-ROW_CACHE_BYTES = 12 * 2**20
+# prompt, text and max length, 48 KB a position in the English model: 10.5 MiB on average for the bench's
+# chunks with a 3 s voice (16 of them at once: at most 209 MiB), 16.6 MB for a 5 s voice at pocket-tts's
+# longest chunk, about 27 MB with a 30 s clone. Rows of long voices run fewer at a time, so a worker's
+# memory stays bounded whatever the voice.
+ROW_CACHE_BYTES = 16 * 2**20
 # pocket-tts's int8 (its WER is unchanged): faster batched and alone, the same memory; see docs/benchmarks.md.
 QUANTIZE = True
 

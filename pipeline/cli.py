@@ -326,11 +326,12 @@ def bench_synth(
     only: Annotated[Optional[list[str]], typer.Option(help="Only configurations whose name contains this (repeat the option).")] = None,
     repeat: Annotated[int, typer.Option(min=1, help="Runs per configuration, alternating order; the median is shown.")] = 1,
     verify: Annotated[bool, typer.Option("--verify", help="The default pipeline with and without verification instead.")] = False,
+    voice_seconds: Annotated[Optional[float], typer.Option(min=1, help="Read with a voice cloned from this many seconds of audio (a longer prompt: more memory a row) instead of the 3 s preset.")] = None,
 ) -> None:
     """Stock pocket-tts (fp32, int8) vs the pipeline (batch 1, batched), same chunks, one session."""
     from pocket_batch.benchmarks.synth import bench_synth as run
 
-    run(chunks, workers, batch_size, model_dir, only, Console(width=170), repeat, verify)  # a wide table, even in a log
+    run(chunks, workers, batch_size, model_dir, only, Console(width=170), repeat, verify, voice_seconds)  # a wide table, even in a log
 
 
 @bench_app.command("decoder")

@@ -148,6 +148,19 @@ def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
             export_model_state(state, tmp)
 
 
+def make_voice_state(config_path: Path, seconds: float, target: Path) -> Path:
+    """An exported voice state cloned from `seconds` of synthetic voice: a long prompt for benchmarks."""
+    import torch
+    from pocket_tts import TTSModel, export_model_state
+
+    model = TTSModel.load_model(config=str(config_path))
+    state = model.get_state_for_audio_prompt(torch.from_numpy(synthetic_voice("bench", seconds))[None, :])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        export_model_state(state, tmp)
+    return target
+
+
 def synthetic_voice(name: str, seconds: float = VOICE_SECONDS) -> np.ndarray:
     """A deterministic voiced-sounding signal per name: harmonics under a syllable envelope."""
     rng = np.random.default_rng(sum(name.encode()))

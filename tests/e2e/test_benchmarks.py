@@ -26,6 +26,25 @@ def test_bench_synth_repeats_in_alternating_order_and_reports_the_median(small_m
     assert "(2 runs)" in log.read_text()
 
 
+def test_bench_synth_reads_with_a_long_cloned_voice_when_asked(small_model, tmp_path):
+    """--voice-seconds: both sides read with one voice state cloned from that much audio, whose prompt
+    fills more of every row's cache than the 3 s preset's."""
+    from safetensors.torch import load_file
+
+    with (tmp_path / "bench.txt").open("w") as out:
+        rows = bench_synth([2], workers=1, batch_size=2, model_dir=small_model.parent,
+                           only=["stock pocket-tts, 1 process, int8", "batch 2, int8"],
+                           console=Console(file=out, width=200), voice_seconds=12)
+    stock, pipeline = rows
+    assert stock["audio_s"] == pipeline["audio_s"] > 0
+
+    def prompt(path) -> int:
+        return int(load_file(str(path))["transformer.layers.0.self_attn/offset"][0])
+
+    clone = small_model.parent / "bench-voices" / "clone-12s.safetensors"
+    assert prompt(clone) > 3 * prompt(small_model.parent / "voices" / "alba.safetensors")
+
+
 def test_bench_postproc_runs_end_to_end(small_model, tmp_path):
     from rich.console import Console
 
