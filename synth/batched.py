@@ -6,8 +6,10 @@ the same modules run B rows at once, each row with its own position (row_attenti
 a row's keys and values are written at its own offset, its queries rotated by its own
 RoPE position and masked to its own past. A finished row (EOS plus its frames after
 EOS, or the max length) leaves at once and the next chunk takes its slot, so the
-batch stays full. Linear layers run on all B rows at once, pocket-tts's int8 ones
-with each row quantized on its own (int8_rows.py), as a single-chunk call would.
+batch stays full, as long as the rows' KV caches fit the generator's budget (a long
+voice's rows are large: fewer run at once). Linear layers run on all B rows at once,
+pocket-tts's int8 ones with each row quantized on its own (int8_rows.py), as a
+single-chunk call would.
 
 A finished row's latents are then decoded by Mimi on their own, DECODE_FRAMES at a
 time: the decoder's convolutions cost the same per row whether rows share a call
