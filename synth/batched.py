@@ -155,9 +155,12 @@ class BatchedGenerator:
             longest = max(longest, voice + tokens + max_gen_len(model, tokens))
         return sum(c[:, :, :1].numel() * c.element_size() * max(c.shape[2], longest) for c in caches)
 
+    @staticmethod
+    def _held(rows: list) -> int:
+        return sum(row.cache_bytes for row in rows if row is not None)
+
     def _fits(self, need: int, rows: list) -> bool:
-        held = [row.cache_bytes for row in rows if row is not None]
-        return not held or self.cache_bytes is None or sum(held) + need <= self.cache_bytes
+        return not any(rows) or self.cache_bytes is None or self._held(rows) + need <= self.cache_bytes
 
     def _admit(self, slot: int, request: Request, cache_bytes: int) -> _Row:
         row = _Row(request, torch.Generator().manual_seed(request.seed), deque((request.text, *request.then)),
@@ -196,8 +199,7 @@ class BatchedGenerator:
                     rows[slot] = self._admit(slot, *waiting)
                     latents[slot] = float("nan")
                     waiting = None
-            held = sum(row.cache_bytes for row in rows if row is not None)
-            self.peak_cache_bytes = max(self.peak_cache_bytes, held)
+                    self.peak_cache_bytes = max(self.peak_cache_bytes, self._held(rows))
             active = [slot for slot, row in enumerate(rows) if row is not None]
             if not active:
                 return
