@@ -176,8 +176,12 @@ def module_name(module) -> str:
     return module._module_absolute_name
 
 
-def feed_forward(layer, x):
-    return layer._ff_block(x)
+def feed_forward(layer, x, gelu=None):
+    """StreamingTransformerLayer._ff_block, with `gelu` for its GELU when given."""
+    if gelu is None:
+        return layer._ff_block(x)
+    update = layer.linear2(gelu(layer.linear1(layer.norm2(x))))
+    return x.to(update) + layer.layer_scale_2(update)
 
 
 def to_encoder_framerate(mimi, x, state):

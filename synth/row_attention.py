@@ -13,6 +13,7 @@ import torch
 from torch.nn import functional as F
 
 from pocket_batch.synth.internals import attention_mask, feed_forward
+from pocket_batch.synth.lookup import gelu_tanh
 
 
 class RowAttention:
@@ -30,6 +31,7 @@ class RowAttention:
         self.layers = list(layers)
         self.context = context
         self.dtype = dtype
+        self.gelu = gelu_tanh() if dtype == torch.bfloat16 else None  # pocket-tts's own in fp32
         self.offsets = torch.zeros(batch, dtype=torch.long)
         self.caches: list[list[torch.Tensor] | None] = [None] * batch
         self.bases = [0] * batch
@@ -73,7 +75,7 @@ class RowAttention:
         for n, layer in enumerate(self.layers):
             update = self._attend(layer.self_attn, layer.norm1(x), n, positions, windows)
             x = x.to(update) + layer.layer_scale_1(update)
-            x = feed_forward(layer, x)
+            x = feed_forward(layer, x, self.gelu)
         self.offsets[slots] += t
         return x
 

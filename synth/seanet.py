@@ -17,6 +17,7 @@ import torch
 from torch.nn import functional as F
 
 from pocket_batch.synth.internals import effective_kernel_size, seanet_layer_classes
+from pocket_batch.synth.lookup import elu
 
 
 def channels_last(x: torch.Tensor) -> torch.Tensor:
@@ -81,13 +82,13 @@ class _ConvTranspose:
 
 class _Elu:
     def __init__(self, layer, dtype: torch.dtype):
-        self.alpha = layer.alpha
+        self.elu = elu(layer.alpha)  # by table in bf16 (synth/lookup.py)
 
     def initial(self) -> dict:
         return {}
 
     def __call__(self, x: torch.Tensor, state: dict) -> torch.Tensor:
-        return F.elu(x, self.alpha)
+        return self.elu(x)
 
 
 class _Chain:
