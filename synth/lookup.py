@@ -33,8 +33,8 @@ class Bf16Lookup:
         if x.dtype != torch.bfloat16:
             return self.fn(x)
         if not _dense(x):
-            x = x.contiguous()
-        out = torch.empty_like(x)  # a dense tensor's strides (channels-last too) are kept
+            x = x.clone()  # dense, its dimensions in the same order in memory
+        out = torch.empty_like(x)  # with x's strides: the same element at the same place in memory
         _kernel()(_bits(_flat(x)), _bits(_flat(out)), self.table)
         return out
 
@@ -51,7 +51,13 @@ def gelu_tanh() -> Bf16Lookup:
 
 
 def _dense(x: torch.Tensor) -> bool:
-    return x.is_contiguous() or (x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last))
+    """Whether the elements fill a block of memory, each once, in any order of dimensions."""
+    expected = 1
+    for stride, size in sorted((t, s) for s, t in zip(x.shape, x.stride()) if s != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 def _flat(x: torch.Tensor) -> torch.Tensor:

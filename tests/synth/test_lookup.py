@@ -33,8 +33,10 @@ def test_layouts_keep_their_strides_and_bits(name, layout):
     got = lookup(x)
     # Against PyTorch's vector loop: 2048 values, a multiple of the 64 it takes at a time.
     assert torch.equal(bits(got), bits(fn(x.contiguous())))
-    if layout in ("contiguous", "channels_last"):
+    if layout != "sliced":  # dense: looked up in place of memory, strides kept
         assert got.stride() == x.stride()
+    else:
+        assert got.is_contiguous()
 
 
 def test_a_value_gives_the_same_bits_wherever_it_sits():
@@ -53,3 +55,19 @@ def test_other_dtypes_go_to_the_function_itself():
 def test_refuses_a_function_that_does_not_stay_bf16():
     with pytest.raises(ValueError, match="bf16"):
         Bf16Lookup(lambda x: x.float())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_the_decoders_feed_forward_with_the_table_is_pocket_tts_own(small_model, dtype):
+    """feed_forward rewrites pocket-tts's _ff_block to take the looked-up GELU: the same bits."""
+    import copy
+
+    from pocket_tts import TTSModel
+
+    from pocket_batch.synth.internals import feed_forward
+
+    model = TTSModel.load_model(config=str(small_model))
+    layer = copy.deepcopy(model.mimi.decoder_transformer.transformer.layers[0]).to(dtype)
+    x = torch.randn(1, 32, layer.linear1.in_features, generator=torch.Generator().manual_seed(2)).to(dtype)
+    with torch.no_grad():
+        assert torch.equal(feed_forward(layer, x, gelu_tanh()), layer._ff_block(x))
