@@ -1,0 +1,52 @@
+"""One query's attention over a row's cached past: PyTorch's attention, summed in another order."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from pocket_batch.synth.one_query import attend
+
+
+def reference(q: torch.Tensor, cache: torch.Tensor, start: int, end: int) -> torch.Tensor:
+    keys, values = cache[0, :, :, start:end], cache[1, :, :, start:end]
+    group = q.shape[0] // cache.shape[2]
+    keys, values = keys.repeat_interleave(group, dim=1), values.repeat_interleave(group, dim=1)
+    return F.scaled_dot_product_attention(q[None, :, None], keys, values)[0, :, 0]
+
+
+@pytest.mark.parametrize("kv_heads", [16, 4])
+@pytest.mark.parametrize("start,end", [(0, 1), (0, 300), (37, 420), (0, 512)])
+def test_matches_pytorchs_attention_over_the_positions_asked(kv_heads, start, end):
+    g = torch.Generator().manual_seed(end)
+    cache = torch.randn(2, 1, kv_heads, 512, 64, generator=g) * 2  # positions past `end`: never read
+    q = torch.randn(16, 64, generator=g) * 2
+    out = torch.full((16, 64), float("nan"))
+    attend(q, cache, start, end, out)
+    expected = reference(q, cache, start, end)
+    assert float((out - expected).abs().max()) < 1e-5 * float(expected.abs().max())
+
+
+def test_reads_only_positions_start_to_end_and_writes_only_out():
+    g = torch.Generator().manual_seed(0)
+    cache, q = torch.randn(2, 1, 16, 64, 64, generator=g), torch.randn(16, 64, generator=g)
+    out = torch.empty(16, 64)
+    attend(q, cache, 8, 40, out)
+    changed, kept = cache.clone(), q.clone()
+    changed[:, :, :, :8] = changed[:, :, :, 40:] = float("nan")
+    again = torch.empty(16, 64)
+    attend(q, changed, 8, 40, again)
+    assert torch.equal(out, again) and torch.equal(cache[:, :, :, 8:40], changed[:, :, :, 8:40])
+    assert torch.equal(q, kept)
+
+
+def test_a_query_strided_out_of_a_batch_gives_the_same_bits():
+    g = torch.Generator().manual_seed(2)
+    cache = torch.randn(2, 1, 16, 100, 64, generator=g)
+    batch = torch.randn(3, 1, 16, 64, generator=g).transpose(1, 2)  # [B, H, t=1, D], as _attend holds it
+    out = torch.zeros(3, 16, 1, 64)
+    attend(batch[1, :, 0], cache, 0, 100, out[1, :, 0])
+    alone = torch.empty(16, 64)
+    attend(batch[1, :, 0].contiguous(), cache, 0, 100, alone)
+    assert torch.equal(out[1, :, 0], alone) and not out[0].any() and not out[2].any()
