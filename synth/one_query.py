@@ -4,8 +4,8 @@ PyTorch's CPU attention takes such a query through its general kernel: a matrix 
 scores, and for the values one that first copies them into a packed buffer. The past is a few MB a
 row (keys and values of 16 heads by some hundreds of positions), read from memory at each step, so
 the copy is what costs: here each key and each value is read once, in place (one core, 300
-positions, cold caches: 145 µs a call against 220). The result is the same attention summed in another order:
-it differs from PyTorch's by a few units in the last place.
+positions, cold caches: 144 µs a call against 218). The result is the same attention summed in
+another order: it differs from PyTorch's by a few units in the last place.
 """
 
 from __future__ import annotations
