@@ -114,11 +114,10 @@ class RowAttention:
         q = q.transpose(1, 2)
         kv = torch.stack([k, v], dim=2)  # [B, t, 2, H, D]: each row's keys and values go in with one copy
         out = torch.zeros(b, attn.num_heads, t, d, dtype=q.dtype)
-        single = t == 1 and q.dtype == torch.float32  # the backbone's steps: each row's one new position
         for row, (slot, start, end, mask) in enumerate(windows):
             cache = self.caches[slot][layer]  # only positions this row has written are read
             cache[:, 0, :, end - t: end] = kv[row].permute(1, 2, 0, 3)
-            if single and mask is None:
+            if mask is None and q.dtype == torch.float32:  # one new position over all its past: the backbone's steps
                 one_query.attend(q[row, :, 0], cache, start, end, out[row, :, 0])
                 continue
             k_attn, v_attn = cache[0, :, :, start:end], cache[1, :, :, start:end]
