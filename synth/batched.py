@@ -38,6 +38,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from pocket_batch.synth.activations import gelu_tanh
 from pocket_batch.synth.int8_rows import Int8PerRow, int8_per_row
 from pocket_batch.synth.internals import (expand_kv_cache, flow_decoder, flow_lm_end, init_states, max_gen_len,
                                           min_frames_before_eos, module_name, prefill, prepare_text_prompt,
@@ -267,7 +268,7 @@ class BatchedGenerator:
         tf = self.decoder_transformer
         conv_state = init_states(mimi, batch_size=1, sequence_length=0)  # for the upsampler; attention's goes unused
         seanet_state = self.seanet.initial()
-        attention = RowAttention(tf.transformer.layers, 1, tf.transformer.context, self.decoder_dtype)
+        attention = RowAttention(tf.transformer.layers, 1, tf.transformer.context, self.decoder_dtype, gelu_tanh())
         attention.new_row(0, latents.shape[1] * self.mimi_steps, DECODE_FRAMES * self.mimi_steps)
         pieces = []
         for start in range(0, latents.shape[1], DECODE_FRAMES):

@@ -14,7 +14,6 @@ from torch.nn import functional as F
 
 from pocket_batch.synth import one_query
 from pocket_batch.synth.internals import attention_mask, feed_forward
-from pocket_batch.synth.lookup import gelu_tanh
 
 
 class RowAttention:
@@ -28,11 +27,12 @@ class RowAttention:
     its front (`bases`: the position at index 0).
     """
 
-    def __init__(self, layers, batch: int, context: int | None, dtype: torch.dtype = torch.float32):
+    def __init__(self, layers, batch: int, context: int | None, dtype: torch.dtype = torch.float32, gelu=None):
+        """`gelu`: the feed-forward's GELU in place of pocket-tts's own (the decoder's, synth/activations.py)."""
         self.layers = list(layers)
         self.context = context
         self.dtype = dtype
-        self.gelu = gelu_tanh() if dtype == torch.bfloat16 else None  # pocket-tts's own in fp32
+        self.gelu = gelu
         self.offsets = torch.zeros(batch, dtype=torch.long)
         self.caches: list[list[torch.Tensor] | None] = [None] * batch
         self.bases = [0] * batch

@@ -17,7 +17,7 @@ import torch
 from torch.nn import functional as F
 
 from pocket_batch.synth.internals import effective_kernel_size, seanet_layer_classes
-from pocket_batch.synth.lookup import elu
+from pocket_batch.synth.activations import elu
 
 
 def channels_last(x: torch.Tensor) -> torch.Tensor:
@@ -82,7 +82,7 @@ class _ConvTranspose:
 
 class _Elu:
     def __init__(self, layer, dtype: torch.dtype):
-        self.elu = elu(layer.alpha)  # by table in bf16 (synth/lookup.py)
+        self.elu = elu(layer.alpha)  # by table in bf16, a vector loop in fp32 (synth/activations.py)
 
     def initial(self) -> dict:
         return {}
