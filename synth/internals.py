@@ -11,6 +11,8 @@ Imports are lazy: reading a book or `inspect` never pays for torch.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from pathlib import Path
 from types import ModuleType
 
 # Module-level names: pocket-tts's modules (not in its __all__), and torch's private helpers.
@@ -86,8 +88,9 @@ def preset_origins() -> dict[str, str]:
     return name("pocket_tts.utils.utils", "_ORIGINS_OF_PREDEFINED_VOICES")
 
 
-def configs_dir():
-    return name("pocket_tts.utils.config", "CONFIGS_DIR")
+def configs_dir() -> Path:
+    """pocket-tts's CONFIGS_DIR, found without importing pocket-tts (seconds: torch, dynamo, scipy)."""
+    return Path(importlib.util.find_spec("pocket_tts").origin).parent / "config"
 
 
 def config_class():

@@ -143,7 +143,13 @@ class ModelSource:
 
     def offline_token_counter(self) -> Callable[[str], int] | None:
         """`count_tokens` with a tokenizer already on disk (a local config's, or in Hugging Face's cache);
-        None when it would have to be fetched. Never touches the network."""
+        None when it would have to be fetched. Never touches the network, nor imports pocket-tts then."""
+        try:
+            path = yaml.safe_load(self.config_path.read_text())["flow_lm"]["lookup_table"]["tokenizer_path"]
+        except (KeyError, TypeError, yaml.YAMLError):
+            path = None  # left to the config's own check below
+        if isinstance(path, str) and "://" in path and hf_cached(path) is None:
+            return None
         table = self.config.flow_lm.lookup_table
         if "://" in table.tokenizer_path:
             local = hf_cached(table.tokenizer_path)

@@ -4,6 +4,7 @@ corpora, the cache. The CLI in its own process, the small random model (noise, n
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -160,3 +161,17 @@ def test_inspect_uses_the_released_models_tokenizer_when_hugging_faces_cache_has
     empty = json.loads(run("inspect", book, "--json", env=offline | {"HF_HUB_CACHE": str(tmp_path / "none")}).stdout)
     assert cached["counted_with"] == "the model's tokenizer"
     assert empty["counted_with"] == "an estimate (1.35 tokens a word)"
+
+
+def test_inspect_without_a_tokenizer_on_disk_does_not_load_pocket_tts(tmp_path):
+    """Nothing to count with: the estimate needs no model code, and `inspect` answers in about a second."""
+    import subprocess
+    import sys
+
+    book = tmp_path / "book.txt"
+    book.write_text("A first sentence. And a second one.\n")
+    code = ("import sys; from pathlib import Path; from pocket_batch.pipeline.inspect import inspect_book; "
+            f"r = inspect_book(Path({str(book)!r})); print(r.counted_with.split()[:2], 'pocket_tts' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
+    assert result.stdout.strip() == "['an', 'estimate'] False", result.stderr

@@ -52,3 +52,14 @@ def _foreign(attr: str) -> bool:
     listed |= {n for names in internals.CLASS_NAMES.values() for n in names}
     listed |= {"_module_absolute_name", "_packed_params"}
     return attr in listed
+
+
+def test_configs_dir_is_pocket_tts_own_without_importing_it():
+    """`inspect` finds the released config without paying for pocket-tts's imports."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from pocket_batch.synth.internals import configs_dir; d = configs_dir(); "
+            "print('pocket_tts' in sys.modules); import pocket_tts.utils.config as c; print(d == c.CONFIGS_DIR)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True"]
