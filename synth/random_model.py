@@ -10,6 +10,7 @@ speaks noise, at exactly the cost of the real model.
 from __future__ import annotations
 
 import io
+import os
 import random
 import re
 from pathlib import Path
@@ -141,11 +142,16 @@ def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
 
     model = TTSModel.load_model(config=str(config_path))
     voices_dir.mkdir(exist_ok=True)
-    for name in sorted(preset_origins()):
-        audio = torch.from_numpy(synthetic_voice(name))[None, :]
-        state = model.get_state_for_audio_prompt(audio)
-        with atomic_path(voices_dir / f"{name}.safetensors") as tmp:
-            export_model_state(state, tmp)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)  # pocket-tts set one at import: Mimi's encoder takes every core here
+    try:
+        for name in sorted(preset_origins()):
+            audio = torch.from_numpy(synthetic_voice(name))[None, :]
+            state = model.get_state_for_audio_prompt(audio)
+            with atomic_path(voices_dir / f"{name}.safetensors") as tmp:
+                export_model_state(state, tmp)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def make_voice_state(config_path: Path, seconds: float, target: Path) -> Path:
