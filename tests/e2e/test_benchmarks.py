@@ -11,7 +11,7 @@ def test_bench_synth_repeats_in_alternating_order_and_reports_the_median(small_m
     """Two configurations without Ray (the pipeline's is the next test's): the order is the point here."""
     log = tmp_path / "bench.txt"
     with log.open("w") as out:
-        rows = bench_synth([3], workers=1, batch_size=2, model_dir=small_model.parent,
+        rows = bench_synth([1], workers=1, batch_size=2, model_dir=small_model.parent,
                            only=["stock pocket-tts, 1 process"], console=Console(file=out, width=200), repeat=2)
     assert [r["config"] for r in rows] == ["stock pocket-tts, 1 process, fp32", "stock pocket-tts, 1 process, int8"]
     for row in rows:
