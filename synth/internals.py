@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -44,7 +45,37 @@ INSTANCE_NAMES = ("StatefulModule._module_absolute_name", "dynamic quantized Lin
 
 
 def name(module: str, attribute: str):
-    return getattr(importlib.import_module(module), attribute)
+    return getattr(_import(module), attribute)
+
+
+def pocket_tts() -> ModuleType:
+    """pocket-tts itself, imported without torch._dynamo.
+
+    pocket-tts marks one helper `@torch.compiler.disable`, and that call imports all of
+    torch._dynamo (sympy included): about 2 s of every command's and every worker's start.
+    The mark only matters under torch.compile, which nothing here uses, so while pocket-tts
+    is imported the decorator hands the function back as it is; in eager mode it runs the same.
+    """
+    if "pocket_tts" in sys.modules or "torch._dynamo" in sys.modules:
+        return importlib.import_module("pocket_tts")
+    import torch.compiler
+
+    disable = torch.compiler.disable
+    torch.compiler.disable = _unmarked
+    try:
+        return importlib.import_module("pocket_tts")
+    finally:
+        torch.compiler.disable = disable
+
+
+def _unmarked(fn=None, recursive=True, *, reason=None):
+    return fn if fn is not None else (lambda f: f)
+
+
+def _import(module: str) -> ModuleType:
+    if module.split(".")[0] == "pocket_tts":
+        pocket_tts()
+    return importlib.import_module(module)
 
 
 def missing(model=None) -> list[str]:
@@ -63,7 +94,7 @@ def missing(model=None) -> list[str]:
 
 def _module(module: str) -> ModuleType | None:
     try:
-        return importlib.import_module(module)
+        return _import(module)
     except ImportError:
         return None
 
@@ -146,9 +177,7 @@ def build_mimi(*args, **kwargs):
 
 def model_from_config(config, temperature: float, eos_threshold: float):
     """A TTSModel built from a Config with freshly initialized weights (nothing loaded)."""
-    from pocket_tts import TTSModel
-
-    return TTSModel._from_pydantic_config(config, temperature, 1, None, eos_threshold, origin=None)
+    return pocket_tts().TTSModel._from_pydantic_config(config, temperature, 1, None, eos_threshold, origin=None)
 
 
 def min_frames_before_eos(model) -> int:

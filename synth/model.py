@@ -20,7 +20,7 @@ import yaml
 from pocket_batch.core.config import FRAME_RATE, ModelOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_file, sha256_json
-from pocket_batch.synth.internals import build_tokenizer, config_class, configs_dir, prepare_text_prompt
+from pocket_batch.synth.internals import build_tokenizer, config_class, configs_dir, pocket_tts, prepare_text_prompt
 
 DEFAULT_LANGUAGE = "english"
 # pocket-tts's language configs (english, french_24l, english_2026-10, ...) by the language they speak
@@ -165,8 +165,6 @@ class ModelSource:
 
     def load(self, temperature: float | None = None):
         """The real pocket-tts load path, for the released weights and local ones alike."""
-        from pocket_tts import TTSModel
-
         source = {"config": str(self.config_path)} if self.options.config else {
             "language": self.options.language or DEFAULT_LANGUAGE}
         with hub_errors("the Pocket TTS weights"), warnings.catch_warnings():
@@ -174,4 +172,4 @@ class ModelSource:
             # load: nothing a user can act on, and it would print from every worker.
             warnings.filterwarnings("ignore", message=r"(?s).*torch\.ao\.quantization is deprecated")
             warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")
-            return TTSModel.load_model(**source, temp=temperature, quantize=self.options.quantize)
+            return pocket_tts().TTSModel.load_model(**source, temp=temperature, quantize=self.options.quantize)

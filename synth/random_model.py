@@ -136,11 +136,10 @@ def _save_random_weights(config, weights: Path, seed: int) -> None:
 def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
     """A state for every preset name, from synthetic audio through the real cloning path."""
     import torch
-    from pocket_tts import TTSModel, export_model_state
 
-    from pocket_batch.synth.internals import preset_origins
+    from pocket_batch.synth.internals import pocket_tts, preset_origins
 
-    model = TTSModel.load_model(config=str(config_path))
+    model = pocket_tts().TTSModel.load_model(config=str(config_path))
     voices_dir.mkdir(exist_ok=True)
     threads = torch.get_num_threads()
     torch.set_num_threads(os.cpu_count() or 1)  # pocket-tts set one at import: Mimi's encoder takes every core here
@@ -149,7 +148,7 @@ def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
             audio = torch.from_numpy(synthetic_voice(name))[None, :]
             state = model.get_state_for_audio_prompt(audio)
             with atomic_path(voices_dir / f"{name}.safetensors") as tmp:
-                export_model_state(state, tmp)
+                pocket_tts().export_model_state(state, tmp)
     finally:
         torch.set_num_threads(threads)
 
@@ -157,13 +156,14 @@ def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
 def make_voice_state(config_path: Path, seconds: float, target: Path) -> Path:
     """An exported voice state cloned from `seconds` of synthetic voice: a long prompt for benchmarks."""
     import torch
-    from pocket_tts import TTSModel, export_model_state
 
-    model = TTSModel.load_model(config=str(config_path))
+    from pocket_batch.synth.internals import pocket_tts
+
+    model = pocket_tts().TTSModel.load_model(config=str(config_path))
     state = model.get_state_for_audio_prompt(torch.from_numpy(synthetic_voice("bench", seconds))[None, :])
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp:
-        export_model_state(state, tmp)
+        pocket_tts().export_model_state(state, tmp)
     return target
 
 

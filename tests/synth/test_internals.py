@@ -31,15 +31,12 @@ def test_a_name_gone_from_pocket_tts_is_reported(monkeypatch):
 
 
 @pytest.mark.parametrize("folder", ["core", "ingest", "synth", "postproc", "pipeline", "jobs", "benchmarks"])
-def test_no_other_module_imports_pocket_tts_beyond_its_public_api(folder):
-    """Only `from pocket_tts import TTSModel / export_model_state` outside the adapter."""
+def test_no_other_module_reads_private_names_of_pocket_tts_or_torch(folder):
+    """Private names go through the adapter (imports of pocket_tts too: lint-imports checks those)."""
     for path in (ROOT / folder).glob("*.py"):
         if path.name == "internals.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pocket_tts"):
-                assert node.module == "pocket_tts", f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}"
-                assert {a.name for a in node.names} <= {"TTSModel", "export_model_state"}, path
             if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
                 owner = node.value.id if isinstance(node.value, ast.Name) else ""
                 assert owner in {"self", "cls"} or not _foreign(node.attr), \
@@ -63,3 +60,16 @@ def test_configs_dir_is_pocket_tts_own_without_importing_it():
             "print('pocket_tts' in sys.modules); import pocket_tts.utils.config as c; print(d == c.CONFIGS_DIR)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_pocket_tts_comes_in_without_torch_dynamo_and_its_marked_helper_still_runs():
+    """The door leaves pocket-tts's one `torch.compiler.disable` unapplied (2 s of dynamo at every start)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; real = torch.compiler.disable; "
+            "from pocket_batch.synth.internals import pocket_tts; pocket_tts().TTSModel; "
+            "from pocket_tts.modules.attention import _cached_causal_mask as m; "
+            "print('torch._dynamo' in sys.modules, torch.compiler.disable is real, tuple(m(3, None, torch.device('cpu')).shape[-2:]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().split(maxsplit=2) == ["False", "True", "(3, 3)"]
