@@ -139,7 +139,8 @@ def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
 
     from pocket_batch.synth.internals import pocket_tts, preset_origins
 
-    model = pocket_tts().TTSModel.load_model(config=str(config_path))
+    tts = pocket_tts()
+    model = tts.TTSModel.load_model(config=str(config_path))
     voices_dir.mkdir(exist_ok=True)
     threads = torch.get_num_threads()
     torch.set_num_threads(os.cpu_count() or 1)  # pocket-tts set one at import: Mimi's encoder takes every core here
@@ -148,7 +149,7 @@ def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
             audio = torch.from_numpy(synthetic_voice(name))[None, :]
             state = model.get_state_for_audio_prompt(audio)
             with atomic_path(voices_dir / f"{name}.safetensors") as tmp:
-                pocket_tts().export_model_state(state, tmp)
+                tts.export_model_state(state, tmp)
     finally:
         torch.set_num_threads(threads)
 
@@ -159,11 +160,12 @@ def make_voice_state(config_path: Path, seconds: float, target: Path) -> Path:
 
     from pocket_batch.synth.internals import pocket_tts
 
-    model = pocket_tts().TTSModel.load_model(config=str(config_path))
+    tts = pocket_tts()
+    model = tts.TTSModel.load_model(config=str(config_path))
     state = model.get_state_for_audio_prompt(torch.from_numpy(synthetic_voice("bench", seconds))[None, :])
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp:
-        pocket_tts().export_model_state(state, tmp)
+        tts.export_model_state(state, tmp)
     return target
 
 
