@@ -4,12 +4,13 @@ The handler raises Terminated in the main thread. Python drops an exception rais
 a finalizer or the import code of some extension modules (it prints "Exception ignored in ..."
 and goes on): the SIGTERM would be lost, and the run would go on to the end. So the request is
 also kept, and the run checks it after every chunk, before every book's encoding and once more
-before it exits.
+before it exits; the dropped Terminated is not printed, as the run still stops in one line.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 
 from pocket_batch.core.errors import Terminated
 
@@ -18,6 +19,7 @@ _requested = False
 
 def install() -> None:
     signal.signal(signal.SIGTERM, _handle)
+    sys.unraisablehook = _unraisable
 
 
 def check() -> None:
@@ -30,3 +32,8 @@ def _handle(signum, frame) -> None:
     global _requested
     _requested = True
     raise Terminated()
+
+
+def _unraisable(info) -> None:
+    if not isinstance(info.exc_value, Terminated):
+        sys.__unraisablehook__(info)

@@ -1,4 +1,5 @@
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -10,10 +11,11 @@ from pocket_batch.pipeline import stop
 @pytest.fixture
 def handler(monkeypatch):
     monkeypatch.setattr(stop, "_requested", False)
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = signal.getsignal(signal.SIGTERM), sys.unraisablehook
     stop.install()
     yield
-    signal.signal(signal.SIGTERM, previous)
+    signal.signal(signal.SIGTERM, previous[0])
+    sys.unraisablehook = previous[1]
 
 
 class _Finalized:
@@ -34,3 +36,32 @@ def test_a_sigterm_whose_exception_python_dropped_still_stops_the_run(handler, m
     assert dropped == [Terminated]  # the handler's own exception was lost
     with pytest.raises(Terminated):
         stop.check()
+
+
+def test_a_dropped_sigterm_prints_nothing_but_other_dropped_errors_still_print():
+    # A process of its own: pytest puts its own unraisable hook around every test.
+    script = """
+import signal
+from pocket_batch.core.errors import Terminated
+from pocket_batch.pipeline import stop
+
+class Finalized:
+    def __del__(self):
+        signal.raise_signal(signal.SIGTERM)
+
+class Broken:
+    def __del__(self):
+        raise ValueError("a finalizer's own error")
+
+stop.install()
+Finalized()
+Broken()
+try:
+    stop.check()
+except Terminated:
+    print("stopped")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "stopped\n", done.stderr
+    assert "Terminated" not in done.stderr
+    assert "Exception ignored in" in done.stderr and "ValueError: a finalizer's own error" in done.stderr
