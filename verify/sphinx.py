@@ -5,7 +5,8 @@ run): it hears the book's words far better than the general model, and several t
 yet can still hear words dropped, repeated or out of order. A long run's sentences are cut, in
 run order, into blocks of about BLOCK, each with its own model and dictionary, and a chunk is
 heard with its block's: a whole book's vocabulary would slow every chunk down and hear robotic
-speech worse (docs/benchmarks.md). When it hears exactly the text, its word times are the
+speech worse, and the fewer sentences a model holds the faster and better it hears them, while
+still hearing cut, repeated and wrong words as well (docs/benchmarks.md). When it hears exactly the text, its word times are the
 alignment; otherwise the text is force-aligned, and comparing the two decodes' acoustic scores
 frame by frame says how well the text fits the audio.
 A word missing from the dictionary is given the pronunciation of the fewest dictionary words
@@ -39,8 +40,10 @@ FAST_SEARCH = {"ds": 2, "topn": 2, "maxhmmpf": 2000}
 # Alignment follows one path, so a wide beam costs little; the default one lost correct but robotic
 # (espeak-ng) speech. A wrong text that aligns all the same is caught by its misfit.
 ALIGN_SEARCH = {"beam": 1e-80, "pbeam": 1e-80, "wbeam": 1e-60}
-BLOCK = 50  # sentences a language model holds, about; a run's first 50 are heard as fast as 50 chunks' run
-KEPT = 2  # blocks' recognizers kept loaded (about 27 MB each): chunks come roughly in run order
+BLOCK = 5  # sentences a language model holds, about
+# Blocks' recognizers kept loaded (about 4 MB and 17 ms to build each): chunks come roughly in run
+# order, but a worker's rows in flight, interleaved with other workers', span some fifty sentences.
+KEPT = 12
 
 
 class SphinxBackend:
