@@ -5,10 +5,10 @@ run): it hears the book's words far better than the general model, and several t
 yet can still hear words dropped, repeated or out of order. A long run's sentences are cut, in
 run order, into blocks of about BLOCK, each with its own model and dictionary, and a chunk is
 heard with its block's: a whole book's vocabulary would slow every chunk down and hear robotic
-speech worse, and the fewer sentences a model holds the faster and better it hears them, while
-still hearing cut, repeated and wrong words as well (docs/benchmarks.md). When it hears exactly the text, its word times are the
-alignment; otherwise the text is force-aligned, and comparing the two decodes' acoustic scores
-frame by frame says how well the text fits the audio.
+speech worse. Down to about five sentences, the fewer a model holds the faster and better it hears
+them, and it catches cut, repeated and wrong words as often (docs/benchmarks.md). When it hears
+exactly the text, its word times are the alignment; otherwise the text is force-aligned, and
+comparing the two decodes' acoustic scores frame by frame says how well the text fits the audio.
 A word missing from the dictionary is given the pronunciation of the fewest dictionary words
 that spell it ("windowsill" = "window" + "sill").
 """
