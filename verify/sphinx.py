@@ -41,8 +41,9 @@ FAST_SEARCH = {"ds": 2, "topn": 2, "maxhmmpf": 2000}
 # (espeak-ng) speech. A wrong text that aligns all the same is caught by its misfit.
 ALIGN_SEARCH = {"beam": 1e-80, "pbeam": 1e-80, "wbeam": 1e-60}
 BLOCK = 5  # sentences a language model holds, about
-# Blocks' recognizers kept loaded (about 4 MB and 17 ms to build each): chunks come roughly in run
-# order, but a worker's rows in flight, interleaved with other workers', span some fifty sentences.
+# Blocks' recognizers kept loaded (each about 7 MB, its own copy of the acoustic model, and 14 ms to
+# build): chunks come roughly in run order, but a worker's rows in flight, interleaved with other
+# workers', span some fifty sentences.
 KEPT = 12
 
 
