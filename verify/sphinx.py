@@ -15,7 +15,6 @@ that spell it ("windowsill" = "window" + "sill").
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import math
@@ -98,10 +97,8 @@ class SphinxBackend:
         # A dictionary of the model's words alone: with the full one (134,000 words) pocketsphinx
         # spends seconds building the search for a language model of a few hundred.
         vocabulary = sorted({w for s in sentences for w in s.split()})
-        known = _dictionary()
         lines = [f"{word}{'' if n == 0 else f'({n + 1})'} {phones}"
-                 for word in vocabulary for n, phones in enumerate(known.get(word) or [self._compound(word)])
-                 if phones]
+                 for word in vocabulary for n, phones in enumerate(self._pronunciations(word))]
         with tempfile.TemporaryDirectory() as folder:
             arpa, words = Path(folder) / "run.arpa", Path(folder) / "run.dict"
             arpa.write_text(_language_model(sentences), encoding="utf-8")
@@ -164,6 +161,14 @@ class SphinxBackend:
             spans.append(Span(word, round(first * FRAME, 3), round(last * FRAME, 3), round(max(best - own, 0.0), 4)))
         return spans if any(s.word for s in spans) else None
 
+    def _pronunciations(self, word: str) -> list[str]:
+        """The dictionary's pronunciations of `word`, the first one first (read from the aligner's copy: one held
+        in Python too would cost each worker 40 MB); else the one spelled from dictionary words, if any."""
+        found = []
+        while phones := self.aligner.lookup_word(f"{word}({len(found) + 1})" if found else word):
+            found.append(phones)
+        return found or [p for p in [self._compound(word)] if p]
+
     def _spell(self, word: str) -> bool:
         """Whether the word can be aligned: in the dictionary, or spelled from dictionary words."""
         if word not in self._added:
@@ -192,20 +197,6 @@ def blocks(sentences: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
     count = max(1, round(len(sentences) / size))
     edges = [len(sentences) * n // count for n in range(count + 1)]
     return [sentences[a:b] for a, b in zip(edges, edges[1:])]
-
-
-@functools.cache
-def _dictionary() -> dict[str, list[str]]:
-    """pocketsphinx's own dictionary: each word's pronunciations, the first one first."""
-    import pocketsphinx
-
-    path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
-    known: dict[str, list[str]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        word, _, phones = line.partition(" ")
-        if phones:
-            known.setdefault(word.split("(")[0], []).append(phones.strip())
-    return known
 
 
 def _language_model(sentences: tuple[str, ...]) -> str:

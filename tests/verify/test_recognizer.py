@@ -89,6 +89,13 @@ def test_a_word_missing_from_the_dictionary_is_spelled_from_words_in_it():
     assert backend._compound("qzxv") is None
 
 
+def test_a_block_knows_every_pronunciation_the_dictionary_has():
+    backend = SphinxBackend()
+    assert backend._pronunciations("read") == ["R EH D", "R IY D"]  # read, read(2)
+    assert backend._pronunciations("windowsill") == [backend._compound("windowsill")]
+    assert backend._pronunciations("qzxv") == []
+
+
 def test_a_verdict_does_not_depend_on_what_the_recognizer_heard_before(reading):
     rows, _ = reading
     texts = [u.text for u in rows]
