@@ -19,7 +19,6 @@ import hashlib
 import io
 import math
 import tempfile
-from collections import OrderedDict
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
@@ -40,10 +39,6 @@ FAST_SEARCH = {"ds": 2, "topn": 2, "maxhmmpf": 2000}
 # (espeak-ng) speech. A wrong text that aligns all the same is caught by its misfit.
 ALIGN_SEARCH = {"beam": 1e-80, "pbeam": 1e-80, "wbeam": 1e-60}
 BLOCK = 5  # sentences a language model holds, about
-# Blocks' recognizers kept loaded (each about 7 MB, its own copy of the acoustic model, and 14 ms to
-# build): chunks come roughly in run order, but a worker's rows in flight, interleaved with other
-# workers', span some fifty sentences.
-KEPT = 12
 
 
 class SphinxBackend:
@@ -54,12 +49,15 @@ class SphinxBackend:
     def __init__(self, sentences: tuple[str, ...] = ()):
         """`sentences`: the normalized words of every text the run will verify, one sentence a string, in run order."""
         self.sentences = sentences
-        self._decoders: OrderedDict[int, object] = OrderedDict()  # free recognition, by block, latest used last
+        self._free = None  # free recognition, for one block at a time
+        self._block: int | None = None  # the block whose model and dictionary `_free` holds
+        self._general = None  # free recognition with the general model
         self._aligner = None  # forced alignment (it needs no language model)
         self._added: dict[str, str | None] = {}
 
     def __getstate__(self) -> dict:  # shipped to workers without its decoders; each loads its own
-        return {"sentences": self.sentences, "_decoders": OrderedDict(), "_aligner": None, "_added": {}}
+        return {"sentences": self.sentences, "_free": None, "_block": None, "_general": None, "_aligner": None,
+                "_added": {}}
 
     def check(self) -> None:
         """Nothing to fetch: the models are inside the wheel."""
@@ -81,29 +79,42 @@ class SphinxBackend:
     def decoder(self, text: list[str]):
         """Free recognition for this text: its block's language model; the general one for a text the
         run did not list (nothing listed: every text)."""
-        n = self._block_of.get(" ".join(text), -1)
-        if n not in self._decoders:
-            self._decoders[n] = self._load(self.blocks[n] if n >= 0 else ())
-            if len(self._decoders) > KEPT:
-                self._decoders.popitem(last=False)
-        self._decoders.move_to_end(n)
-        return self._decoders[n]
-
-    def _load(self, sentences: tuple[str, ...]):
         from pocketsphinx import Decoder
 
-        if not sentences:
-            return Decoder(samprate=RATE, loglevel="FATAL", **FAST_SEARCH)
+        n = self._block_of.get(" ".join(text), -1)
+        if n < 0:
+            if self._general is None:
+                self._general = Decoder(samprate=RATE, loglevel="FATAL", **FAST_SEARCH)
+            return self._general
+        if n != self._block:
+            self._switch(n)
+        return self._free
+
+    def _switch(self, n: int) -> None:
+        """Give the blocks' decoder block n's language model and dictionary. One decoder for every block:
+        the acoustic model is loaded once (a decoder of its own took 6 MB a block) and a switch rebuilds
+        only the search, about 4 ms, for the same hearing as a decoder built for the block."""
+        from pocketsphinx import Decoder
+
+        sentences = self.blocks[n]
         # A dictionary of the model's words alone: with the full one (134,000 words) pocketsphinx
         # spends seconds building the search for a language model of a few hundred.
         vocabulary = sorted({w for s in sentences for w in s.split()})
-        lines = [f"{word}{'' if n == 0 else f'({n + 1})'} {phones}"
-                 for word in vocabulary for n, phones in enumerate(self._pronunciations(word))]
+        lines = [f"{word}{'' if k == 0 else f'({k + 1})'} {phones}"
+                 for word in vocabulary for k, phones in enumerate(self._pronunciations(word))]
         with tempfile.TemporaryDirectory() as folder:
-            arpa, words = Path(folder) / "run.arpa", Path(folder) / "run.dict"
+            arpa, words = Path(folder) / "block.arpa", Path(folder) / "block.dict"
             arpa.write_text(_language_model(sentences), encoding="utf-8")
             words.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            return Decoder(samprate=RATE, loglevel="FATAL", lm=str(arpa), dict=str(words), **FAST_SEARCH)
+            if self._free is None:
+                self._free = Decoder(samprate=RATE, loglevel="FATAL", lm=str(arpa), dict=str(words), **FAST_SEARCH)
+            else:
+                previous = self._free.current_search()
+                self._free.load_dict(str(words))
+                self._free.add_lm_file(f"block {n}", str(arpa))
+                self._free.activate_search(f"block {n}")
+                self._free.remove_search(previous)
+        self._block = n
 
     @property
     def aligner(self):

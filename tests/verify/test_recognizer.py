@@ -13,7 +13,7 @@ from speech import espeak_word_bounds, utterances
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.verify.backends import make_backend
 from pocket_batch.verify.judge import verify_audio
-from pocket_batch.verify.sphinx import KEPT, SphinxBackend, blocks
+from pocket_batch.verify.sphinx import SphinxBackend, blocks
 from pocket_batch.verify.words import words
 
 OPTIONS = VerifyOptions()
@@ -128,7 +128,7 @@ def test_in_a_long_run_a_clause_is_heard_as_in_a_run_of_its_block_alone(long_run
     """What keeps hearing as fast in a book's last chapter as in its first: a chunk's language model and
     dictionary are its block's, whatever else the run holds."""
     rows, backend = long_run
-    assert len(backend.blocks) > KEPT + 1
+    assert len(backend.blocks) > 20
     for u in rows:
         block = next(b for b in backend.blocks if " ".join(words(u.text)) in b)
         alone = make_backend(OPTIONS, list(block))
@@ -137,17 +137,17 @@ def test_in_a_long_run_a_clause_is_heard_as_in_a_run_of_its_block_alone(long_run
 
 
 def test_a_verdict_does_not_depend_on_which_blocks_were_heard_before(long_run):
-    """Each clause heard after a chunk of each of KEPT other blocks (its own block's recognizer dropped
-    and loaded again) gets the verdict it got heard in order."""
+    """Each clause heard after chunks of three other blocks (the blocks' one decoder switched away and
+    back) gets the verdict it got heard in order."""
     rows, backend = long_run
     in_order = [check(backend, u.audio, u.rate, u.text) for u in rows]
     noise = np.random.default_rng(1).normal(0, 0.05, 16_000).astype(np.float32)
     after_others = []
     for u in rows:
         own = " ".join(words(u.text))
-        others = [block[0] for block in backend.blocks if own not in block][:KEPT]
+        others = [block[0] for block in backend.blocks if own not in block][::9][:3]
         for text in others:
             check(backend, noise, 16_000, text)
-        assert backend._block_of[own] not in backend._decoders  # dropped: heard next with a new one
+        assert backend._block != backend._block_of[own]  # switched away: heard next after switching back
         after_others.append(check(backend, u.audio, u.rate, u.text))
     assert after_others == in_order
