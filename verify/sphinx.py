@@ -96,7 +96,7 @@ class SphinxBackend:
         only the search, about 4 ms, for the same hearing as a decoder built for the block."""
         from pocketsphinx import Decoder
 
-        sentences = self.blocks[n]
+        self._block, sentences = None, self.blocks[n]  # no block's until the switch is done
         # A dictionary of the model's words alone: with the full one (134,000 words) pocketsphinx
         # spends seconds building the search for a language model of a few hundred.
         vocabulary = sorted({w for s in sentences for w in s.split()})
