@@ -183,8 +183,8 @@ class SphinxBackend:
     def _spell(self, word: str) -> bool:
         """Whether the word can be aligned: in the dictionary, or spelled from dictionary words."""
         if word not in self._added:
-            phones = self.aligner.lookup_word(word) or self._compound(word)
-            if phones and not self.aligner.lookup_word(word):
+            phones = next(iter(self._pronunciations(word)), None)
+            if phones and not self.aligner.lookup_word(word):  # spelled from dictionary words: the aligner learns it
                 self.aligner.add_word(word, phones, True)
             self._added[word] = phones
         return self._added[word] is not None
