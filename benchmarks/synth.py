@@ -145,8 +145,10 @@ def _stock(options: ModelOptions, texts: list[str], voice: str) -> tuple[int, fl
     import torch
 
     from pocket_batch.synth.internals import pocket_tts
+    from pocket_batch.synth.model import quiet_int8_load
 
-    model = pocket_tts().TTSModel.load_model(config=str(options.config), quantize=options.quantize)
+    with quiet_int8_load():
+        model = pocket_tts().TTSModel.load_model(config=str(options.config), quantize=options.quantize)
     logging.getLogger("pocket_tts").setLevel(logging.ERROR)  # max-length warnings: expected here
     preset = options.config.parent / "voices" / f"{voice}.safetensors"
     state = model.get_state_for_audio_prompt(str(preset if preset.is_file() else voice))

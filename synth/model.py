@@ -57,6 +57,16 @@ def hub_errors(what: str) -> Iterator[None]:
         raise PocketBatchError(UNREACHABLE.format(what=what, reason=reason)) from None
 
 
+@contextlib.contextmanager
+def quiet_int8_load() -> Iterator[None]:
+    """Loading pocket-tts's int8 without torch's deprecation warnings: it goes through torch.ao, which torch
+    flags on every load, nothing a user can act on, and it would print from every worker."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"(?s).*torch\.ao\.quantization is deprecated")
+        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")
+        yield
+
+
 @dataclass(frozen=True)
 class ModelSource:
     """A model as named by the user, resolved to its pocket-tts config file."""
@@ -167,9 +177,5 @@ class ModelSource:
         """The real pocket-tts load path, for the released weights and local ones alike."""
         source = {"config": str(self.config_path)} if self.options.config else {
             "language": self.options.language or DEFAULT_LANGUAGE}
-        with hub_errors("the Pocket TTS weights"), warnings.catch_warnings():
-            # pocket-tts's int8 goes through torch.ao, which torch now flags as deprecated on every
-            # load: nothing a user can act on, and it would print from every worker.
-            warnings.filterwarnings("ignore", message=r"(?s).*torch\.ao\.quantization is deprecated")
-            warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")
+        with hub_errors("the Pocket TTS weights"), quiet_int8_load():
             return pocket_tts().TTSModel.load_model(**source, temp=temperature, quantize=self.options.quantize)
