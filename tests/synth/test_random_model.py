@@ -57,3 +57,21 @@ def test_every_preset_has_a_voice_state_and_generation_runs_to_max_length(small_
     assert np.isfinite(audio).all() and audio.std() > 0
     # EOS disabled: every chunk runs to pocket-tts's max length, tokens/3 + 2 s.
     assert audio.size == model._estimate_max_gen_len(tokens) * 1920
+
+
+def test_int8_loads_without_torch_deprecation_warnings(small_model):
+    """pocket-tts's int8 goes through torch.ao, deprecated in torch: warnings nobody can act on, one per worker."""
+    import warnings
+
+    from pocket_batch.core.config import ModelOptions
+    from pocket_batch.synth.internals import pocket_tts
+    from pocket_batch.synth.model import ModelSource
+
+    def deprecations(load) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load()
+        return [str(w.message) for w in caught if "deprecated" in str(w.message)]
+
+    assert deprecations(lambda: pocket_tts().TTSModel.load_model(config=str(small_model), quantize=True))
+    assert deprecations(lambda: ModelSource(ModelOptions(config=small_model, quantize=True)).load()) == []
