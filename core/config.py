@@ -7,6 +7,7 @@ here (`description`). The resolved config is written into each output's manifest
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Annotated, Literal
@@ -235,13 +236,23 @@ class JobConfig(Synthesis):
     notify: str | None = None  # a shell command run when the job ends (see jobs/notify.py)
 
 
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux lists them (none known elsewhere)."""
+    try:
+        return frozenset(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return frozenset()
+
+
 def native_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512_BF16 or AMX): elsewhere bf16 is emulated, and slow."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def int8_tiles() -> bool:
+    """Whether this CPU multiplies int8 in AMX tiles, where oneDNN's int8 products beat fbgemm's."""
+    return "amx_int8" in cpu_flags()
 
 
 def default_workers(cores: int | None = None, memory_bytes: int | None = None) -> int:

@@ -233,19 +233,25 @@ def test_worker_batches_and_keeps_task_order(small_model):
         assert np.abs(out.audio - reference).max() < INT8_TOLERANCE
 
 
-def test_int8_layers_quantize_each_row_on_its_own():
-    """One fbgemm call for the batch, yet each row as a single-row call gives it, whatever its neighbours."""
+def int8_linear(inputs: int, outputs: int, weight: float | None = None):
+    linear = torch.nn.Sequential(torch.nn.Linear(inputs, outputs))
+    if weight is not None:
+        torch.nn.init.constant_(linear[0].weight, weight)
+    return torch.ao.quantization.quantize_dynamic(linear, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+@pytest.mark.parametrize("onednn", [False, True])
+def test_int8_layers_quantize_each_row_on_its_own(onednn):
+    """One call for the batch, yet each row as a single-row call gives it, whatever its neighbours."""
     import copy
 
     from pocket_batch.synth.int8_rows import Int8PerRow, int8_per_row
 
     torch.manual_seed(0)
-    stock = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(64, 32)), {torch.nn.Linear},
-                                                   dtype=torch.qint8)
+    stock = int8_linear(64, 32)
     model = copy.deepcopy(stock)
-    int8_per_row(model)
-    assert isinstance(model[0], Int8PerRow)
-    assert torch.equal(model[0].weight().dequantize(), stock[0].weight().dequantize())
+    int8_per_row(model, onednn)
+    assert isinstance(model[0], Int8PerRow) and (model[0].onednn is not None) == onednn
     x = torch.randn(3, 2, 64) * torch.tensor([1.0, 50.0, 0.01])[:, None, None]  # scales a shared quantization would mix
     out = model(x)
     for n in range(3):
@@ -255,6 +261,38 @@ def test_int8_layers_quantize_each_row_on_its_own():
     neighbours[1] = float("nan")
     changed = model(neighbours)
     assert torch.equal(changed[0], out[0]) and torch.equal(changed[2], out[2])
+
+
+def test_int8_sums_are_the_same_bytes_with_onednn_and_fbgemm():
+    """The engines only sum integers, exactly: at a step's rows, a prompt's, and sums past float32's 2^24."""
+    from pocket_batch.synth.int8_rows import Int8PerRow
+
+    torch.manual_seed(0)
+    for inputs, outputs in [(1024, 3072), (4096, 1024)]:
+        stock = int8_linear(inputs, outputs)
+        fbgemm, onednn = Int8PerRow(stock[0], onednn=False), Int8PerRow(stock[0], onednn=True)
+        assert fbgemm.onednn is None and onednn.packed is None
+        for shape in [(16, 1, inputs), (1, 1, inputs), (3, 37, inputs)]:
+            x = torch.randn(shape) * torch.logspace(-3, 3, shape[0])[:, None, None]
+            assert torch.equal(fbgemm(x), onednn(x))
+        big = int8_linear(inputs, outputs, weight=1.0)  # every weight 127 once quantized, every input near it:
+        x = torch.rand(16, 1, inputs) + 1  # sums near 127 x 127 x inputs, past 2^24
+        assert torch.equal(Int8PerRow(big[0], onednn=False)(x), Int8PerRow(big[0], onednn=True)(x))
+
+
+def test_onednn_int8_gives_the_same_audio_bytes(small_model):
+    """Whichever engine a machine picks, a chunk's audio is the same: the cache need not tell them apart."""
+    from pocket_batch.synth.int8_rows import Int8PerRow, int8_per_row
+
+    audio = {}
+    for onednn in (False, True):
+        model = load(small_model, 0.7, quantize=True)
+        int8_per_row(model.flow_lm, onednn)
+        layers = [m for m in model.flow_lm.modules() if isinstance(m, Int8PerRow)]
+        assert layers and all((m.onednn is not None) == onednn for m in layers)
+        audio[onednn] = batched(model, requests(model, small_model), batch=4)
+    for key, (fbgemm, _) in audio[False].items():
+        assert torch.equal(fbgemm, audio[True][key][0])
 
 
 def snr_db(reference: torch.Tensor, other: torch.Tensor) -> float:
