@@ -69,6 +69,14 @@ class Int8PerRow(torch.nn.Module):
             self.packed = torch.ops.quantized.linear_prepack(per_tensor_quantized(ints, 1.0, self.weight_zero), None)
         self.inputs: torch.Tensor | None = None  # fbgemm's input: the rows' integers, then the anchor
 
+    def weight(self) -> torch.Tensor:
+        """The int8 weights at their scale, as torch.ao's Linear.weight() (pocket-tts reads its device)."""
+        if self.onednn is None:
+            ints = torch.ops.quantized.linear_unpack(self.packed)[0].int_repr()
+        else:
+            ints = self.onednn[0].to_dense().t()  # oneDNN packs them transposed
+        return per_tensor_quantized(ints, self.weight_scale, self.weight_zero)
+
     def extra_repr(self) -> str:
         engine = "fbgemm" if self.onednn is None else "onednn"
         return f"in_features={self.in_features}, out_features={self.out_features}, int8 per row ({engine})"

@@ -252,6 +252,7 @@ def test_int8_layers_quantize_each_row_on_its_own(onednn):
     model = copy.deepcopy(stock)
     int8_per_row(model, onednn)
     assert isinstance(model[0], Int8PerRow) and (model[0].onednn is not None) == onednn
+    assert torch.equal(model[0].weight().dequantize(), stock[0].weight().dequantize())
     x = torch.randn(3, 2, 64) * torch.tensor([1.0, 50.0, 0.01])[:, None, None]  # scales a shared quantization would mix
     out = model(x)
     for n in range(3):
@@ -283,6 +284,7 @@ def test_int8_sums_are_the_same_bytes_with_onednn_and_fbgemm():
 def test_onednn_int8_gives_the_same_audio_bytes(small_model):
     """Whichever engine a machine picks, a chunk's audio is the same: the cache need not tell them apart."""
     from pocket_batch.synth.int8_rows import Int8PerRow, int8_per_row
+    from pocket_batch.synth.random_model import synthetic_voice
 
     audio = {}
     for onednn in (False, True):
@@ -290,7 +292,10 @@ def test_onednn_int8_gives_the_same_audio_bytes(small_model):
         int8_per_row(model.flow_lm, onednn)
         layers = [m for m in model.flow_lm.modules() if isinstance(m, Int8PerRow)]
         assert layers and all((m.onednn is not None) == onednn for m in layers)
-        audio[onednn] = batched(model, requests(model, small_model), batch=4)
+        reqs = requests(model, small_model)
+        cloned = model.get_state_for_audio_prompt(torch.from_numpy(synthetic_voice("test", 2.0))[None, :])
+        reqs.append(Request("cloned", TEXTS[0], cloned, 7))  # prompted through the int8 layers
+        audio[onednn] = batched(model, reqs, batch=4)
     for key, (fbgemm, _) in audio[False].items():
         assert torch.equal(fbgemm, audio[True][key][0])
 
