@@ -15,7 +15,7 @@ def int8_per_row(module: torch.nn.Module, onednn: bool | None = None) -> None:
     pocket-tts's int8 (torch.ao dynamic quantization, fbgemm) picks one activation scale per
     call: on a batch, a row's rounding would depend on the rows beside it, and called a row at
     a time it reads the layer's weights once per row (16 rows: 16 x 150 us, where one call on
-    all 16 takes 900 us). The swap is for good; the new layers use the old ones' fbgemm weights.
+    all 16 takes 900 us). The swap is for good; the new layers hold the old ones' weights.
     """
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
@@ -26,7 +26,7 @@ def int8_per_row(module: torch.nn.Module, onednn: bool | None = None) -> None:
 
 
 class Int8PerRow(torch.nn.Module):
-    """An int8 Linear for a batch in one fbgemm call, each row quantized on its own.
+    """An int8 Linear for a batch in one call, each row quantized on its own.
 
     A row gets the scale and zero point fbgemm would choose for that row alone
     (ChooseQuantizationParams over [min, max] widened to 0, onto 0..127 as pocket-tts's
@@ -40,9 +40,10 @@ class Int8PerRow(torch.nn.Module):
     call up to float rounding. A handful of whole-tensor operations: the arithmetic around the
     product once took as long as the product.
 
-    Where the CPU has AMX's int8 tiles, oneDNN computes the same integer sums instead (`onednn`):
-    1.4-1.8x faster than fbgemm at a step's 16 rows and 3x at a prompt's 64, and exact as well,
-    so the audio is the same bytes either way (docs/benchmarks.md).
+    Where the CPU has AMX's int8 tiles, oneDNN computes the same integer sums instead (`onednn`),
+    exactly as well, so the audio is the same bytes either way. Its product is 1.4-1.8x faster
+    than fbgemm's at a step's 16 rows and 3x at a prompt's 64 (the whole layer 0.9-1.3x and
+    1.5-1.9x; the pipeline 5%); without AMX it is no faster (docs/benchmarks.md).
     """
 
     QMAX = 127  # reduce_range: 7-bit activations, so fbgemm's int16 pair sums cannot saturate
@@ -67,7 +68,7 @@ class Int8PerRow(torch.nn.Module):
             self.onednn = (torch.ops.onednn.qlinear_prepack(ints, None), torch.ones(out), torch.zeros(out, dtype=torch.long))
         else:
             self.packed = torch.ops.quantized.linear_prepack(per_tensor_quantized(ints, 1.0, self.weight_zero), None)
-        self.inputs: torch.Tensor | None = None  # fbgemm's input: the rows' integers, then the anchor
+        self.inputs: torch.Tensor | None = None  # the rows' integers, then fbgemm's anchor
 
     def weight(self) -> torch.Tensor:
         """The int8 weights at their scale, as torch.ao's Linear.weight() (pocket-tts reads its device)."""

@@ -15,6 +15,7 @@ import torch
 
 from pocket_batch.core.config import ModelOptions
 from pocket_batch.synth.batched import BatchedGenerator, Request
+from pocket_batch.synth.model import quiet_int8_load
 from pocket_batch.synth.worker import SynthTask, SynthWorker
 
 TEXTS = [
@@ -237,7 +238,8 @@ def int8_linear(inputs: int, outputs: int, weight: float | None = None):
     linear = torch.nn.Sequential(torch.nn.Linear(inputs, outputs))
     if weight is not None:
         torch.nn.init.constant_(linear[0].weight, weight)
-    return torch.ao.quantization.quantize_dynamic(linear, {torch.nn.Linear}, dtype=torch.qint8)
+    with quiet_int8_load():  # pocket-tts's own int8: torch.ao's dynamic quantization
+        return torch.ao.quantization.quantize_dynamic(linear, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 @pytest.mark.parametrize("onednn", [False, True])
