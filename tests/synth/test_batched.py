@@ -266,6 +266,36 @@ def test_int8_layers_quantize_each_row_on_its_own(onednn):
     assert torch.equal(changed[0], out[0]) and torch.equal(changed[2], out[2])
 
 
+def test_int8_rows_are_rounded_as_by_whole_tensor_operations():
+    """The compiled loop that quantizes each row gives the integers, zero points and scales that PyTorch's and
+    numpy's operations, one after another, give (fbgemm's parameters in double, then float32 steps)."""
+    from pocket_batch.synth.int8_rows import Int8PerRow, _quantize_kernel
+
+    torch.manual_seed(0)
+    rows = torch.randn(40, 5000) * torch.logspace(-8, 8, 40)[:, None]
+    rows[1], rows[2], rows[3] = rows[1].abs(), -rows[2].abs(), 0.0  # one-signed rows; all zero: scale 0.1
+    rows[4, 7] = float("nan")
+    rows[5, 0] = float("inf")
+    qmax, weight_scale = Int8PerRow.QMAX, np.float32(0.0123)
+    low, high = rows.amin(1), rows.amax(1)
+    q, zero, scale = torch.empty_like(rows), np.empty(40, np.float32), np.empty(40, np.float32)
+    _quantize_kernel()(rows.numpy(), low.numpy(), high.numpy(), qmax, weight_scale, q.numpy(), zero, scale)
+
+    lo, hi = low.clamp(max=0).double().numpy(), high.clamp(min=0).double().numpy()
+    step = ((hi - lo) / qmax).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        step = np.where((step == 0) | np.isinf(np.float32(1) / step), np.float32(0.1), step)
+    wide = step.astype(np.float64)
+    point = np.where(np.abs(lo / wide) < qmax + np.abs(hi / wide), -lo / wide, qmax - hi / wide)
+    point = np.round(np.clip(point, 0, qmax)).astype(np.float32)
+    expected = (rows * torch.from_numpy(np.float32(1) / step)[:, None]).add_(torch.from_numpy(point)[:, None])
+    expected = expected.round_().clamp_(0, qmax)
+    assert torch.equal(q[~torch.isnan(expected)], expected[~torch.isnan(expected)])
+    assert torch.equal(torch.isnan(q), torch.isnan(expected)) and bool(torch.isnan(q[4]).all())
+    assert np.array_equal(zero, point, equal_nan=True)
+    assert np.array_equal(scale, step * weight_scale, equal_nan=True) and scale[3] == np.float32(0.1) * weight_scale
+
+
 def test_int8_sums_are_the_same_bytes_with_onednn_and_fbgemm():
     """The engines only sum integers, exactly: at a step's rows, a prompt's, and sums past float32's 2^24."""
     from pocket_batch.synth.int8_rows import Int8PerRow
