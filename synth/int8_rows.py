@@ -39,8 +39,7 @@ class Int8PerRow(torch.nn.Module):
     input times int8 weights, summed exactly in int32; exact in float32 below 2^24). Each row's
     zero point is then taken off those sums and the row scaled back with its own scale, in
     float32 as fbgemm does: its result depends on that row alone, and matches a single-row
-    call up to float rounding. The rows are rounded by one compiled loop (`_quantize_kernel`): as
-    a dozen small tensor operations, the arithmetic around the product took as long as the product.
+    call up to float rounding. The rows are rounded by one compiled loop (`_quantize_kernel`).
 
     Where the CPU has AMX's int8 tiles, oneDNN computes the same integer sums instead (`onednn`),
     exactly as well, so the audio is the same bytes either way. Its product is 1.4-1.8x faster
