@@ -1,9 +1,11 @@
-"""`pocket-batch bench decoder`: Mimi's decoder in fp32 and bf16 on the same latents: speed and fidelity.
+"""`pocket-batch bench decoder`: Mimi's decoder in each precision on the same latents: speed and fidelity.
 
 The bench chunks are generated once with the full-size random model (batched, int8, as a worker
-does); each chunk's latents are then decoded by the fp32 and the bf16 decoder, one core, in
-alternating order. Fidelity is the bf16 audio against the fp32 audio of the same latents:
-the largest sample difference and the signal-to-noise ratio, over all chunks and for the worst.
+does); each chunk's latents are then decoded by every decoder: fp32, bf16, and each of those with
+its transformer's linear layers in int8, one core, in alternating order. Fidelity is each one's
+audio against the fp32 audio of the same latents: the largest sample difference and the
+signal-to-noise ratio, over all chunks and for the worst; and the same with the transformer's layer
+scales at 1, where the random model's 0.01 would hide most of its layers' rounding.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 
 
     requests = [Request(f"b{n}", source.prepare(text), state, n) for n, text in enumerate(bench_sentences(chunks))]
     list(Recording(model, 16).generate(requests))
-    decoders = {"fp32": BatchedGenerator(model, 1), "bf16": BatchedGenerator(model, 1, torch.bfloat16)}
+    decoders = {"fp32": BatchedGenerator(model, 1), "bf16": BatchedGenerator(model, 1, torch.bfloat16),
+                "fp32, int8 linears": BatchedGenerator(model, 1, decoder_int8=True),
+                "bf16, int8 linears": BatchedGenerator(model, 1, torch.bfloat16, decoder_int8=True)}
     seconds, audio = {name: [] for name in decoders}, {}
     with torch.no_grad():
         for name, decoder in decoders.items():  # warm-up: oneDNN builds its kernels on first use
@@ -52,24 +56,58 @@ def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 
                 started = time.perf_counter()
                 audio[name] = [decoders[name]._decode(row) for row in latents]
                 seconds[name].append(time.perf_counter() - started)
+        stressed = _with_full_layer_scales(model, lambda: {
+            name: [BatchedGenerator(model, 1, *args)._decode(row) for row in latents] for name, args in
+            {"fp32": (), "bf16": (torch.bfloat16,), "fp32, int8 linears": (torch.float32, None, True),
+             "bf16, int8 linears": (torch.bfloat16, None, True)}.items()})
     frames = sum(row.shape[1] for row in latents)
-    worst, noise, signal, peak_diff = math.inf, 0.0, 0.0, 0.0
-    for reference, other in zip(audio["fp32"], audio["bf16"]):
-        error = (reference - other).pow(2).sum().item()
-        worst = min(worst, 10 * math.log10(reference.pow(2).sum().item() / error))
-        noise, signal = noise + error, signal + reference.pow(2).sum().item()
-        peak_diff = max(peak_diff, (reference - other).abs().max().item() / reference.abs().max().item())
     result = {"chunks": len(latents), "audio_s": frames / FRAME_RATE,
               "ms_per_frame": {name: 1000 * sorted(s)[len(s) // 2] / frames for name, s in seconds.items()},
-              "snr_db": 10 * math.log10(signal / noise), "worst_snr_db": worst, "max_diff_of_peak": peak_diff}
+              "fidelity": {name: fidelity(audio["fp32"], audio[name]) for name in decoders if name != "fp32"},
+              "fidelity_full_scales": {name: fidelity(stressed["fp32"], stressed[name])
+                                       for name in decoders if name != "fp32"}}
     table = Table(title=f"bench decoder: {len(latents)} bench chunks ({frames / FRAME_RATE:.0f} s), one core, "
                         f"median of {rounds} alternating rounds")
-    for column in ("decoder", "ms per 80 ms frame", "speed", "SNR vs fp32", "worst chunk", "max |diff| / peak"):
+    for column in ("decoder", "ms per 80 ms frame", "speed", "SNR vs fp32", "worst chunk", "max |diff| / peak",
+                   "SNR, layer scales 1"):
         table.add_column(column, justify="right")
     fp32 = result["ms_per_frame"]["fp32"]
     for name, ms in result["ms_per_frame"].items():
-        fidelity = ("", "", "") if name == "fp32" else (
-            f"{result['snr_db']:.1f} dB", f"{worst:.1f} dB", f"{peak_diff:.2%}")
-        table.add_row(name, f"{ms:.2f}", f"{fp32 / ms:.2f}×", *fidelity)
+        f, full = result["fidelity"].get(name), result["fidelity_full_scales"].get(name)
+        columns = ("", "", "", "") if f is None else (
+            f"{f['snr_db']:.1f} dB", f"{f['worst_snr_db']:.1f} dB", f"{f['max_diff_of_peak']:.2%}",
+            f"{full['snr_db']:.1f} dB")
+        table.add_row(name, f"{ms:.2f}", f"{fp32 / ms:.2f}×", *columns)
     console.print(table)
+    console.print("Layer scales 1: the same latents with the decoder transformer's layer scales at 1 rather than the "
+                  "random model's 0.01, so that the rounding of its layers weighs on the audio a hundred times as much.")
     return result
+
+
+def _with_full_layer_scales(model, decode):
+    """`decode()` with the decoder transformer's layer scales at 1, then put back. The random model keeps
+    them at their initial 0.01, which hides 99% of the transformer's contribution, and so its rounding:
+    a trained model's may be larger."""
+    scales = [p for name, p in model.mimi.decoder_transformer.named_parameters() if "layer_scale" in name]
+    kept = [p.detach().clone() for p in scales]
+    try:
+        for p in scales:
+            p.data.fill_(1.0)
+        return decode()
+    finally:
+        for p, old in zip(scales, kept):
+            p.data.copy_(old)
+
+
+def fidelity(references: list, others: list) -> dict:
+    """`others` against `references`, chunk by chunk: SNR over all chunks and the worst chunk's, and the
+    largest sample difference as a share of its chunk's peak."""
+    worst, noise, signal, peak_diff = math.inf, 0.0, 0.0, 0.0
+    for reference, other in zip(references, others):
+        error = (reference - other).pow(2).sum().item()
+        energy = reference.pow(2).sum().item()
+        worst = min(worst, 10 * math.log10(energy / error) if error else math.inf)
+        noise, signal = noise + error, signal + energy
+        peak_diff = max(peak_diff, (reference - other).abs().max().item() / reference.abs().max().item())
+    return {"snr_db": 10 * math.log10(signal / noise) if noise else math.inf, "worst_snr_db": worst,
+            "max_diff_of_peak": peak_diff}

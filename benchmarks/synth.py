@@ -24,7 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions, default_workers, native_bf16
+from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions, default_workers
 from pocket_batch.synth.work import run_tasks
 from pocket_batch.synth.cache import AudioCache
 from pocket_batch.synth.ray_pool import RayExecutor
@@ -44,6 +44,7 @@ class Setup:
     batch_size: int = 1
     verify: bool = False  # workers verify each chunk (pocketsphinx) as they make it
     decoder: str = "fp32"  # the batched workers' Mimi decoder: fp32 or bf16
+    decoder_int8: bool = False  # its transformer's linear layers in int8
 
 
 def bench_sentences(count: int) -> list[str]:
@@ -63,8 +64,9 @@ def setups(workers: int, batch_size: int) -> list[Setup]:
         kind = "int8" if quantize else "fp32"
         rows.append(Setup(f"pipeline, {workers} workers x batch 1, {kind}", quantize, workers, 1))
         rows.append(Setup(f"pipeline, {workers} workers x batch {batch_size}, {kind}", quantize, workers, batch_size))
-    if native_bf16():  # the default here: pocket-batch decodes in bf16 where the CPU computes it natively
-        rows.append(_default(workers, batch_size))
+    default = _default(workers, batch_size)
+    if default.decoder != "fp32" or default.decoder_int8:  # the default here, where it differs from the rows above
+        rows.append(default)
     return rows
 
 
@@ -72,14 +74,16 @@ def verify_setups(workers: int, batch_size: int) -> list[Setup]:
     """The default pipeline, without and with verification: what verifying costs."""
     plain = _default(workers, batch_size)
     return [Setup("stock pocket-tts, 1 process, int8", True), plain,
-            Setup(f"{plain.name}, verified", True, workers, batch_size, True, plain.decoder)]
+            Setup(f"{plain.name}, verified", True, workers, batch_size, True, plain.decoder, plain.decoder_int8)]
 
 
 def _default(workers: int, batch_size: int) -> Setup:
     """What a run uses by default on this machine: int8, and the decoder `auto` settles on."""
-    decoder = Synthesis(batch_size=batch_size).model.decoder
-    name = f"pipeline, {workers} workers x batch {batch_size}, " + ("bf16 decoder, int8" if decoder == "bf16" else "int8")
-    return Setup(name, True, workers, batch_size, decoder=decoder)
+    model = Synthesis(batch_size=batch_size).model
+    decoder = {(False, False): "", (True, False): "bf16 decoder, ", (False, True): "int8 decoder linears, ",
+               (True, True): "bf16 decoder, int8 linears, "}[model.decoder == "bf16", model.decoder_int8]
+    return Setup(f"pipeline, {workers} workers x batch {batch_size}, {decoder}int8", True, workers, batch_size,
+                 decoder=model.decoder, decoder_int8=model.decoder_int8)
 
 
 def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, model_dir: Path,
@@ -128,7 +132,8 @@ def _median(runs: list[dict]) -> dict:
 
 
 def _measure(setup: Setup, config: Path, texts: list[str], voice: str = BENCH_VOICE) -> dict:
-    options = ModelOptions(config=config, quantize=setup.quantize, decoder=setup.decoder)
+    options = ModelOptions(config=config, quantize=setup.quantize, decoder=setup.decoder,
+                           decoder_int8=setup.decoder_int8)
     if not setup.workers:
         samples, wall, rss, private = _stock(options, texts, voice)
     else:

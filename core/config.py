@@ -66,11 +66,15 @@ class ModelOptions(Strict):
     quantize: bool = Field(QUANTIZE, description="pocket-tts's int8 transformer (--no-quantize: fp32).")
     decoder: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="Mimi decoder precision in batched workers: auto is bf16 where the CPU computes bf16 natively.")
+    decoder_int8: bool | None = Field(
+        None, description="The Mimi decoder transformer's linear layers in int8 in batched workers "
+                          "(default: where the CPU has no AMX, whose bf16 is faster).")
 
     @property
     def numerics(self) -> dict[str, str]:
         """Which number formats make the audio: recorded in the manifest, part of the model's fingerprint."""
-        return {"backbone": "int8" if self.quantize else "fp32", "decoder": self.decoder}
+        return {"backbone": "int8" if self.quantize else "fp32", "decoder": self.decoder,
+                "decoder_linears": "int8" if self.decoder_int8 else self.decoder}
 
 
 class GenerationOptions(Strict):
@@ -170,9 +174,11 @@ class Synthesis(Strict):
     def _decoder_precision(self):
         """`auto` is settled here, once, in the driver: the cache key and every worker must agree on it.
         Batch size 1 is pocket-tts's own generate_audio, whose decoder is fp32."""
-        if self.model.decoder == "auto" or self.batch_size == 1:
-            bf16 = self.model.decoder != "fp32" and self.batch_size > 1 and native_bf16()
-            object.__setattr__(self, "model", self.model.model_copy(update={"decoder": "bf16" if bf16 else "fp32"}))
+        model, batched = self.model, self.batch_size > 1
+        bf16 = model.decoder == "bf16" or (model.decoder == "auto" and native_bf16())
+        int8 = model.decoder_int8 if model.decoder_int8 is not None else not int8_tiles()
+        settled = {"decoder": "bf16" if batched and bf16 else "fp32", "decoder_int8": batched and int8}
+        object.__setattr__(self, "model", model.model_copy(update=settled))
         return self
 
 

@@ -40,6 +40,8 @@ Language = Annotated[Optional[str], option(ModelOptions, "language")]
 ModelConfig = Annotated[Optional[Path], option(ModelOptions, "config", "--model-config")]
 Quantize = Annotated[bool, option(ModelOptions, "quantize", "--quantize/--no-quantize")]
 Decoder = Annotated[str, option(ModelOptions, "decoder")]
+DecoderInt8 = Annotated[Optional[bool], option(ModelOptions, "decoder_int8", "--decoder-int8/--no-decoder-int8",
+                                               show_default=False)]
 Seed = Annotated[int, option(GenerationOptions, "seed")]
 FrontMatter = Annotated[bool, option(IngestOptions, "include_front_matter")]
 Footnotes = Annotated[str, option(IngestOptions, "footnotes")]
@@ -65,6 +67,7 @@ def render(
     model_config: ModelConfig = None,
     quantize: Quantize = default(ModelOptions, "quantize"),
     decoder: Decoder = default(ModelOptions, "decoder"),
+    decoder_int8: DecoderInt8 = None,
     temperature: Annotated[Optional[float], option(GenerationOptions, "temperature")] = None,
     seed: Seed = default(GenerationOptions, "seed"),
     workers: Workers = None,
@@ -104,7 +107,8 @@ def render(
                              image_alt=image_alt, lexicon=lexicon, dialogue_voice=dialogue_voice,
                              characters=read_voice_map(voices) if voices else {}, chapters=chapters,
                              preview=parse_seconds(preview) if preview else None),
-        model=ModelOptions(language=language, config=model_config, quantize=quantize, decoder=decoder),
+        model=ModelOptions(language=language, config=model_config, quantize=quantize, decoder=decoder,
+                           decoder_int8=decoder_int8),
         generation=GenerationOptions(temperature=temperature, seed=seed),
         postproc=PostprocOptions(loudness=loudness, format=format, subtitles=subtitles, readalong=readalong, rate=rate),
         workers=workers, address=address, batch_size=batch_size, chunk_retries=chunk_retries,
@@ -189,6 +193,7 @@ def corpus(
     model_config: ModelConfig = None,
     quantize: Quantize = default(ModelOptions, "quantize"),
     decoder: Decoder = default(ModelOptions, "decoder"),
+    decoder_int8: DecoderInt8 = None,
     seed: Seed = default(GenerationOptions, "seed"),
     workers: Workers = None,
     address: Address = None,
@@ -204,7 +209,8 @@ def corpus(
         csv=csv, output=output, voices=tuple(v.strip() for v in voice.split(",") if v.strip()),
         voice_column=voice_column, id_column=id_column, text_column=text_column, consent=consent,
         sample_rate=sample_rate, splits=ratios, lexicon=lexicon, qa=QAOptions(retries=retries, max_length=max_length),
-        model=ModelOptions(language=language, config=model_config, quantize=quantize, decoder=decoder),
+        model=ModelOptions(language=language, config=model_config, quantize=quantize, decoder=decoder,
+                           decoder_int8=decoder_int8),
         generation=GenerationOptions(seed=seed), workers=workers, address=address,
         verify=VerifyOptions(enabled=verify, backend=verify_backend, max_wer=verify_max_wer),
     )
@@ -336,11 +342,11 @@ def bench_synth(
 
 @bench_app.command("decoder")
 def bench_decoder(
-    chunks: Annotated[int, typer.Option(help="Bench chunks to generate, then decode both ways.")] = 32,
+    chunks: Annotated[int, typer.Option(help="Bench chunks to generate, then decode every way.")] = 32,
     model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
     rounds: Annotated[int, typer.Option(min=1, help="Alternating rounds; the median is shown.")] = 3,
 ) -> None:
-    """Mimi's decoder in fp32 and bf16 on the same latents: ms per frame, and bf16's SNR against fp32."""
+    """Mimi's decoder in fp32, bf16 and with int8 linear layers on the same latents: ms per frame, SNR against fp32."""
     from pocket_batch.benchmarks.decoder import bench_decoder as run
 
     run(chunks, model_dir, Console(width=170), rounds)

@@ -151,11 +151,13 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 def _write_card(path: Path, config: CorpusConfig, source: ModelSource, voices: dict[str, Voice],
                 rows: list[dict], failures: list[dict]) -> None:
     hours = sum(r["duration"] for r in rows) / 3600
+    numerics = config.model.numerics
     lines = [
         "# Synthetic speech corpus", "",
         f"**{SYNTHETIC}** Every recording here is machine-generated; none is a human recording.", "",
         f"- Source: `{config.csv.name}` (sha256 `{sha256_file(config.csv)}`)",
-        f"- Model: `{source.config_path}` (fingerprint `{source.fingerprint}`), backbone {config.model.numerics['backbone']}, decoder {config.model.numerics['decoder']}",
+        f"- Model: `{source.config_path}` (fingerprint `{source.fingerprint}`), backbone {numerics['backbone']}, "
+        f"decoder {numerics['decoder']} (linear layers {numerics['decoder_linears']})",
         f"- Utterances: {len(rows)} ({hours:.3f} h) at {config.sample_rate} Hz, 16-bit mono, "
         f"evened to {config.target_lufs} LUFS under {config.ceiling} dBTP",
         "- Splits: " + ", ".join(f"{s} {sum(r['split'] == s for r in rows)}" for s in SPLITS),

@@ -39,7 +39,7 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from pocket_batch.synth.activations import gelu_tanh
-from pocket_batch.synth.int8_rows import Int8PerRow, int8_per_row
+from pocket_batch.synth.int8_rows import Int8PerRow, int8_per_row, int8_per_step
 from pocket_batch.synth.internals import (expand_kv_cache, flow_decoder, flow_lm_end, init_states, max_gen_len,
                                           min_frames_before_eos, module_name, prefill, prepare_text_prompt,
                                           to_encoder_framerate)
@@ -103,9 +103,11 @@ class _Row:
 class BatchedGenerator:
     """Generates many chunks with one TTSModel, `batch` rows at a time."""
 
-    def __init__(self, model, batch: int, decoder_dtype: torch.dtype = torch.float32, cache_bytes: int | None = None):
+    def __init__(self, model, batch: int, decoder_dtype: torch.dtype = torch.float32, cache_bytes: int | None = None,
+                 decoder_int8: bool = False):
         """`cache_bytes`: the KV caches the rows in flight may hold together; a row that would pass it waits
-        for others to finish (a row alone always runs). None: `batch` rows, however long their voices."""
+        for others to finish (a row alone always runs). None: `batch` rows, however long their voices.
+        `decoder_int8`: the decoder transformer's linear layers in int8, each time step quantized on its own."""
         int8_per_row(model.flow_lm)
         self.model = model
         self.batch = batch
@@ -116,11 +118,15 @@ class BatchedGenerator:
         self.fade_in = torch.linspace(0, 1, model.config.mimi.sample_rate // 200)
         self.flow = RowAttention(fl.transformer.layers, batch, None)
         self.sizes = exact_sizes(fl, batch)
-        # The decoder's transformer and SEANet in `decoder_dtype` (bf16: a copy; the upsampler stays fp32).
+        # The decoder's transformer and SEANet in `decoder_dtype`, the transformer's linear layers perhaps in
+        # int8 (either: a copy, rounded from the fp32 weights; the upsampler stays fp32).
         self.decoder_dtype = decoder_dtype
         self.decoder_transformer = mimi.decoder_transformer
-        if decoder_dtype != torch.float32:
-            self.decoder_transformer = copy.deepcopy(mimi.decoder_transformer).to(decoder_dtype)
+        if decoder_dtype != torch.float32 or decoder_int8:
+            self.decoder_transformer = copy.deepcopy(mimi.decoder_transformer)
+            if decoder_int8:
+                int8_per_step(self.decoder_transformer.transformer)
+            self.decoder_transformer.to(decoder_dtype)  # what stays float: norms, layer scales
         self.seanet = ChannelsLastDecoder(mimi.decoder, decoder_dtype)
         self.ldim = fl.ldim
 

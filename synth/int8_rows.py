@@ -1,4 +1,5 @@
-"""pocket-tts's int8 layers run on a batch, each row quantized as a call on that row alone would be."""
+"""Int8 linear layers that quantize each row on its own: pocket-tts's int8 backbone on a batch, each row as a
+call on that row alone would round it, and the Mimi decoder transformer's layers in int8, a time step at a time."""
 
 from __future__ import annotations
 
@@ -24,7 +25,16 @@ def int8_per_row(module: torch.nn.Module, onednn: bool | None = None) -> None:
     for parent in list(module.modules()):
         for name, child in list(parent.named_children()):
             if type(child) is DynamicInt8Linear:
-                setattr(parent, name, Int8PerRow(child, onednn))
+                setattr(parent, name, Int8PerRow.of(child, onednn))
+
+
+def int8_per_step(module: torch.nn.Module) -> None:
+    """Swap every float Linear under `module` for an Int8PerStep, its weights rounded to int8 as torch.ao's
+    dynamic quantization rounds them (one symmetric scale per tensor)."""
+    for parent in list(module.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is torch.nn.Linear:
+                setattr(parent, name, Int8PerStep.rounded(child))
 
 
 class Int8PerRow(torch.nn.Module):
@@ -49,13 +59,13 @@ class Int8PerRow(torch.nn.Module):
 
     QMAX = 127  # reduce_range: 7-bit activations, so fbgemm's int16 pair sums cannot saturate
 
-    def __init__(self, layer, onednn: bool | None = None):
-        """`onednn`: sum with oneDNN rather than fbgemm (None: where the CPU has int8 tiles)."""
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, onednn: bool | None = None):
+        """`weight`: int8, one scale per tensor; `onednn`: sum with oneDNN rather than fbgemm (None: where the
+        CPU has int8 tiles)."""
         super().__init__()
-        weight, bias = packed_weight_bias(layer)
         if weight.qscheme() != torch.per_tensor_affine:
             raise TypeError(f"int8 weights quantized {weight.qscheme()}; pocket-tts uses one scale per tensor")
-        self.in_features, self.out_features = layer.in_features, layer.out_features
+        self.out_features, self.in_features = weight.shape
         self.weight_scale, self.weight_zero = weight.q_scale(), weight.q_zero_point()
         ints = weight.int_repr()
         self.bias = None if bias is None else bias.detach()
@@ -70,6 +80,22 @@ class Int8PerRow(torch.nn.Module):
         else:
             self.packed = torch.ops.quantized.linear_prepack(per_tensor_quantized(ints, 1.0, self.weight_zero), None)
         self.inputs: torch.Tensor | None = None  # the rows' integers, then fbgemm's anchor
+
+    @classmethod
+    def of(cls, layer, onednn: bool | None = None):
+        """The same weights as a torch.ao dynamic int8 Linear (pocket-tts's int8)."""
+        return cls(*packed_weight_bias(layer), onednn)
+
+    @classmethod
+    def rounded(cls, linear: torch.nn.Linear, onednn: bool | None = None):
+        """A float Linear's weights rounded to int8 as torch.ao's dynamic quantization rounds them, to the
+        same integers: one symmetric scale per tensor (the largest magnitude over 127.5, in float32), each
+        weight times its inverse, rounded half to even."""
+        weight = linear.weight.detach().float()
+        scale = (weight.abs().max() / 127.5).clamp(min=torch.finfo(torch.float32).eps)
+        ints = torch.round(weight * (1 / scale)).clamp_(-128, 127).to(torch.int8)
+        bias = None if linear.bias is None else linear.bias.detach().float()
+        return cls(per_tensor_quantized(ints, float(scale), 0), bias, onednn)
 
     def weight(self) -> torch.Tensor:
         """The int8 weights at their scale, as torch.ao's Linear.weight() (pocket-tts reads its device)."""
@@ -113,6 +139,19 @@ class Int8PerRow(torch.nn.Module):
         rows = inputs[:-1].to(torch.uint8)  # 0..127: no anchor needed, the scale is given
         return torch.ops.onednn.qlinear_pointwise(rows, 1.0, 0, weights, scales, zeros, None, 1.0, 0,
                                                   torch.float32, "none", [], "")
+
+
+class Int8PerStep(Int8PerRow):
+    """Int8PerRow with each time step of a sequence quantized on its own, for Mimi's decoder transformer.
+
+    The decoder decodes one chunk at a time, many steps a call: a scale per step, rather than one per call,
+    keeps a step's result the same whatever the call's length, and follows the signal's level step by
+    step. Its input may be bf16 (the bf16 decoder): the products run in int8 all the same, and the result
+    comes back in the input's type."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps = super().forward(x.reshape(-1, 1, x.shape[-1]))
+        return steps.view(*x.shape[:-1], self.out_features).to(x.dtype)
 
 
 @functools.cache

@@ -122,7 +122,7 @@ class ModelSource:
     @cached_property
     def fingerprint(self) -> str:
         """Config text, the hashes of local weight and tokenizer files, and the number formats (see numerics).
-        An fp32 decoder adds nothing: caches made before the bf16 one stay valid."""
+        An fp32 decoder adds nothing: caches made before the bf16 and int8 ones stay valid."""
         config = self.config
         local = {}
         for ref in (config.weights_path, config.flow_lm.weights_path, config.mimi.weights_path,
@@ -136,7 +136,8 @@ class ModelSource:
             "config": self.config_path.read_text(),
             "files": local,
             "quantize": self.options.quantize,
-        } | ({"decoder": "bf16"} if self.options.decoder == "bf16" else {}))[:16]
+        } | ({"decoder": "bf16"} if self.options.decoder == "bf16" else {})
+          | ({"decoder_linears": "int8"} if self.options.decoder_int8 else {}))[:16]
 
     @cached_property
     def tokenizer(self):

@@ -227,8 +227,10 @@ class SynthWorker:
 
         from pocket_batch.synth.batched import BatchedGenerator
 
-        dtype = torch.bfloat16 if self.source.options.decoder == "bf16" else torch.float32
-        return BatchedGenerator(self.model, self.batch_size, dtype, self.batch_size * ROW_CACHE_BYTES)
+        options = self.source.options
+        dtype = torch.bfloat16 if options.decoder == "bf16" else torch.float32
+        return BatchedGenerator(self.model, self.batch_size, dtype, self.batch_size * ROW_CACHE_BYTES,
+                                bool(options.decoder_int8))
 
     def _pieces(self, task: SynthTask) -> list[str]:
         return split_into_best_sentences(self.model, task.text, task.max_tokens)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pocket_batch.core.config import GenerationOptions, ModelOptions
+from pocket_batch.core.config import GenerationOptions, ModelOptions, int8_tiles
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.pipeline.run import render
 
@@ -44,6 +44,8 @@ def test_text_to_audio_and_manifest_with_two_workers_then_rerun_is_free(notes, m
     for a, b in zip(chunks, chunks[1:]):
         assert b["offset"] == a["offset"] + a["samples"] + round(pauses[a["boundary"]] * 24_000)
     assert manifest["model"]["fingerprint"] and manifest["voice"]["name"] == "alba"
+    assert manifest["model"]["numerics"] == config.model.numerics  # as settled on this CPU
+    assert manifest["model"]["numerics"]["decoder_linears"] == ("int8" if not int8_tiles() else config.model.decoder)
 
     before = {p: digest(p) for p in outputs(out)}
     again = render(config, show_progress=False)

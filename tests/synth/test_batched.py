@@ -303,14 +303,14 @@ def test_int8_sums_are_the_same_bytes_with_onednn_and_fbgemm():
     torch.manual_seed(0)
     for inputs, outputs in [(1024, 3072), (4096, 1024)]:
         stock = int8_linear(inputs, outputs)
-        fbgemm, onednn = Int8PerRow(stock[0], onednn=False), Int8PerRow(stock[0], onednn=True)
+        fbgemm, onednn = Int8PerRow.of(stock[0], onednn=False), Int8PerRow.of(stock[0], onednn=True)
         assert fbgemm.onednn is None and onednn.packed is None
         for shape in [(16, 1, inputs), (1, 1, inputs), (3, 37, inputs)]:
             x = torch.randn(shape) * torch.logspace(-3, 3, shape[0])[:, None, None]
             assert torch.equal(fbgemm(x), onednn(x))
         big = int8_linear(inputs, outputs, weight=1.0)  # every weight 127 once quantized, every input near it:
         x = torch.rand(16, 1, inputs) + 1  # sums near 127 x 127 x inputs, past 2^24
-        assert torch.equal(Int8PerRow(big[0], onednn=False)(x), Int8PerRow(big[0], onednn=True)(x))
+        assert torch.equal(Int8PerRow.of(big[0], onednn=False)(x), Int8PerRow.of(big[0], onednn=True)(x))
 
 
 def test_onednn_int8_gives_the_same_audio_bytes(small_model):
@@ -352,6 +352,58 @@ def test_bf16_decoder_stays_close_to_fp32_and_keeps_audio_reproducible(small_mod
         assert not torch.equal(first[key], reference)  # it does take the bf16 path
         # measured 45.3 dB and at most 1.6% of the peak (AMD EPYC, AVX-512 BF16); full size: docs/benchmarks.md
         assert snr_db(reference, first[key]) > 35, key
+        assert (first[key] - reference).abs().max() < 0.03 * reference.abs().max()
+
+
+def test_int8_steps_are_rounded_as_torch_ao_and_quantized_each_on_its_own():
+    """The decoder's int8 layers: torch.ao's integers for the weights; each time step's result is the one it gets
+    alone, whatever the steps beside it; bf16 in, bf16 out."""
+    from pocket_batch.synth.int8_rows import Int8PerRow, Int8PerStep
+
+    for seed in range(6):  # enough draws that a rounding off by one would show
+        torch.manual_seed(seed)
+        linear = torch.nn.Linear(96, 40)
+        ours = Int8PerStep.rounded(linear).weight()
+        with quiet_int8_load():
+            stock = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(linear), {torch.nn.Linear},
+                                                           dtype=torch.qint8)[0].weight()
+        assert ours.q_scale() == stock.q_scale() and torch.equal(ours.int_repr(), stock.int_repr())
+    layer = Int8PerStep.rounded(linear)
+    x = torch.randn(1, 7, 96) * torch.logspace(-2, 2, 7)[None, :, None]  # steps of very different levels
+    out = layer(x)
+    for t in range(7):
+        assert torch.equal(out[0, t], layer(x[:, t: t + 1])[0, 0])
+        assert torch.equal(out[0, t], Int8PerRow.rounded(linear)(x[:, t: t + 1])[0, 0])
+    neighbours = x.clone()
+    neighbours[0, 3] = 1e6
+    assert torch.equal(layer(neighbours)[0, :3], out[0, :3])
+    assert float((out - linear(x)).abs().max()) < 0.02 * float(linear(x).abs().max())
+    assert layer(x.bfloat16()).dtype == torch.bfloat16
+
+
+def test_int8_decoder_linears_stay_close_to_fp32_and_keep_audio_reproducible(small_model):
+    """int8 linear layers in the decoder transformer change the audio by rounding only: bounded against fp32
+    (also with the layer scales at 1, where the random model's 0.01 would hide the rounding), independent of
+    the batch, the same on a rerun."""
+    model = load(small_model, 0.7, quantize=True)
+    reqs = requests(model, small_model)[:3]
+    fp32 = {r.key: a for r, a, *_ in BatchedGenerator(model, 3).generate(reqs)}
+    int8 = BatchedGenerator(model, 3, decoder_int8=True)
+    first = {r.key: a for r, a, *_ in int8.generate(reqs)}
+    again = {r.key: a for r, a, *_ in int8.generate(reqs[::-1])}
+    alone = {r.key: a for r, a, *_ in BatchedGenerator(model, 3, decoder_int8=True).generate([reqs[1]])}
+    assert all(torch.equal(first[k], again[k]) for k in first) and torch.equal(alone["k1"], first["k1"])
+    for key, reference in fp32.items():
+        assert first[key].shape == reference.shape and not torch.equal(first[key], reference)
+        assert snr_db(reference, first[key]) > 60, key  # measured 92.8 dB (3 bench chunks)
+    scales = [p for name, p in model.mimi.decoder_transformer.named_parameters() if "layer_scale" in name]
+    assert scales
+    for p in scales:
+        p.data.fill_(1.0)
+    fp32 = {r.key: a for r, a, *_ in BatchedGenerator(model, 3).generate(reqs)}
+    first = {r.key: a for r, a, *_ in BatchedGenerator(model, 3, decoder_int8=True).generate(reqs)}
+    for key, reference in fp32.items():
+        assert snr_db(reference, first[key]) > 40, key  # measured 49.1 dB (3 bench chunks)
         assert (first[key] - reference).abs().max() < 0.03 * reference.abs().max()
 
 
