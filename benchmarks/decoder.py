@@ -1,7 +1,7 @@
 """`pocket-batch bench decoder`: Mimi's decoder in each precision on the same latents: speed and fidelity.
 
-The bench chunks are generated once with the full-size random model (batched, int8, as a worker
-does); each chunk's latents are then decoded by every decoder: fp32, bf16, and each of those with
+The bench chunks are generated once with the full-size random model, or a released one (`language`,
+from Hugging Face), batched, int8, as a worker does; each chunk's latents are then decoded by every decoder: fp32, bf16, and each of those with
 its transformer's linear layers in int8, one core, in alternating order. Fidelity is each one's
 audio against the fp32 audio of the same latents: the largest sample difference and the
 signal-to-noise ratio, over all chunks and for the worst; and the same with the transformer's layer
@@ -22,19 +22,27 @@ from pocket_batch.core.config import FRAME_RATE, ModelOptions
 from pocket_batch.synth.random_model import make_random_model
 
 
-def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 3) -> dict:
+def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 3, language: str | None = None) -> dict:
+    """`language`: a released pocket-tts model (from Hugging Face) instead of the random one in `model_dir`:
+    the fidelity of each precision on trained weights."""
     import torch
 
     from pocket_batch.synth.batched import BatchedGenerator, Request
-    from pocket_batch.synth.model import ModelSource
+    from pocket_batch.synth.model import ModelSource, hub_errors
 
-    config = model_dir / "config.yaml"
-    if not config.is_file():
-        make_random_model(model_dir, "english")
     torch.set_num_threads(1)
-    source = ModelSource(ModelOptions(config=config))
-    model = source.load()
-    state = model.get_state_for_audio_prompt(str(model_dir / "voices" / f"{BENCH_VOICE}.safetensors"))
+    if language:
+        source = ModelSource(ModelOptions(language=language))
+        model = source.load()
+        with hub_errors(f"the preset voice {BENCH_VOICE!r}"):
+            state = model.get_state_for_audio_prompt(BENCH_VOICE)
+    else:
+        config = model_dir / "config.yaml"
+        if not config.is_file():
+            make_random_model(model_dir, "english")
+        source = ModelSource(ModelOptions(config=config))
+        model = source.load()
+        state = model.get_state_for_audio_prompt(str(model_dir / "voices" / f"{BENCH_VOICE}.safetensors"))
     latents = []
 
     class Recording(BatchedGenerator):  # keeps each finished row's latents for the decoders below
@@ -66,7 +74,8 @@ def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 
               "fidelity": {name: fidelity(audio["fp32"], audio[name]) for name in decoders if name != "fp32"},
               "fidelity_full_scales": {name: fidelity(stressed["fp32"], stressed[name])
                                        for name in decoders if name != "fp32"}}
-    table = Table(title=f"bench decoder: {len(latents)} bench chunks ({frames / FRAME_RATE:.0f} s), one core, "
+    weights = f"pocket-tts {language}" if language else "the random model"
+    table = Table(title=f"bench decoder, {weights}: {len(latents)} bench chunks ({frames / FRAME_RATE:.0f} s), one core, "
                         f"median of {rounds} alternating rounds")
     for column in ("decoder", "ms per 80 ms frame", "speed", "SNR vs fp32", "worst chunk", "max |diff| / peak",
                    "SNR, layer scales 1"):
@@ -79,8 +88,8 @@ def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 
             f"{full['snr_db']:.1f} dB")
         table.add_row(name, f"{ms:.2f}", f"{fp32 / ms:.2f}×", *columns)
     console.print(table)
-    console.print("Layer scales 1: the same latents with the decoder transformer's layer scales at 1 rather than the "
-                  "random model's 0.01, so that the rounding of its layers weighs on the audio a hundred times as much.")
+    console.print("Layer scales 1: the same latents with the decoder transformer's layer scales at 1 (the random "
+                  "model's are 0.01, which hides 99% of its layers' rounding).")
     return result
 
 

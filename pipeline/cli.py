@@ -345,11 +345,13 @@ def bench_decoder(
     chunks: Annotated[int, typer.Option(help="Bench chunks to generate, then decode every way.")] = 32,
     model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
     rounds: Annotated[int, typer.Option(min=1, help="Alternating rounds; the median is shown.")] = 3,
+    language: Annotated[Optional[str], typer.Option(
+        help="A released pocket-tts model instead of the random one (needs Hugging Face): fidelity on trained weights.")] = None,
 ) -> None:
     """Mimi's decoder in fp32, bf16 and with int8 linear layers on the same latents: ms per frame, SNR against fp32."""
     from pocket_batch.benchmarks.decoder import bench_decoder as run
 
-    run(chunks, model_dir, Console(width=170), rounds)
+    run(chunks, model_dir, Console(width=170), rounds, language)
 
 
 @bench_app.command("driver")

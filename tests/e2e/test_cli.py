@@ -52,6 +52,12 @@ def test_unreachable_hub_names_both_ways_out(notes, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_bench_decoder_on_a_released_model_needs_the_hub_and_says_so(tmp_path):
+    result = run("bench", "decoder", "--language", "english", "--chunks", "1", env={"HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "Pocket TTS weights" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_inspect_json_needs_no_model(tmp_path):
     import json
 
