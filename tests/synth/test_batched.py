@@ -234,6 +234,24 @@ def test_worker_batches_and_keeps_task_order(small_model):
         assert np.abs(out.audio - reference).max() < INT8_TOLERANCE
 
 
+def test_worker_takes_the_int8_decoder_linears_from_its_options(small_model):
+    from pocket_batch.synth.model import ModelSource
+    from pocket_batch.synth.voices import resolve_voice
+
+    audio = {}
+    for int8 in (False, True, True):
+        options = ModelOptions(config=small_model, decoder="fp32", decoder_int8=int8)
+        voice = resolve_voice("alba", ModelSource(options))
+        worker = SynthWorker(options, temperature=0.7, batch_size=2)
+        worker.add_voice(voice)
+        out = worker.synthesize_many([SynthTask("t", TEXTS[1], voice.fingerprint, 1, 50)])[0].audio
+        if int8 in audio:
+            assert np.array_equal(out, audio[int8])  # the same bytes on a rerun
+        audio[int8] = out
+    assert audio[True].shape == audio[False].shape and not np.array_equal(audio[True], audio[False])
+    assert snr_db(torch.from_numpy(audio[False]), torch.from_numpy(audio[True])) > 60
+
+
 def int8_linear(inputs: int, outputs: int, weight: float | None = None):
     linear = torch.nn.Sequential(torch.nn.Linear(inputs, outputs))
     if weight is not None:
