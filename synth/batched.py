@@ -127,7 +127,7 @@ class BatchedGenerator:
             if decoder_int8:
                 int8_per_step(self.decoder_transformer.transformer)
             self.decoder_transformer.to(decoder_dtype)  # what stays float: norms, layer scales
-        self.seanet = ChannelsLastDecoder(mimi.decoder, decoder_dtype)
+        self.seanet = ChannelsLastDecoder(mimi.decoder, decoder_dtype, DECODE_FRAMES * self.mimi_steps)
         self.ldim = fl.ldim
 
     # -- admission -----------------------------------------------------------------------

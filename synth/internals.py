@@ -29,7 +29,11 @@ MODULE_NAMES = {
     "pocket_tts.models.flow_lm": ("lsd_decode", "ot_decode", "drifting_decode", "pointwise_decode"),
     "pocket_tts.models.mimi": ("build_mimi",),
     "torch": ("_make_per_tensor_quantized_tensor",),
+    "torch._C._nn": ("mkldnn_reorder_conv2d_weight",),
 }
+# Operators under torch.ops.<namespace>.
+OP_NAMES = {"mkldnn": ("_convolution_pointwise", "_convolution_transpose_pointwise",
+                       "_reorder_convolution_transpose_weight")}
 # Private members of their classes.
 CLASS_NAMES = {
     ("pocket_tts.models.tts_model", "TTSModel"): ("_estimate_max_gen_len", "_flow_lm_current_end", "_expand_kv_cache",
@@ -84,6 +88,8 @@ def missing(model=None) -> list[str]:
     for module, names in MODULE_NAMES.items():
         found = _module(module)
         gone += [f"{module}.{n}" for n in names if found is None or not hasattr(found, n)]
+    for namespace, names in OP_NAMES.items():
+        gone += [f"torch.ops.{namespace}.{n}" for n in names if not _has_op(namespace, n)]
     for (module, cls), names in CLASS_NAMES.items():
         found = getattr(_module(module), cls, None)
         gone += [f"{module}.{cls}.{n}" for n in names if found is None or not hasattr(found, n)]
@@ -97,6 +103,16 @@ def _module(module: str) -> ModuleType | None:
         return _import(module)
     except ImportError:
         return None
+
+
+def _has_op(namespace: str, op: str) -> bool:
+    import torch
+
+    try:
+        getattr(getattr(torch.ops, namespace), op)
+    except (AttributeError, RuntimeError):
+        return False
+    return True
 
 
 def _missing_on_instances(model) -> list[str]:
@@ -235,3 +251,28 @@ def per_tensor_quantized(ints, scale: float, zero_point: int):
     import torch
 
     return torch._make_per_tensor_quantized_tensor(ints, scale, zero_point)
+
+
+# oneDNN's convolutions on weights laid out once, as torch.compile's inductor calls them
+
+def pack_conv_weight(weight, input_shape: tuple[int, ...], stride: int, dilation: int, groups: int,
+                     transposed: bool = False):
+    """A [.., .., 1, K] weight in the layout oneDNN picks for [1, C, 1, T] inputs of `input_shape`."""
+    import torch
+
+    if transposed:
+        return torch.ops.mkldnn._reorder_convolution_transpose_weight(
+            weight.contiguous(), [0, 0], [0, 0], [1, stride], [1, dilation], groups, list(input_shape))
+    return torch._C._nn.mkldnn_reorder_conv2d_weight(weight.contiguous().to_mkldnn(), [0, 0], [1, stride],
+                                                     [1, dilation], groups, list(input_shape))
+
+
+def packed_conv(x, packed, bias, stride: int, dilation: int, groups: int, transposed: bool = False):
+    """conv2d (or conv_transpose2d) over a width-1 image with a weight from pack_conv_weight."""
+    import torch
+
+    if transposed:
+        return torch.ops.mkldnn._convolution_transpose_pointwise(x, packed, bias, [0, 0], [0, 0], [1, stride],
+                                                                 [1, dilation], groups, "none", [], "")
+    return torch.ops.mkldnn._convolution_pointwise(x, packed, bias, [0, 0], [1, stride], [1, dilation], groups,
+                                                   "none", [], "")

@@ -49,3 +49,23 @@ def test_refuses_a_layer_it_does_not_know():
     decoder.model.append(torch.nn.Tanh())
     with pytest.raises(TypeError, match="Tanh"):
         ChannelsLastDecoder(decoder)
+
+
+def test_weights_laid_out_once_give_what_f_conv2d_gives():
+    """Packed for calls of 8 steps; calls of that length and others (a chunk's last call is shorter)."""
+    decoder = stock_decoder("constant")
+    plain, packed = ChannelsLastDecoder(decoder), ChannelsLastDecoder(decoder, steps=8)
+    assert all(layer.packed is not None for layer in _convolutions(packed))
+    assert ChannelsLastDecoder(decoder).pack(8) == 8 * 12  # each layer's length worked out as it streams
+    plain_state, packed_state = plain.initial(), packed.initial()
+    with torch.no_grad():
+        for steps in (8, 8, 3, 8, 1):
+            z = torch.randn(1, 32, steps)
+            expected, got = plain(z, plain_state), packed(z, packed_state)
+            assert got.shape == expected.shape == (steps * 12,)
+            assert float((got - expected).abs().max()) < 1e-6 * float(expected.abs().max())
+
+
+def _convolutions(chain):
+    for step in chain.steps:
+        yield from _convolutions(step) if hasattr(step, "steps") else ([step] if hasattr(step, "packed") else [])
