@@ -33,7 +33,7 @@ MODULE_NAMES = {
 }
 # Operators under torch.ops.<namespace>.
 OP_NAMES = {"mkldnn": ("_convolution_pointwise", "_convolution_transpose_pointwise",
-                       "_reorder_convolution_transpose_weight")}
+                       "_reorder_convolution_transpose_weight", "_is_mkldnn_bf16_supported")}
 # Private members of their classes.
 CLASS_NAMES = {
     ("pocket_tts.models.tts_model", "TTSModel"): ("_estimate_max_gen_len", "_flow_lm_current_end", "_expand_kv_cache",
@@ -254,6 +254,16 @@ def per_tensor_quantized(ints, scale: float, zero_point: int):
 
 
 # oneDNN's convolutions on weights laid out once, as torch.compile's inductor calls them
+
+def can_pack_conv_weight(dtype) -> bool:
+    """Whether oneDNN lays out convolution weights of this type here: bf16 needs AVX-512 (BW, VL, DQ) or
+    AVX-NE-CONVERT; elsewhere its bf16 convolutions run through the plain path, emulated."""
+    import torch
+
+    if not torch.backends.mkldnn.is_available():
+        return False
+    return dtype != torch.bfloat16 or torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
 
 def pack_conv_weight(weight, input_shape: tuple[int, ...], stride: int, dilation: int, groups: int,
                      transposed: bool = False):

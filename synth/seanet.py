@@ -12,7 +12,8 @@ weights, activations and streaming state are held in bf16: on a CPU with native 
 
 Given the length of a full call (`steps`), each layer's weights are laid out for oneDNN once
 (`pack`): through F.conv2d oneDNN reorders every weight on every call, a tenth of SEANet's time.
-A call of another length (a chunk's last) still works; oneDNN reorders for it then.
+A call of another length (a chunk's last) still works; oneDNN reorders for it then. bf16 weights are
+laid out only where oneDNN computes in bf16 (AVX-512); elsewhere F.conv2d emulates it as before.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from pocket_batch.synth.internals import effective_kernel_size, pack_conv_weight, packed_conv, seanet_layer_classes
+from pocket_batch.synth.internals import (can_pack_conv_weight, effective_kernel_size, pack_conv_weight, packed_conv,
+                                          seanet_layer_classes)
 from pocket_batch.synth.activations import elu
 
 
@@ -173,7 +175,7 @@ class ChannelsLastDecoder(_Chain):
         """`steps`: the latent steps of a full call, to lay the weights out for (None: F.conv2d's way)."""
         super().__init__(decoder.model, dtype)
         self.dtype = dtype
-        if steps is not None and torch.backends.mkldnn.is_available():
+        if steps is not None and can_pack_conv_weight(dtype):
             self.pack(steps)
 
     def __call__(self, z: torch.Tensor, state: list) -> torch.Tensor:
