@@ -22,19 +22,21 @@ def int8_per_row(module: torch.nn.Module, onednn: bool | None = None) -> None:
     """
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
-    for parent in list(module.modules()):
-        for name, child in list(parent.named_children()):
-            if type(child) is DynamicInt8Linear:
-                setattr(parent, name, Int8PerRow.of(child, onednn))
+    _swap(module, DynamicInt8Linear, lambda layer: Int8PerRow.of(layer, onednn))
 
 
 def int8_per_step(module: torch.nn.Module) -> None:
     """Swap every float Linear under `module` for an Int8PerStep, its weights rounded to int8 as torch.ao's
     dynamic quantization rounds them (one symmetric scale per tensor)."""
+    _swap(module, torch.nn.Linear, Int8PerStep.rounded)
+
+
+def _swap(module: torch.nn.Module, kind: type, replacement) -> None:
+    """Every submodule of exactly type `kind` under `module` replaced, in place, by `replacement(it)`."""
     for parent in list(module.modules()):
         for name, child in list(parent.named_children()):
-            if type(child) is torch.nn.Linear:
-                setattr(parent, name, Int8PerStep.rounded(child))
+            if type(child) is kind:
+                setattr(parent, name, replacement(child))
 
 
 class Int8PerRow(torch.nn.Module):
