@@ -52,9 +52,13 @@ def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 
 
     requests = [Request(f"b{n}", source.prepare(text), state, n) for n, text in enumerate(bench_sentences(chunks))]
     list(Recording(model, 16).generate(requests))
-    decoders = {"fp32": BatchedGenerator(model, 1), "bf16": BatchedGenerator(model, 1, torch.bfloat16),
-                "fp32, int8 linears": BatchedGenerator(model, 1, decoder_int8=True),
-                "bf16, int8 linears": BatchedGenerator(model, 1, torch.bfloat16, decoder_int8=True)}
+    precisions = {"fp32": {}, "bf16": {"decoder_dtype": torch.bfloat16}, "fp32, int8 linears": {"decoder_int8": True},
+                  "bf16, int8 linears": {"decoder_dtype": torch.bfloat16, "decoder_int8": True}}
+
+    def every_decoder() -> dict:  # built from the model's weights as they are now: copies, rounded, laid out
+        return {name: BatchedGenerator(model, 1, **kwargs) for name, kwargs in precisions.items()}
+
+    decoders = every_decoder()
     seconds, audio = {name: [] for name in decoders}, {}
     with torch.no_grad():
         for name, decoder in decoders.items():  # warm-up: oneDNN builds its kernels on first use
@@ -65,9 +69,7 @@ def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 
                 audio[name] = [decoders[name]._decode(row) for row in latents]
                 seconds[name].append(time.perf_counter() - started)
         stressed = _with_full_layer_scales(model, lambda: {
-            name: [BatchedGenerator(model, 1, *args)._decode(row) for row in latents] for name, args in
-            {"fp32": (), "bf16": (torch.bfloat16,), "fp32, int8 linears": (torch.float32, None, True),
-             "bf16, int8 linears": (torch.bfloat16, None, True)}.items()})
+            name: [decoder._decode(row) for row in latents] for name, decoder in every_decoder().items()})
     frames = sum(row.shape[1] for row in latents)
     result = {"chunks": len(latents), "audio_s": frames / FRAME_RATE,
               "ms_per_frame": {name: 1000 * sorted(s)[len(s) // 2] / frames for name, s in seconds.items()},
