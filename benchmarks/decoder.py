@@ -19,7 +19,7 @@ from rich.table import Table
 
 from pocket_batch.benchmarks.synth import BENCH_VOICE, bench_sentences
 from pocket_batch.core.config import FRAME_RATE, ModelOptions
-from pocket_batch.synth.random_model import make_random_model
+from pocket_batch.testing.random_model import make_random_model
 
 
 def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 3, language: str | None = None) -> dict:
@@ -27,8 +27,8 @@ def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 
     the fidelity of each precision on trained weights."""
     import torch
 
-    from pocket_batch.synth.batched import BatchedGenerator, Request
-    from pocket_batch.synth.model import ModelSource, hub_errors
+    from pocket_batch.synth.fast.batched import BatchedGenerator, Request
+    from pocket_batch.synth.model.source import ModelSource, hub_errors
 
     torch.set_num_threads(1)
     if language:

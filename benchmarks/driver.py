@@ -34,11 +34,11 @@ from rich.table import Table
 from pocket_batch.benchmarks.synth import bench_sentences
 from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, Synthesis
 from pocket_batch.pipeline.progress import SynthProgress
-from pocket_batch.synth.cache import AudioCache
-from pocket_batch.synth.ray_pool import RayExecutor
-from pocket_batch.synth.voices import Voice
+from pocket_batch.synth.model.cache import AudioCache
+from pocket_batch.synth.pool.ray_pool import RayExecutor
+from pocket_batch.synth.model.voices import Voice
 from pocket_batch.synth.work import run_tasks
-from pocket_batch.synth.worker import SynthTask, SynthWorker
+from pocket_batch.synth.pool.worker import SynthTask, SynthWorker
 
 SECONDS_PER_WORD = 0.4  # the stand-in's audio: about the length a real voice takes to read the chunk
 # One worker of `bench synth` (batch 16, int8, bf16 decoder, full-size random model, 2-core AMD EPYC):

@@ -40,7 +40,7 @@ def write_book(path: Path, hours: float, seconds_per_chunk: float) -> Path:
 
 def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: str, console: Console,
                    readalong: str = "off") -> list[dict]:
-    from pocket_batch.synth.random_model import make_random_model
+    from pocket_batch.testing.random_model import make_random_model
 
     config = model_dir / "config.yaml"
     if not config.is_file():
@@ -80,7 +80,7 @@ def _prepare(config: RunConfig):
 
 
 def _source(config: RunConfig):
-    from pocket_batch.synth.model import ModelSource
+    from pocket_batch.synth.model.source import ModelSource
 
     return ModelSource(config.model)
 

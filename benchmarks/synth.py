@@ -26,11 +26,11 @@ from rich.table import Table
 
 from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions, default_workers
 from pocket_batch.synth.work import run_tasks
-from pocket_batch.synth.cache import AudioCache
-from pocket_batch.synth.ray_pool import RayExecutor
-from pocket_batch.synth.random_model import make_random_model, make_voice_state
+from pocket_batch.synth.model.cache import AudioCache
+from pocket_batch.synth.pool.ray_pool import RayExecutor
+from pocket_batch.testing.random_model import make_random_model, make_voice_state
 from pocket_batch.core.measure import peak_rss_mb
-from pocket_batch.synth.worker import SynthTask, SynthWorker
+from pocket_batch.synth.pool.worker import SynthTask, SynthWorker
 from pocket_batch.verify.backends import make_backend
 
 BENCH_VOICE = "alba"
@@ -149,8 +149,8 @@ def _stock(options: ModelOptions, texts: list[str], voice: str) -> tuple[int, fl
 
     import torch
 
-    from pocket_batch.synth.internals import pocket_tts
-    from pocket_batch.synth.model import quiet_int8_load
+    from pocket_batch.synth.fast.internals import pocket_tts
+    from pocket_batch.synth.model.source import quiet_int8_load
 
     with quiet_int8_load():
         model = pocket_tts().TTSModel.load_model(config=str(options.config), quantize=options.quantize)
@@ -167,8 +167,8 @@ def _stock(options: ModelOptions, texts: list[str], voice: str) -> tuple[int, fl
 
 
 def _pipeline(options: ModelOptions, texts: list[str], setup: Setup, voice_spec: str) -> tuple[int, float, float, float]:
-    from pocket_batch.synth.model import ModelSource
-    from pocket_batch.synth.voices import resolve_voice
+    from pocket_batch.synth.model.source import ModelSource
+    from pocket_batch.synth.model.voices import resolve_voice
 
     voice = resolve_voice(voice_spec, ModelSource(options))
     tasks = [SynthTask(f"bench{n:05d}", text, voice.fingerprint, n, 50) for n, text in enumerate(texts)]

@@ -21,11 +21,14 @@ SAMPLE_RATE = 24_000  # Pocket TTS / Mimi output rate
 FRAME_RATE = 12.5  # Mimi latent frames per second
 SAMPLES_PER_FRAME = int(SAMPLE_RATE / FRAME_RATE)
 MAX_TOKENS_PER_CHUNK = 50  # pocket-tts's own MAX_TOKEN_PER_CHUNK
+# The project's random model (`model make-random`) never fires EOS: random weights would at once, so every
+# chunk runs to its max length. A model config with this threshold speaks noise, not speech.
+NEVER_EOS = 1.0e9
 WORKER_RSS_BYTES = 1_500_000_000  # one full-size model and a batch of 16 rows per worker: 1.3 GB measured, plus headroom
 # A chunk at pocket-tts's max length is ~19 s of audio, a few seconds of work on one core;
 # ten minutes without a result means a stuck or runaway worker, not a slow one.
 CHUNK_TIMEOUT_SECONDS = 600.0
-BATCH_SIZE = 16  # rows per worker generated together (synth/batched.py): measured, see docs/benchmarks.md
+BATCH_SIZE = 16  # rows per worker generated together (synth/fast/batched.py): measured, see docs/benchmarks.md
 # KV cache a batching worker may hold per row of its batch size. Prefill sizes a row's cache for its voice
 # prompt, text and max length, 48 KB a position in the English model: 10.5 MiB on average for the bench's
 # chunks with a 3 s voice (16 of them at once: at most 209 MiB), 16.6 MB for a 5 s voice at pocket-tts's

@@ -34,7 +34,7 @@ class OutputLayout:
 
     @property
     def cache(self) -> Path:
-        """Every chunk's audio, named by its key (synth/cache.py)."""
+        """Every chunk's audio, named by its key (synth/model/cache.py)."""
         return self.root / "cache"
 
     @property

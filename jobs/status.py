@@ -8,8 +8,8 @@ from pathlib import Path
 from pocket_batch.jobs.jobfile import job_inputs, load_job, run_config, voice_output
 from pocket_batch.pipeline.housekeeping import cache_usage
 from pocket_batch.pipeline.run import settings_hash
-from pocket_batch.synth.model import ModelSource
-from pocket_batch.synth.voices import resolve_voice
+from pocket_batch.synth.model.source import ModelSource
+from pocket_batch.synth.model.voices import resolve_voice
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_file
 from pocket_batch.core.layout import OutputLayout

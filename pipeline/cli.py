@@ -279,7 +279,7 @@ def inspect(
     import json
 
     from pocket_batch.pipeline.inspect import inspect_book
-    from pocket_batch.synth.model import ModelSource
+    from pocket_batch.synth.model.source import ModelSource
 
     options = IngestOptions(include_front_matter=include_front_matter, footnotes=footnotes, math=math,
                             image_alt=image_alt, lexicon=lexicon)
@@ -296,8 +296,8 @@ def inspect(
 @app.command()
 def voices(model_config: ModelConfig = None) -> None:
     """List the preset voices and where each comes from."""
-    from pocket_batch.synth.model import ModelSource
-    from pocket_batch.synth.voices import preset_names, preset_origin
+    from pocket_batch.synth.model.source import ModelSource
+    from pocket_batch.synth.model.voices import preset_names, preset_origin
 
     source = ModelSource(ModelOptions(config=model_config))
     table = Table("voice", "origin", "state")
@@ -317,7 +317,7 @@ def make_random(
     seed: int = 0,
 ) -> None:
     """Build Pocket TTS's architecture with random weights: it speaks NOISE, for tests and benchmarks."""
-    from pocket_batch.synth.random_model import make_random_model
+    from pocket_batch.testing.random_model import make_random_model
 
     config = make_random_model(directory, arch, seed)
     err.print(f"random {arch} model (noise, not speech): --model-config {config}")

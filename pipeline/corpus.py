@@ -20,11 +20,10 @@ from pocket_batch.verify.backends import hears
 from pocket_batch.postproc.dataset import Entry, write_dataset
 from pocket_batch.postproc.qa import failing, qa_flags
 from pocket_batch.synth.work import plan_work
-from pocket_batch.synth.cache import AudioCache
-from pocket_batch.synth.model import ModelSource
-from pocket_batch.synth.random_model import NEVER_EOS
-from pocket_batch.synth.voices import Voice, resolve_voice
-from pocket_batch.synth.worker import SynthFailure
+from pocket_batch.synth.model.cache import AudioCache
+from pocket_batch.synth.model.source import ModelSource
+from pocket_batch.synth.model.voices import Voice, resolve_voice
+from pocket_batch.synth.pool.worker import SynthFailure
 from pocket_batch.pipeline.runlog import log
 
 
@@ -79,7 +78,7 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResu
     failures = [{"id": i.row.id, "voice": i.voice.name, "row": i.row.row,
                  "attempts": [{"attempt": a, "key": k, "flags": f} for a, k, f in i.attempts]} for i in items if not i.kept]
     write_dataset(config, source, voices, entries, failures, cache)
-    return CorpusResult(len(entries), len(failures), synthesized, source.config.default_eos_threshold >= NEVER_EOS)
+    return CorpusResult(len(entries), len(failures), synthesized, source.speaks_noise)
 
 
 def _voices(config: CorpusConfig, source: ModelSource, rows: list[Utterance]) -> dict[str, Voice]:

@@ -10,7 +10,7 @@ from pocket_batch.core.config import MAX_TOKENS_PER_CHUNK, IngestOptions, ModelO
 from pocket_batch.core.reports import ChapterSummary, InspectReport, Skipped, not_read
 from pocket_batch.ingest.book import read_book
 from pocket_batch.ingest.sentences import TokenCounter
-from pocket_batch.synth.model import ModelSource
+from pocket_batch.synth.model.source import ModelSource
 
 WORDS_PER_MINUTE = 155  # narration pace of Pocket TTS voices, roughly
 TOKENS_PER_WORD = 1.35  # the released English tokenizer on prose, roughly

@@ -32,11 +32,11 @@ from pocket_batch.postproc.report import write_book_report
 from pocket_batch.postproc.readalong.build import ReadAlong, write_readalong
 from pocket_batch.pipeline.takes import Retaking, Synthesizer, Takes, Verifier, verify_takes
 from pocket_batch.postproc.verify_report import write_verify_report
-from pocket_batch.synth.cache import AudioCache
-from pocket_batch.synth.model import ModelSource
-from pocket_batch.synth.voices import Cast, Voice, resolve_voice
+from pocket_batch.synth.model.cache import AudioCache
+from pocket_batch.synth.model.source import ModelSource
+from pocket_batch.synth.model.voices import Cast, Voice, resolve_voice
 from pocket_batch.synth.work import Work, collect, plan_work
-from pocket_batch.synth.worker import SynthFailure
+from pocket_batch.synth.pool.worker import SynthFailure
 from pocket_batch.verify.backends import hears
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from pocket_batch.core.files import write_json
 from pocket_batch.core.layout import OutputLayout
 from pocket_batch.core.reports import Manifest
-from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.model.cache import AudioCache
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 

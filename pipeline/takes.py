@@ -18,12 +18,12 @@ from pocket_batch.core.records import Chunk, ChunkAudio, Take, Verdict
 from pocket_batch.pipeline import stop
 from pocket_batch.pipeline.progress import SynthProgress
 from pocket_batch.pipeline.runlog import log
-from pocket_batch.synth.cache import AudioCache
-from pocket_batch.synth.executors import make_executor
-from pocket_batch.synth.model import ModelSource
-from pocket_batch.synth.voices import Cast, Voice
+from pocket_batch.synth.model.cache import AudioCache
+from pocket_batch.synth.pool.executors import make_executor
+from pocket_batch.synth.model.source import ModelSource
+from pocket_batch.synth.model.voices import Cast, Voice
 from pocket_batch.synth.work import plan_work, run_tasks
-from pocket_batch.synth.worker import SynthFailure, SynthTask, SynthWorker
+from pocket_batch.synth.pool.worker import SynthFailure, SynthTask, SynthWorker
 from pocket_batch.verify.backends import make_backend, verdicts_fingerprint
 from pocket_batch.verify.judge import verify_audio
 from pocket_batch.verify.store import VerdictStore

@@ -22,7 +22,7 @@ from pocket_batch.postproc.loudness import LoudnessMeter, db_to_gain, limit, tru
 from pocket_batch.postproc.placement import ChapterPlacement, place_book
 from pocket_batch.postproc.subtitles import Cue, shown_words, word_groups, write_srt, write_vtt
 from pocket_batch.postproc.tags import tag_synthetic
-from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.model.cache import AudioCache
 
 # The limiter takes a little off; a second measurement corrects for it.
 NORMALIZE_PASSES = 2

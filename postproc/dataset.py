@@ -33,9 +33,9 @@ from pocket_batch.core.records import Chunk, ChunkAudio
 from pocket_batch.postproc.report import write_corpus_report
 from pocket_batch.postproc.loudness import chunk_level, db_to_gain, limit
 from pocket_batch.postproc.placement import trim_bounds
-from pocket_batch.synth.cache import AudioCache
-from pocket_batch.synth.model import ModelSource
-from pocket_batch.synth.voices import Voice
+from pocket_batch.synth.model.cache import AudioCache
+from pocket_batch.synth.model.source import ModelSource
+from pocket_batch.synth.model.voices import Voice
 
 SPLITS = ("train", "validation", "test")
 MAX_GAIN_DB = 20.0

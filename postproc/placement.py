@@ -14,7 +14,7 @@ from pocket_batch.core.config import SAMPLE_RATE, LoudnessPreset, PostprocOption
 from pocket_batch.core.records import Book, Boundary, Chapter, Chunk, ChunkAudio
 from pocket_batch.postproc.loudness import chunk_level
 from pocket_batch.postproc.tempo import at_rate
-from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.model.cache import AudioCache
 
 TRIM_FRAME = SAMPLE_RATE // 100  # 10 ms
 TRIM_KEEP = SAMPLE_RATE // 50  # 20 ms of margin kept around the speech

@@ -17,7 +17,7 @@ from pocket_batch.core.files import atomic_open
 from pocket_batch.core.measure import clock
 from pocket_batch.core.reports import ChunkEntry, Manifest
 from pocket_batch.postproc.plots import histogram, level_plot, timeline
-from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.model.cache import AudioCache
 
 CURVE_WINDOW_S = 3.0  # as LoudnessMeter.curve measures
 STYLE = """

@@ -14,7 +14,7 @@ from pocket_batch.core.config import SAMPLE_RATE, PostprocOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.records import ChunkAudio
 from pocket_batch.postproc.encode import ffmpeg_exe
-from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.model.cache import AudioCache
 
 
 def tempo_key(key: str, rate: float) -> str:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pocket_batch.core.config import SAMPLE_RATE, GenerationOptions
 from pocket_batch.core.files import sha256_json
 from pocket_batch.core.records import Chunk, ChunkAudio
-from pocket_batch.synth.cache import AudioCache, NonFiniteAudio
-from pocket_batch.synth.model import ModelSource
-from pocket_batch.synth.voices import Cast, Voice
-from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask
+from pocket_batch.synth.model.cache import AudioCache, NonFiniteAudio
+from pocket_batch.synth.model.source import ModelSource
+from pocket_batch.synth.model.voices import Cast, Voice
+from pocket_batch.synth.pool.worker import SynthFailure, SynthOutput, SynthTask
 from pocket_batch.verify.store import VerdictStore
 
 OnResult = Callable[[SynthOutput], None]

@@ -14,7 +14,7 @@ os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 from pocket_batch.core.config import ModelOptions, PostprocOptions, RunConfig, VerifyOptions  # noqa: E402
-from pocket_batch.synth.random_model import make_random_model  # noqa: E402
+from pocket_batch.testing.random_model import make_random_model  # noqa: E402
 
 from epubs import sample_book  # noqa: E402
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pocket_batch.core.config import ModelOptions, Synthesis, int8_tiles, native_bf16
-from pocket_batch.synth.model import ModelSource
+from pocket_batch.synth.model.source import ModelSource
 
 
 def test_auto_settles_on_this_cpus_formats_and_batch_1_stays_pocket_tts_own(small_model):

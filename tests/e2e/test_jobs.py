@@ -250,7 +250,7 @@ def test_bad_job_files_are_one_line_errors(small_model, tmp_path):
 def test_a_late_result_never_replaces_a_committed_chunk(tmp_path):
     import numpy as np
 
-    from pocket_batch.synth.cache import AudioCache
+    from pocket_batch.synth.model.cache import AudioCache
 
     cache = AudioCache(tmp_path / "cache")
     first = np.full(2400, 0.25, dtype=np.float32)

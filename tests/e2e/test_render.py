@@ -55,8 +55,8 @@ def test_text_to_audio_and_manifest_with_two_workers_then_rerun_is_free(notes, m
 
 def test_workers_on_a_joined_cluster_run_with_two_malloc_heaps(small_model, ray_cluster):
     """glibc's per-thread heaps keep what one thread allocates and another frees: a worker has two."""
-    from pocket_batch.synth.ray_pool import RayExecutor
-    from pocket_batch.synth.worker import SynthWorker
+    from pocket_batch.synth.pool.ray_pool import RayExecutor
+    from pocket_batch.synth.pool.worker import SynthWorker
 
     with RayExecutor(lambda: SynthWorker(ModelOptions(config=small_model), batch_size=2), 2) as executor:
         for name in executor.worker_names:
@@ -119,7 +119,7 @@ def test_corrupt_sample_and_url_are_refused(make_config, notes, tmp_path):
 
 
 def test_long_sample_is_truncated_to_30_seconds(tmp_path):
-    from pocket_batch.synth.voices import load_voice_sample
+    from pocket_batch.synth.model.voices import load_voice_sample
 
     audio = load_voice_sample(write_sample(tmp_path / "long.flac", 40.0, rate=16_000, subtype="PCM_16"))
     assert audio.size == 30 * 24_000 and np.isfinite(audio).all()

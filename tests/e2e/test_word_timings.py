@@ -32,7 +32,7 @@ from pocket_batch.postproc.manifest import write_manifest  # noqa: E402
 from pocket_batch.postproc.readalong.spans import read_text  # noqa: E402
 from pocket_batch.postproc.readalong.build import write_readalong  # noqa: E402
 from pocket_batch.postproc.verify_report import write_verify_report  # noqa: E402
-from pocket_batch.synth.cache import AudioCache  # noqa: E402
+from pocket_batch.synth.model.cache import AudioCache  # noqa: E402
 from pocket_batch.verify.backends import make_backend  # noqa: E402
 from pocket_batch.verify.judge import verify_audio  # noqa: E402
 

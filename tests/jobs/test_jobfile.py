@@ -6,7 +6,7 @@ import pytest
 
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.jobs.jobfile import job_inputs, load_job, unmatched
-from pocket_batch.synth.voices import read_consent
+from pocket_batch.synth.model.voices import read_consent
 
 
 def test_every_unknown_key_is_named(tmp_path):

@@ -10,7 +10,7 @@ from pocket_batch.core.config import PRESETS, PostprocOptions
 from pocket_batch.core.records import Book, Boundary, Chapter, Chunk
 from pocket_batch.postproc.audiobook import Assembly, assemble
 from pocket_batch.postproc.encode import ffmetadata
-from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.model.cache import AudioCache
 
 from readback import FFMPEG, RATE, ebur128
 

@@ -10,7 +10,7 @@ from pocket_batch.core.records import Book, Boundary, Chapter, Chunk
 from pocket_batch.postproc.audiobook import chapter_blocks
 from pocket_batch.postproc.loudness import chunk_level
 from pocket_batch.postproc.placement import place_book, trim_bounds
-from pocket_batch.synth.cache import AudioCache
+from pocket_batch.synth.model.cache import AudioCache
 
 OPTIONS = PostprocOptions(loudness="podcast")
 

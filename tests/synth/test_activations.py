@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from pocket_batch.synth.activations import Activation, elu, gelu_tanh
+from pocket_batch.synth.fast.activations import Activation, elu, gelu_tanh
 
 FUNCTIONS = {"elu": (elu(1.0), F.elu), "gelu": (gelu_tanh(), lambda x: F.gelu(x, approximate="tanh"))}
 
@@ -114,7 +114,7 @@ def test_the_decoders_feed_forward_with_our_gelu_is_pocket_tts_own(small_model, 
 
     from pocket_tts import TTSModel
 
-    from pocket_batch.synth.internals import feed_forward
+    from pocket_batch.synth.fast.internals import feed_forward
 
     model = TTSModel.load_model(config=str(small_model))
     layer = copy.deepcopy(model.mimi.decoder_transformer.transformer.layers[0]).to(dtype)

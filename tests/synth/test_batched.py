@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from pocket_batch.core.config import ModelOptions
-from pocket_batch.synth.batched import BatchedGenerator, Request
-from pocket_batch.synth.model import quiet_int8_load
-from pocket_batch.synth.worker import SynthTask, SynthWorker
+from pocket_batch.synth.fast.batched import BatchedGenerator, Request
+from pocket_batch.synth.model.source import quiet_int8_load
+from pocket_batch.synth.pool.worker import SynthTask, SynthWorker
 
 TEXTS = [
     "It was a dark night.",
@@ -78,7 +78,7 @@ def test_each_row_matches_the_single_chunk_path(small_model, temperature, quanti
 def test_a_chunk_pocket_tts_would_split_runs_its_pieces_in_one_row_and_matches_it(small_model):
     """generate_audio splits a text over `max_tokens` into generations run one after the other, its
     noise going on from one global generator: a row runs the pieces in turn, beside other rows."""
-    from pocket_batch.synth.internals import split_into_best_sentences
+    from pocket_batch.synth.fast.internals import split_into_best_sentences
 
     model = load(small_model, 0.7)
     stock = load(small_model, 0.7)
@@ -140,7 +140,7 @@ def test_a_step_shrinks_as_rows_drain_and_a_rows_audio_stays_the_same(small_mode
 def test_only_step_sizes_that_round_as_a_full_one_are_used():
     """A layer whose rows round alike at every size allows them all; MKL's fp32 product of one output
     per row (the EOS head's shape) is tried as well, and a full step is always allowed."""
-    from pocket_batch.synth.batched import exact_sizes
+    from pocket_batch.synth.fast.batched import exact_sizes
 
     torch.manual_seed(0)
     assert exact_sizes(torch.nn.Sequential(torch.nn.Identity()), 6) == [1, 2, 3, 4, 5, 6]
@@ -154,7 +154,7 @@ def test_only_step_sizes_that_round_as_a_full_one_are_used():
 
 def test_each_row_holds_a_cache_sized_for_itself_alone(small_model):
     """KV memory is the sum of the rows in flight, each its own length; a finished row's goes at once."""
-    from pocket_batch.synth.model import ModelSource
+    from pocket_batch.synth.model.source import ModelSource
 
     model = load(small_model, 0.7)
     source = ModelSource(ModelOptions(config=small_model))
@@ -200,7 +200,7 @@ def test_rows_wait_for_cache_memory_and_their_audio_stays_the_same(small_model):
 
 def test_decoder_cache_holds_only_its_window_and_gives_the_same_audio(small_model):
     """Mimi's transformer reads 250 steps back: its cache slides instead of growing with the chunk."""
-    from pocket_batch.synth.row_attention import RowAttention
+    from pocket_batch.synth.fast.row_attention import RowAttention
 
     layers = load(small_model, 0.7).mimi.decoder_transformer.transformer
     steps, step = 3 * layers.context, 16
@@ -216,8 +216,8 @@ def test_decoder_cache_holds_only_its_window_and_gives_the_same_audio(small_mode
 
 
 def test_worker_batches_and_keeps_task_order(small_model):
-    from pocket_batch.synth.model import ModelSource
-    from pocket_batch.synth.voices import resolve_voice
+    from pocket_batch.synth.model.source import ModelSource
+    from pocket_batch.synth.model.voices import resolve_voice
 
     options = ModelOptions(config=small_model)  # int8, the default
     voice = resolve_voice("alba", ModelSource(options))
@@ -235,8 +235,8 @@ def test_worker_batches_and_keeps_task_order(small_model):
 
 
 def test_worker_takes_the_int8_decoder_linears_from_its_options(small_model):
-    from pocket_batch.synth.model import ModelSource
-    from pocket_batch.synth.voices import resolve_voice
+    from pocket_batch.synth.model.source import ModelSource
+    from pocket_batch.synth.model.voices import resolve_voice
 
     audio = {}
     for int8 in (False, True, True):
@@ -265,7 +265,7 @@ def test_int8_layers_quantize_each_row_on_its_own(onednn):
     """One call for the batch, yet each row as a single-row call gives it, whatever its neighbours."""
     import copy
 
-    from pocket_batch.synth.int8_rows import Int8PerRow, int8_per_row
+    from pocket_batch.synth.fast.int8_rows import Int8PerRow, int8_per_row
 
     torch.manual_seed(0)
     stock = int8_linear(64, 32)
@@ -287,7 +287,7 @@ def test_int8_layers_quantize_each_row_on_its_own(onednn):
 def test_int8_rows_are_rounded_as_by_whole_tensor_operations():
     """The compiled loop that quantizes each row gives the integers, zero points and scales that PyTorch's and
     numpy's operations, one after another, give (fbgemm's parameters in double, then float32 steps)."""
-    from pocket_batch.synth.int8_rows import Int8PerRow, _quantize_kernel
+    from pocket_batch.synth.fast.int8_rows import Int8PerRow, _quantize_kernel
 
     torch.manual_seed(0)
     rows = torch.randn(40, 5000) * torch.logspace(-8, 8, 40)[:, None]
@@ -316,7 +316,7 @@ def test_int8_rows_are_rounded_as_by_whole_tensor_operations():
 
 def test_int8_sums_are_the_same_bytes_with_onednn_and_fbgemm():
     """The engines only sum integers, exactly: at a step's rows, a prompt's, and sums past float32's 2^24."""
-    from pocket_batch.synth.int8_rows import Int8PerRow
+    from pocket_batch.synth.fast.int8_rows import Int8PerRow
 
     torch.manual_seed(0)
     for inputs, outputs in [(1024, 3072), (4096, 1024)]:
@@ -333,8 +333,8 @@ def test_int8_sums_are_the_same_bytes_with_onednn_and_fbgemm():
 
 def test_onednn_int8_gives_the_same_audio_bytes(small_model):
     """Whichever engine a machine picks, a chunk's audio is the same: the cache need not tell them apart."""
-    from pocket_batch.synth.int8_rows import Int8PerRow, int8_per_row
-    from pocket_batch.synth.random_model import synthetic_voice
+    from pocket_batch.synth.fast.int8_rows import Int8PerRow, int8_per_row
+    from pocket_batch.testing.random_model import synthetic_voice
 
     audio = {}
     for onednn in (False, True):
@@ -376,7 +376,7 @@ def test_bf16_decoder_stays_close_to_fp32_and_keeps_audio_reproducible(small_mod
 def test_int8_steps_are_rounded_as_torch_ao_and_quantized_each_on_its_own():
     """The decoder's int8 layers: torch.ao's integers for the weights; each time step's result is the one it gets
     alone, whatever the steps beside it; bf16 in, bf16 out."""
-    from pocket_batch.synth.int8_rows import Int8PerRow, Int8PerStep
+    from pocket_batch.synth.fast.int8_rows import Int8PerRow, Int8PerStep
 
     for seed in range(6):  # enough draws that a rounding off by one would show
         torch.manual_seed(seed)
@@ -430,8 +430,8 @@ def test_a_workers_rows_take_the_next_calls_chunks_without_waiting_for_a_drain(s
     short chunk leaves, so it comes back before the first call's long chunk, with the same audio as alone."""
     import threading
 
-    from pocket_batch.synth.model import ModelSource
-    from pocket_batch.synth.voices import resolve_voice
+    from pocket_batch.synth.model.source import ModelSource
+    from pocket_batch.synth.model.voices import resolve_voice
 
     options = ModelOptions(config=small_model)
     voice = resolve_voice("alba", ModelSource(options))

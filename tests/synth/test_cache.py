@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pocket_batch.core.files import sha256_file
-from pocket_batch.synth.cache import AudioCache, NonFiniteAudio, wav_sha256
+from pocket_batch.synth.model.cache import AudioCache, NonFiniteAudio, wav_sha256
 
 KEY = "ab" + "0" * 30
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pocket_batch.synth.calls import deal_by_length
-from pocket_batch.synth.worker import SynthTask
+from pocket_batch.synth.pool.calls import deal_by_length
+from pocket_batch.synth.pool.worker import SynthTask
 
 
 def tasks(lengths: list[int]) -> list[SynthTask]:

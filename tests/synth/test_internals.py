@@ -1,4 +1,4 @@
-"""Every private pocket-tts and torch name we use is in synth/internals.py, and the installed packages have it."""
+"""Every private pocket-tts and torch name we use is in synth/fast/internals.py, and the installed packages have it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pocket_batch.synth import internals
+from pocket_batch.synth.fast import internals
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,7 +17,7 @@ def test_the_installed_pocket_tts_and_torch_have_every_name(small_model):
 
     model = TTSModel.load_model(config=str(small_model), quantize=True)  # int8: the quantized Linear is there
     missing = internals.missing(model)
-    assert not missing, ("pocket-tts or torch changed: synth/internals.py relies on "
+    assert not missing, ("pocket-tts or torch changed: synth/fast/internals.py relies on "
                          + ", ".join(missing) + "; adapt it there")
 
 
@@ -40,7 +40,7 @@ def test_no_other_module_reads_private_names_of_pocket_tts_or_torch(folder):
             if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
                 owner = node.value.id if isinstance(node.value, ast.Name) else ""
                 assert owner in {"self", "cls"} or not _foreign(node.attr), \
-                    f"{path.relative_to(ROOT)}:{node.lineno} reads .{node.attr}: go through synth/internals.py"
+                    f"{path.relative_to(ROOT)}:{node.lineno} reads .{node.attr}: go through synth/fast/internals.py"
 
 
 def _foreign(attr: str) -> bool:
@@ -56,7 +56,7 @@ def test_configs_dir_is_pocket_tts_own_without_importing_it():
     import subprocess
     import sys
 
-    code = ("import sys; from pocket_batch.synth.internals import configs_dir; d = configs_dir(); "
+    code = ("import sys; from pocket_batch.synth.fast.internals import configs_dir; d = configs_dir(); "
             "print('pocket_tts' in sys.modules); import pocket_tts.utils.config as c; print(d == c.CONFIGS_DIR)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "True"]
@@ -68,7 +68,7 @@ def test_pocket_tts_comes_in_without_torch_dynamo_and_its_marked_helper_still_ru
     import sys
 
     code = ("import sys, torch; real = torch.compiler.disable; "
-            "from pocket_batch.synth.internals import pocket_tts; pocket_tts().TTSModel; "
+            "from pocket_batch.synth.fast.internals import pocket_tts; pocket_tts().TTSModel; "
             "from pocket_tts.modules.attention import _cached_causal_mask as m; "
             "print('torch._dynamo' in sys.modules, torch.compiler.disable is real, tuple(m(3, None, torch.device('cpu')).shape[-2:]))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from pocket_batch.synth.one_query import attend
+from pocket_batch.synth.fast.one_query import attend
 
 
 def reference(q: torch.Tensor, cache: torch.Tensor, start: int, end: int) -> torch.Tensor:

@@ -10,7 +10,7 @@ import sentencepiece as spm
 import torch
 import yaml
 
-from pocket_batch.synth.voices import preset_names
+from pocket_batch.synth.model.voices import preset_names
 
 
 def test_loads_through_pocket_tts_load_model(small_model):
@@ -64,8 +64,8 @@ def test_int8_loads_without_torch_deprecation_warnings(small_model):
     import warnings
 
     from pocket_batch.core.config import ModelOptions
-    from pocket_batch.synth.internals import pocket_tts
-    from pocket_batch.synth.model import ModelSource
+    from pocket_batch.synth.fast.internals import pocket_tts
+    from pocket_batch.synth.model.source import ModelSource
 
     def deprecations(load) -> list[str]:
         with warnings.catch_warnings(record=True) as caught:

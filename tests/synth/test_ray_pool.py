@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.synth.ray_backend import ActorDied, CallFailed
-from pocket_batch.synth.ray_pool import RayExecutor
-from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask
+from pocket_batch.synth.pool.ray_backend import ActorDied, CallFailed
+from pocket_batch.synth.pool.ray_pool import RayExecutor
+from pocket_batch.synth.pool.worker import SynthFailure, SynthOutput, SynthTask
 
 
 class Template:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pocket_batch.synth.seanet import ChannelsLastDecoder
+from pocket_batch.synth.fast.seanet import ChannelsLastDecoder
 
 
 def stock_decoder(pad_mode: str):

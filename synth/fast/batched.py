@@ -38,13 +38,13 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from pocket_batch.synth.activations import gelu_tanh
-from pocket_batch.synth.int8_rows import Int8PerRow, int8_per_row, int8_per_step
-from pocket_batch.synth.internals import (expand_kv_cache, flow_decoder, flow_lm_end, init_states, max_gen_len,
+from pocket_batch.synth.fast.activations import gelu_tanh
+from pocket_batch.synth.fast.int8_rows import Int8PerRow, int8_per_row, int8_per_step
+from pocket_batch.synth.fast.internals import (expand_kv_cache, flow_decoder, flow_lm_end, init_states, max_gen_len,
                                           min_frames_before_eos, module_name, prefill, prepare_text_prompt,
                                           to_encoder_framerate)
-from pocket_batch.synth.row_attention import RowAttention
-from pocket_batch.synth.seanet import ChannelsLastDecoder
+from pocket_batch.synth.fast.row_attention import RowAttention
+from pocket_batch.synth.fast.seanet import ChannelsLastDecoder
 
 
 # Latent frames per Mimi call. One core, full-size decoder, 160 frames: 4 to 32 frames a call all
@@ -187,7 +187,7 @@ class BatchedGenerator:
         """Yields (request, audio [samples], reached max length, seconds in the batch) as each row finishes.
 
         A free row takes the next request at once, from a list or from a feed that more may reach while
-        rows run (synth/feed.py); with no row in flight, the loop waits on the feed, and ends when it closes.
+        rows run (synth/pool/feed.py); with no row in flight, the loop waits on the feed, and ends when it closes.
         """
         todo = requests if isinstance(requests, Requests) else _Listed(requests)
         rows: list[_Row | None] = [None] * self.batch

@@ -15,7 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from pocket_batch.synth.batched import BatchedGenerator, Request
+from pocket_batch.synth.fast.batched import BatchedGenerator, Request
 
 TRIM_EVERY = 16  # finished rows between handing the heap's freed pages back to the system
 

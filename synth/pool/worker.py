@@ -2,7 +2,7 @@
 
 The same class runs in-process and as a Ray actor; it knows nothing of either. Its calls
 may run at once, each in its own thread: a batching worker's rows are fed by all of them
-(synth/feed.py), and each chunk is heard (when verifying) by the thread that made it.
+(synth/pool/feed.py), and each chunk is heard (when verifying) by the thread that made it.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import numpy as np
 
 from pocket_batch.core.config import ROW_CACHE_BYTES, SAMPLE_RATE, SAMPLES_PER_FRAME, ModelOptions, VerifyOptions
 from pocket_batch.core.records import Verdict
-from pocket_batch.synth.cache import wav_sha256
-from pocket_batch.synth.internals import max_gen_len, split_into_best_sentences
-from pocket_batch.synth.model import ModelSource, hub_errors
-from pocket_batch.synth.voices import Voice
+from pocket_batch.synth.model.cache import wav_sha256
+from pocket_batch.synth.fast.internals import max_gen_len, split_into_best_sentences
+from pocket_batch.synth.model.source import ModelSource, hub_errors
+from pocket_batch.synth.model.voices import Voice
 from pocket_batch.verify.backends import make_backend
 from pocket_batch.verify.hearing import Backend
 from pocket_batch.verify.judge import verify_audio
@@ -176,7 +176,7 @@ class SynthWorker:
         """Each task's audio as soon as it is done, `batch_size` rows at a time, rows freed by one call
         taken by the next (longest first within a call); a chunk's audio does not depend on which
         chunks share its batch."""
-        from pocket_batch.synth.batched import Request
+        from pocket_batch.synth.fast.batched import Request
 
         feed = self._feed()
         requests = []
@@ -212,7 +212,7 @@ class SynthWorker:
         return replace(output, verdict=verdict, wall_seconds=output.wall_seconds + time.perf_counter() - started)
 
     def _feed(self):
-        from pocket_batch.synth.feed import Feed
+        from pocket_batch.synth.pool.feed import Feed
 
         with self.loading:
             self._load()
@@ -225,7 +225,7 @@ class SynthWorker:
         the decoder's precision."""
         import torch
 
-        from pocket_batch.synth.batched import BatchedGenerator
+        from pocket_batch.synth.fast.batched import BatchedGenerator
 
         options = self.source.options
         dtype = torch.bfloat16 if options.decoder == "bf16" else torch.float32

@@ -24,8 +24,8 @@ from pocket_batch.core.config import (
 )
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_file, sha256_json
-from pocket_batch.synth.internals import preset_origins
-from pocket_batch.synth.model import ModelSource
+from pocket_batch.synth.fast.internals import preset_origins
+from pocket_batch.synth.model.source import ModelSource
 
 CONSENT_FIELDS = ("speaker", "statement", "date", "permitted_use")
 CLONE_PROCESSING = "soundfile-mono-24k-30s-v1"  # bump when sample decoding changes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 
-from pocket_batch.synth.worker import SynthFailure, SynthTask
+from pocket_batch.synth.pool.worker import SynthFailure, SynthTask
 
 
 class Attempts:

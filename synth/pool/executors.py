@@ -1,8 +1,8 @@
-"""Executors own parallelism: they run SynthWorkers in-process or as a Ray actor pool (synth/ray_pool.py).
+"""Executors own parallelism: they run SynthWorkers in-process or as a Ray actor pool (synth/pool/ray_pool.py).
 
 Both take the same tasks and yield, as they finish, a SynthOutput or — once a task
 has failed on every allowed attempt — a SynthFailure; nothing else in the pipeline
-knows which executor runs. Ray is imported only in synth/ray_backend.py.
+knows which executor runs. Ray is imported only in synth/pool/ray_backend.py.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
 from pocket_batch.core.errors import one_line
-from pocket_batch.synth.calls import Attempts, take
-from pocket_batch.synth.voices import Voice
-from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
+from pocket_batch.synth.pool.calls import Attempts, take
+from pocket_batch.synth.model.voices import Voice
+from pocket_batch.synth.pool.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
 
 WorkerFactory = Callable[[], SynthWorker]
 Result = SynthOutput | SynthFailure
@@ -59,6 +59,6 @@ def make_executor(make_worker: WorkerFactory, workers: int, cpus_per_worker: int
                   address: str | None = None, retries: int = 0, timeout: float | None = None):
     if workers == 0:
         return InProcessExecutor(make_worker, retries)
-    from pocket_batch.synth.ray_pool import RayExecutor
+    from pocket_batch.synth.pool.ray_pool import RayExecutor
 
     return RayExecutor(make_worker, workers, cpus_per_worker, address, retries, timeout)

@@ -21,9 +21,9 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from pocket_batch.synth.internals import (can_pack_conv_weight, effective_kernel_size, pack_conv_weight, packed_conv,
+from pocket_batch.synth.fast.internals import (can_pack_conv_weight, effective_kernel_size, pack_conv_weight, packed_conv,
                                           seanet_layer_classes)
-from pocket_batch.synth.activations import elu
+from pocket_batch.synth.fast.activations import elu
 
 
 def channels_last(x: torch.Tensor) -> torch.Tensor:
@@ -110,7 +110,7 @@ class _ConvTranspose:
 
 class _Elu:
     def __init__(self, layer, dtype: torch.dtype):
-        self.elu = elu(layer.alpha)  # by table in bf16, a vector loop in fp32 (synth/activations.py)
+        self.elu = elu(layer.alpha)  # by table in bf16, a vector loop in fp32 (synth/fast/activations.py)
 
     def initial(self) -> dict:
         return {}

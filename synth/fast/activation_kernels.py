@@ -1,4 +1,4 @@
-"""The numba loops behind synth/activations.py, at module level so that numba's cache finds them again
+"""The numba loops behind synth/fast/activations.py, at module level so that numba's cache finds them again
 in the next process (a loop that closes over another compiled function is compiled anew in each)."""
 
 from __future__ import annotations

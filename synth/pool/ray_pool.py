@@ -1,7 +1,7 @@
 """The Ray executor: a pool of SynthWorker actors, each holding one model; tasks stream in, results out.
 
 The state machine here (calls per actor, deadlines, retries, replacing a dead or
-stuck actor) makes its Ray calls through a backend (synth/ray_backend.py), so it is
+stuck actor) makes its Ray calls through a backend (synth/pool/ray_backend.py), so it is
 unit-tested against a fake one and runs against Ray for real everywhere else.
 """
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.synth.calls import Attempts, deal_by_length, take
-from pocket_batch.synth.ray_backend import ActorDied, CallFailed, RayBackend
-from pocket_batch.synth.voices import Voice
-from pocket_batch.synth.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
+from pocket_batch.synth.pool.calls import Attempts, deal_by_length, take
+from pocket_batch.synth.pool.ray_backend import ActorDied, CallFailed, RayBackend
+from pocket_batch.synth.model.voices import Voice
+from pocket_batch.synth.pool.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
 
 CHECK_EVERY = 1.0  # seconds between looks for a stuck worker (sooner if a deadline falls sooner)
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from pocket_batch.core.config import int8_tiles
-from pocket_batch.synth.internals import packed_weight_bias, per_tensor_quantized
+from pocket_batch.synth.fast.internals import packed_weight_bias, per_tensor_quantized
 
 
 def int8_per_row(module: torch.nn.Module, onednn: bool | None = None) -> None:

@@ -12,8 +12,8 @@ import math
 import torch
 from torch.nn import functional as F
 
-from pocket_batch.synth import one_query
-from pocket_batch.synth.internals import attention_mask, feed_forward
+from pocket_batch.synth.fast import one_query
+from pocket_batch.synth.fast.internals import attention_mask, feed_forward
 
 
 class RowAttention:
@@ -28,7 +28,7 @@ class RowAttention:
     """
 
     def __init__(self, layers, batch: int, context: int | None, dtype: torch.dtype = torch.float32, gelu=None):
-        """`gelu`: the feed-forward's GELU in place of pocket-tts's own (the decoder's, synth/activations.py)."""
+        """`gelu`: the feed-forward's GELU in place of pocket-tts's own (the decoder's, synth/fast/activations.py)."""
         self.layers = list(layers)
         self.context = context
         self.dtype = dtype

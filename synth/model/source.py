@@ -17,10 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from pocket_batch.core.config import FRAME_RATE, ModelOptions
+from pocket_batch.core.config import FRAME_RATE, NEVER_EOS, ModelOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_file, sha256_json
-from pocket_batch.synth.internals import build_tokenizer, config_class, configs_dir, pocket_tts, prepare_text_prompt
+from pocket_batch.synth.fast.internals import build_tokenizer, config_class, configs_dir, pocket_tts, prepare_text_prompt
 
 DEFAULT_LANGUAGE = "english"
 # pocket-tts's language configs (english, french_24l, english_2026-10, ...) by the language they speak
@@ -113,6 +113,11 @@ class ModelSource:
     def is_builtin(self) -> bool:
         """Loaded from a pocket-tts language config: presets come from Hugging Face."""
         return self.options.config is None
+
+    @property
+    def speaks_noise(self) -> bool:
+        """The project's random model (`model make-random`): noise at the real model's cost, never speech."""
+        return self.config.default_eos_threshold >= NEVER_EOS
 
     @property
     def voices_dir(self) -> Path:

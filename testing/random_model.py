@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pocket_batch.core.config import SAMPLE_RATE
+from pocket_batch.core.config import NEVER_EOS, SAMPLE_RATE
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import atomic_open, atomic_path
 
 ARCHES = ("english", "english_2m_2026-10")  # full size (benchmarks) and small (tests)
-NEVER_EOS = 1.0e9  # random weights fire EOS at once; run every chunk to max length instead
 TRAINING_SENTENCES = 8000  # 1.58 tokens a word of held-out prose at 5,000 sentences, 1.55 at 20,000 (4,000 pieces)
 VOCABULARY = 30_000  # the most frequent English words the training text draws from
 VOICE_SECONDS = 3.0
@@ -31,7 +30,7 @@ VOICE_SECONDS = 3.0
 
 def make_random_model(directory: Path, arch: str = "english_2m_2026-10", seed: int = 0) -> Path:
     """Build the model in `directory`; return the path of its config.yaml."""
-    from pocket_batch.synth.internals import config_class, configs_dir
+    from pocket_batch.synth.fast.internals import config_class, configs_dir
 
     if arch not in ARCHES:
         raise PocketBatchError(f"unknown arch {arch!r}: choose one of {', '.join(ARCHES)}")
@@ -119,7 +118,7 @@ def training_sentences(seed: int, count: int = TRAINING_SENTENCES) -> list[str]:
 def _save_random_weights(config, weights: Path, seed: int) -> None:
     import safetensors.torch
     import torch
-    from pocket_batch.synth.internals import build_mimi, model_from_config
+    from pocket_batch.synth.fast.internals import build_mimi, model_from_config
 
     torch.manual_seed(seed)
     model = model_from_config(config, 0.3, NEVER_EOS)
@@ -137,7 +136,7 @@ def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
     """A state for every preset name, from synthetic audio through the real cloning path."""
     import torch
 
-    from pocket_batch.synth.internals import pocket_tts, preset_origins
+    from pocket_batch.synth.fast.internals import pocket_tts, preset_origins
 
     tts = pocket_tts()
     model = tts.TTSModel.load_model(config=str(config_path))
@@ -158,7 +157,7 @@ def make_voice_state(config_path: Path, seconds: float, target: Path) -> Path:
     """An exported voice state cloned from `seconds` of synthetic voice: a long prompt for benchmarks."""
     import torch
 
-    from pocket_batch.synth.internals import pocket_tts
+    from pocket_batch.synth.fast.internals import pocket_tts
 
     tts = pocket_tts()
     model = tts.TTSModel.load_model(config=str(config_path))

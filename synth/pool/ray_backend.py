@@ -1,7 +1,7 @@
 """Every Ray call the worker pool makes, and Ray's failures as two exceptions of ours.
 
 Only this module imports `ray` (inside its functions), so the pool's state machine
-(synth/ray_pool.py) runs against a fake backend in unit tests and against Ray for real.
+(synth/pool/ray_pool.py) runs against a fake backend in unit tests and against Ray for real.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from typing import Any
 
 from pocket_batch.core.errors import PocketBatchError, one_line
 from pocket_batch.core.measure import peak_rss_mb
-from pocket_batch.synth.voices import Voice
-from pocket_batch.synth.worker import SynthOutput, SynthTask, SynthWorker
+from pocket_batch.synth.model.voices import Voice
+from pocket_batch.synth.pool.worker import SynthOutput, SynthTask, SynthWorker
 
 log = logging.getLogger("pocket_batch")
 
 # A worker's tensors are made in its generation thread and freed in the threads that send them; glibc's
 # default of one heap per thread and core then holds freed memory, and a worker grew with every chunk
-# (at 200 chunks 1657 MiB, 1421 MiB with two heaps, 1293 MiB trimmed as well: synth/feed.py).
+# (at 200 chunks 1657 MiB, 1421 MiB with two heaps, 1293 MiB trimmed as well: synth/pool/feed.py).
 # A local cluster's workers inherit it from ours; on a joined cluster each actor gets it in its
 # runtime_env, which costs it a worker process started for it (about a second).
 WORKER_ENV = {"MALLOC_ARENA_MAX": "2"}
