@@ -68,15 +68,14 @@ def bench_postproc(hours: list[float], model_dir: Path, workdir: Path, preset: s
 
 
 def _prepare(config: RunConfig):
-    """The run's session, its one book and plan, with every chunk in the cache."""
-    from pocket_batch.pipeline.run import open_session, read_books, synthesize_works
-    from pocket_batch.synth.work import plan_work
+    """The run, its one book's plan, with every chunk in the cache."""
+    from pocket_batch.pipeline.run import Run
 
-    session = open_session(config)
-    [book], _ = read_books(session, config.inputs)
-    work = plan_work(book.chunks, session.cast, session.source, config.generation, session.cache)
-    synthesize_works(session, [(book, work)])
-    return session, book, work
+    run = Run(config, show_progress=False)
+    [book], _ = run.read(config.inputs)
+    planned, _ = run.plan([book])
+    run.synthesize(planned)
+    return run, planned[0]
 
 
 def _source(config: RunConfig):
@@ -87,13 +86,12 @@ def _source(config: RunConfig):
 
 def _postprocess(config: RunConfig) -> dict:
     """In a fresh process: ingest and plan first, then measure assembling alone."""
-    from pocket_batch.pipeline.run import finish_book
     from pocket_batch.synth.work import collect
 
-    session, book, work = _prepare(config)  # all cached by now: nothing is synthesized
+    run, planned = _prepare(config)  # all cached by now: nothing is synthesized
     baseline = _rss_mb()
     started = time.perf_counter()
-    manifest = finish_book(session, book, collect(work, session.cache), work.params)
+    manifest = run.finish_book(planned.book, collect(planned.work, run.cache), planned.work.params)
     wall = time.perf_counter() - started
     peak = peak_rss_mb()
     return {"wall": wall, "peak_mb": peak, "growth_mb": peak - baseline, "chapters": len(manifest.chapters),

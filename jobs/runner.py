@@ -16,8 +16,7 @@ from pocket_batch.jobs.notify import notify
 from pocket_batch.core.config import JobConfig
 from pocket_batch.core.errors import ExitCode, OutputLocked, PocketBatchError
 from pocket_batch.pipeline.lock import output_lock
-from pocket_batch.pipeline.run import (RunResult, Session, book_dir, finished_result, open_session, produce,
-                                       read_books)
+from pocket_batch.pipeline.run import Run, RunResult
 from pocket_batch.pipeline.runlog import log, run_log
 
 
@@ -49,35 +48,35 @@ def run_job(path: Path, show_progress: bool = True) -> JobResult:
 
 def _run(path: Path, job: JobConfig, show_progress: bool) -> JobResult:
     inputs = job_inputs(job)
-    sessions = [open_session(run_config(job, voice, inputs)) for voice in job.voices]  # voice/model errors: here
+    runs_by_voice = [Run(run_config(job, voice, inputs), show_progress) for voice in job.voices]  # voice/model errors: here
     runs, finished = [], 0
     with output_lock(job.output), run_log(job.output) as log_path:
         log.info("job %s: %d inputs, voices %s", path, len(inputs), ", ".join(job.voices))
         missing = unmatched(job)
         for pattern in missing:
             log.warning("job %s: inputs entry %r matches no file", path, pattern)
-        for session in sessions:
-            pending, clashes = _pending(session, inputs)
+        for run in runs_by_voice:
+            pending, clashes = _pending(run, inputs)
             finished += len(inputs) - len(pending) - len(clashes)
             if not pending and not clashes:
                 continue
-            books, unreadable = read_books(session, tuple(pending))
-            runs.append(produce(session, books, unreadable + clashes, show_progress, log_path))
+            books, unreadable = run.read(tuple(pending))
+            runs.append(run.produce(books, unreadable + clashes, log_path))
         result = JobResult(job, runs, finished, log_path, missing)
         log.info("job ends: %s", summary(result))
         notify(job.notify, result.exit_code, summary(result), log_path, path.parent)
     return result
 
 
-def _pending(session: Session, inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+def _pending(run: Run, inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Inputs without a finished output, and those refused because an earlier one has their output folder."""
-    finished = {p for p in inputs if finished_result(session, p) is not None}
+    finished = {p for p in inputs if run.finished(p) is not None}
     folders: dict[Path, Path] = {}
     for p in sorted(inputs, key=lambda p: p not in finished):  # a finished book keeps its folder
-        folders.setdefault(book_dir(session.config, p), p)
+        folders.setdefault(run.book_dir(p), p)
     pending, clashes = [], []
     for p in inputs:
-        owner = folders[book_dir(session.config, p)]
+        owner = folders[run.book_dir(p)]
         if owner != p:
             clashes.append((p, f"{p}: would write to the same folder as {owner}; rename one"))
         elif p not in finished:

@@ -15,8 +15,9 @@ from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.layout import OutputLayout
 from pocket_batch.core.records import Chunk, ChunkAudio
-from pocket_batch.pipeline.takes import Synthesizer, Verifier
-from pocket_batch.verify.backends import hears
+from pocket_batch.pipeline.synthesizer import Synthesizer
+from pocket_batch.verify.backends import check_backend, hears
+from pocket_batch.verify.verifier import Verifier
 from pocket_batch.postproc.dataset import Entry, write_dataset
 from pocket_batch.postproc.qa import failing, qa_flags
 from pocket_batch.synth.work import plan_work
@@ -57,9 +58,7 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResu
     _check_lengths(config, source, items)
     layout = OutputLayout(config.output)
     cache = AudioCache(layout.cache)
-    verifier = _verifier(config, layout)
-    if verifier:
-        verifier.listen_for([item.chunk.normalized for item in items])
+    verifier = _verifier(config, layout, [item.chunk.normalized for item in items])
     synthesized = 0
     with Synthesizer(config, list({i.voice.fingerprint: i.voice for i in items}.values()), cache, verifier,
                      show_progress) as synth:
@@ -99,14 +98,14 @@ def _check_lengths(config: CorpusConfig, source: ModelSource, items: list[Item])
         raise PocketBatchError(f"{config.csv}: text over the model's {limit}-token limit at {rows}; split those rows")
 
 
-def _verifier(config: CorpusConfig, layout: OutputLayout) -> Verifier | None:
+def _verifier(config: CorpusConfig, layout: OutputLayout, texts: list[str]) -> Verifier | None:
     if config.verify.enabled is False:
         return None
-    verifier = Verifier(config.verify, layout.verdicts)
-    if not hears(verifier.backend, config.language):
-        log.warning("%s: not verified: %s does not hear %r", config.csv, verifier.backend.name, config.language)
+    check_backend(config.verify)
+    if not hears(config.verify, config.language):
+        log.warning("%s: not verified: %s does not hear %r", config.csv, config.verify.backend, config.language)
         return None
-    return verifier
+    return Verifier(config.verify, layout.verdicts, texts)
 
 
 def _synthesize(config, source, todo: list[Item], cache: AudioCache, attempt: int,
@@ -126,7 +125,7 @@ def _judge(config: CorpusConfig, source: ModelSource, item: Item, cache: AudioCa
     flags = qa_flags(cache.read(item.key), SAMPLE_RATE, source.count_tokens(item.chunk.normalized),
                      audio.max_length, config.qa)
     if verifier:
-        flags += [f"verify: {flag}" for flag in verifier.verdict(item.key, item.chunk.normalized, cache).flags]
+        flags += [f"verify: {flag}" for flag in verifier.verdict(item.key, item.chunk.normalized, cache.read).flags]
     bad = failing(flags, config.qa)
     if bad:
         item.attempts.append((attempt, item.key, bad))

@@ -18,13 +18,10 @@ from pocket_batch.core.files import sha256_file
 from pocket_batch.core.layout import OutputLayout
 from pocket_batch.core.records import Book, ChunkAudio, Take
 from pocket_batch.core.reports import ChunkEntry, Manifest, RedoneChunk
-from pocket_batch.ingest.book import read_book
 from pocket_batch.pipeline.lock import output_lock
-from pocket_batch.pipeline.run import Session, write_book_state, finish_book, open_session
+from pocket_batch.pipeline.run import Run
 from pocket_batch.pipeline.runlog import log, run_log
-from pocket_batch.pipeline.takes import Synthesizer
-from pocket_batch.pipeline.state import DONE
-from pocket_batch.synth.work import generation_params, plan_work
+from pocket_batch.synth.work import generation_params
 from pocket_batch.verify.store import VerdictStore
 
 
@@ -80,21 +77,18 @@ def redo(folder: Path, ids: list[str], flagged: bool = False, seed: int | None =
     config = RunConfig.model_validate(manifest.config)
     config = config.model_copy(update={"output": output_root(folder),
                                        "workers": workers if workers is not None else config.workers})
-    session = open_session(config)
-    _same_as_rendered(session, manifest, folder)
-    book = _book(session, manifest)
+    run = Run(config, show_progress)
+    _same_as_rendered(run, manifest, folder)
+    book = _book(run, manifest)
     with output_lock(config.output), run_log(config.output):
-        audio = _kept_audio(session, manifest, folder)
+        audio = _kept_audio(run, manifest, folder)
         entries = {c.id: c for ch in manifest.chapters for c in ch.chunks}
-        fresh, synthesized = _new_takes(session, book, [entries[i] for i in chosen], seed, manifest, audio,
-                                        show_progress)
+        fresh, synthesized = _new_takes(run, book, [entries[i] for i in chosen], seed, manifest, audio)
         audio |= {chunk_id: take for chunk_id, (take, _) in fresh.items()}
         redone = tuple(manifest.redone) + tuple(record for _, record in fresh.values())
         touched = {c.chapter for c in book.chunks if c.id in fresh}
         keep = frozenset(ch.index for ch in book.chapters) - touched
-        manifest = finish_book(session, book, audio, manifest.model["params"], keep=keep, redone=redone)
-        keys = [c.key for ch in manifest.chapters for c in ch.chunks]
-        write_book_state(session, book.source, folder, keys, status=DONE, audio_seconds=manifest.outputs.duration)
+        manifest = run.finish_book(book, audio, manifest.model["params"], keep=keep, redone=redone)
     log.info("redo %s: %d chunks, chapters %s written again", folder, len(fresh), sorted(touched))
     flags = {chunk_id: (list(take.verdict.flags) if take.verdict else []) + (["max length reached"] * take.max_length)
              for chunk_id, (take, _) in fresh.items()}
@@ -102,33 +96,32 @@ def redo(folder: Path, ids: list[str], flagged: bool = False, seed: int | None =
                       time.perf_counter() - started)
 
 
-def _same_as_rendered(session: Session, manifest: Manifest, folder: Path) -> None:
+def _same_as_rendered(run: Run, manifest: Manifest, folder: Path) -> None:
     """A redo uses the render's model and voice, or its takes would not belong to the book."""
-    if session.source.fingerprint != manifest.model.get("fingerprint"):
+    if run.source.fingerprint != manifest.model.get("fingerprint"):
         raise PocketBatchError(f"{folder}: the model is not the one this book was rendered with; render it again")
-    if session.voice.fingerprint != manifest.voice.get("fingerprint"):
+    if run.voice.fingerprint != manifest.voice.get("fingerprint"):
         raise PocketBatchError(f"{folder}: the voice is not the one this book was rendered with; render it again")
 
 
-def _book(session: Session, manifest: Manifest) -> Book:
+def _book(run: Run, manifest: Manifest) -> Book:
+    """The book as it was rendered: the same bytes, read and cut to the same chapters."""
     source = Path(manifest.book.source)
     if not source.is_file() or sha256_file(source) != manifest.book.sha256:
         raise PocketBatchError(f"{source}: not the file this book was rendered from (missing or changed); render it again")
-    config = session.config
-    book = read_book(source, session.source.count_tokens, config.generation.max_tokens, config.ingest,
-                     session.source.language_code)
-    session.cast.add(book.chunks, session.source)
+    [book], unreadable = run.read((source,))
+    if unreadable:
+        raise PocketBatchError(unreadable[0][1])
     return book
 
 
-def _kept_audio(session: Session, manifest: Manifest, folder: Path) -> dict[str, ChunkAudio]:
+def _kept_audio(run: Run, manifest: Manifest, folder: Path) -> dict[str, ChunkAudio]:
     """Every chunk's take as the manifest names it, with its verdict and takes where it was verified."""
-    store = VerdictStore(OutputLayout(session.config.output).verdicts, manifest.verification.verifier) \
-        if manifest.verification else None
+    store = VerdictStore(run.layout.verdicts, manifest.verification.verifier) if manifest.verification else None
     audio = {}
     for chapter in manifest.chapters:
         for entry in chapter.chunks:
-            record = session.cache.get(entry.key)
+            record = run.cache.get(entry.key)
             if record is None:
                 raise PocketBatchError(f"{folder}: the audio of chunk {entry.id} is not in the cache; render the book again")
             if entry.verify and store:
@@ -138,11 +131,10 @@ def _kept_audio(session: Session, manifest: Manifest, folder: Path) -> dict[str,
     return audio
 
 
-def _new_takes(session: Session, book: Book, entries: list[ChunkEntry], seed: int | None, manifest: Manifest,
-               kept: dict[str, ChunkAudio], show_progress: bool) -> tuple[dict[str, tuple[ChunkAudio, RedoneChunk]], int]:
+def _new_takes(run: Run, book: Book, entries: list[ChunkEntry], seed: int | None, manifest: Manifest,
+               kept: dict[str, ChunkAudio]) -> tuple[dict[str, tuple[ChunkAudio, RedoneChunk]], int]:
     """A new take of each chunk, heard when the book was verified: by chunk id, its audio and the redo's record."""
-    config, cache = session.config, session.cache
-    generation = config.generation if seed is None else config.generation.model_copy(update={"seed": seed})
+    generation = run.config.generation if seed is None else run.config.generation.model_copy(update={"seed": seed})
     chunks = {c.id: c for c in book.chunks}
     used = {e.id: {t.key for t in (e.verify.takes if e.verify else [])} | {e.key} for e in entries}
     for r in manifest.redone:
@@ -151,7 +143,7 @@ def _new_takes(session: Session, book: Book, entries: list[ChunkEntry], seed: in
     for entry in entries:
         attempt = 0 if seed is not None else 1
         while True:
-            work = plan_work([chunks[entry.id]], session.cast, session.source, generation, cache, attempt)
+            work = run.plan_chunks([chunks[entry.id]], attempt, generation)
             if work.keys[entry.id] not in used[entry.id]:
                 break
             if seed is not None:
@@ -159,23 +151,20 @@ def _new_takes(session: Session, book: Book, entries: list[ChunkEntry], seed: in
             attempt += 1
         plans[entry.id] = (work.keys[entry.id], attempt)
         tasks.update({t.key: t for t in work.tasks})
-    verifier = session.verifier if session.verifies(book) and manifest.verification else None
-    if verifier:
-        verifier.listen_for([c.normalized for c in book.chunks])
-    with Synthesizer(config, session.cast.voices, cache, verifier, show_progress) as synth:
+    verifier = run.hear([c.normalized for c in book.chunks]) if run.verifies(book) and manifest.verification else None
+    with run.synthesizer(verifier) as synth:
         failures = synth.run(list(tasks.values()), f"redo: {len(entries)} chunks, {len(tasks)} to synthesize")
     if failures:
         raise PocketBatchError(f"{book.source}: {len(failures)} chunks failed on every retry "
                                f"(last: {next(iter(failures.values())).reason}); nothing was changed")
     fresh = {}
-    params_seed = generation_params(session.source, generation)["seed"]
+    params_seed = generation_params(run.source, generation)["seed"]
     for entry in entries:
         key, attempt = plans[entry.id]
-        record = cache.get(key)
+        record = run.cache.get(key)
         if verifier:
-            verdict = verifier.verdict(key, chunks[entry.id].normalized, cache)
+            verdict = verifier.verdict(key, chunks[entry.id].normalized, run.cache.read)
             record = replace(record, verdict=verdict, takes=kept[entry.id].takes + (Take(attempt, key, verdict),))
         fresh[entry.id] = (record, RedoneChunk(id=entry.id, previous_key=entry.key, key=key, attempt=attempt,
                                                seed=params_seed))
     return fresh, len(tasks)
-

@@ -1,9 +1,9 @@
-"""Wiring the stages: ingest -> synth (on an executor) -> post-processing and manifest.
+"""A run's spine: read → plan → synthesize and check → finish, driven the same way by every entry point.
 
-Every input and the voice are checked before anything is written; the executor
-(and with it Ray) starts only when some chunk is not in the cache yet. A book that
-fails — unreadable, chunks failing on every retry, post-processing — is reported
-and the others go on.
+`render`, a job's run, `redo` and `bench postproc` each make a `Run` and differ only in what they
+select and what they keep. Every input and the voice are checked before anything is written; the
+executor (and with it Ray) starts only when some chunk is not in the cache yet. A book that fails —
+unreadable, chunks failing on every retry, post-processing — is reported and the others go on.
 """
 
 from __future__ import annotations
@@ -12,32 +12,31 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pocket_batch.ingest.book import read_book
-from pocket_batch.ingest.selection import select
-from pocket_batch.core.config import PRESETS, SYNTHETIC, PostprocOptions, RunConfig
+from pocket_batch.core.config import RunConfig
 from pocket_batch.core.errors import PocketBatchError, one_line, os_error_line
+from pocket_batch.core.files import sha256_file, sha256_json
 from pocket_batch.core.layout import OutputLayout, inside, safe_name
 from pocket_batch.core.measure import clock
-from pocket_batch.core.files import sha256_file, sha256_json
+from pocket_batch.core.records import Book, Chunk, ChunkAudio
+from pocket_batch.core.reports import Manifest, RedoneChunk
+from pocket_batch.ingest.book import read_book
+from pocket_batch.ingest.selection import select
 from pocket_batch.pipeline import stop
+from pocket_batch.pipeline.finish import finish_book
 from pocket_batch.pipeline.lock import output_lock, remove_partial_files
 from pocket_batch.pipeline.progress import EncodeProgress
-from pocket_batch.core.records import Book, ChunkAudio
 from pocket_batch.pipeline.runlog import log, run_log
 from pocket_batch.pipeline.state import DONE, FAILED, BookState, finished_manifest, write_state
-from pocket_batch.core.reports import Manifest, RedoneChunk
-from pocket_batch.postproc.audiobook import Assembly, Audiobook, OnChapter, assemble
-from pocket_batch.postproc.manifest import write_manifest
-from pocket_batch.postproc.report import write_book_report
-from pocket_batch.postproc.readalong.build import ReadAlong, write_readalong
-from pocket_batch.pipeline.takes import Retaking, Synthesizer, Takes, Verifier, verify_takes
-from pocket_batch.postproc.verify_report import write_verify_report
+from pocket_batch.pipeline.synthesizer import Synthesizer
+from pocket_batch.postproc.audiobook import OnChapter
 from pocket_batch.synth.model.cache import AudioCache
 from pocket_batch.synth.model.source import ModelSource
-from pocket_batch.synth.model.voices import Cast, Voice, resolve_voice
+from pocket_batch.synth.model.voices import Cast, resolve_voice
+from pocket_batch.synth.pool.worker import SynthFailure, SynthTask
 from pocket_batch.synth.work import Work, collect, plan_work
-from pocket_batch.synth.pool.worker import SynthFailure
-from pocket_batch.verify.backends import hears
+from pocket_batch.verify.backends import check_backend, hears
+from pocket_batch.verify.retakes import Takes, verify_takes
+from pocket_batch.verify.verifier import Verifier
 
 
 @dataclass(frozen=True)
@@ -73,114 +72,261 @@ class RunResult:
 
 
 @dataclass(frozen=True)
-class Session:
-    """A run's model and voice, resolved once, and the hash of every setting that changes the audio."""
+class Planned:
+    """A read book and its work: every chunk's key, and the tasks the cache lacks."""
 
-    config: RunConfig
-    source: ModelSource
-    voice: Voice
-    settings: str
-    cache: AudioCache  # one per run: each entry's content is checked once, when first used
-    verifier: Verifier | None = None  # None: --no-verify
-    cast: Cast | None = None  # the narrator and every voice the books' marks name, each resolved once
+    book: Book
+    work: Work
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    count: int  # chunks synthesized, retakes included
+    failures: dict[str, SynthFailure]  # by key: failed on every retry
+    takes: dict[str, Takes]  # verified chunks' takes, by first key
+
+
+class Run:
+    """A run's model, voices and settings, resolved once; its stages are the methods below, in order."""
+
+    def __init__(self, config: RunConfig, show_progress: bool = True):
+        self.config, self.show_progress = config, show_progress
+        self.source = ModelSource(config.model)
+        self.voice = resolve_voice(config.voice, self.source, config.consent)
+        self.settings = settings_hash(config, self.source, self.voice)
+        self.source.tokenizer  # noqa: B018 - every book needs it: an unreachable model stops the run here, once
+        self.layout = OutputLayout(config.output)
+        self.verifying = config.verify.enabled is not False
+        if self.verifying:
+            check_backend(config.verify)  # a recognizer that cannot run here stops the run before anything is written
+        self.cast = Cast(self.voice)
+        for spec in dict.fromkeys(filter(None, [config.ingest.dialogue_voice, *config.ingest.characters.values()])):
+            self.cast.others[spec] = resolve_voice(spec, self.source)  # every voice of the map checked before writing
+        self.cache = AudioCache(self.layout.cache)  # one per run: each entry's content is checked once, when first used
+        self.verifier: Verifier | None = None  # built when the run knows what it will hear
 
     def verifies(self, book: Book) -> bool:
-        return self.verifier is not None and hears(self.verifier.backend, book.language)
+        return self.verifying and hears(self.config.verify, book.language)
+
+    def book_dir(self, book: Book | Path) -> Path:
+        return book_dir(self.config, book)
+
+    # --- the whole run, for `render`
+
+    def render(self) -> RunResult:
+        """Read every input first (a bad one writes nothing), then produce under the output's lock.
+
+        An input whose outputs are finished for these bytes and settings is not read again: a rerun
+        of a finished book takes the time of hashing its input and checking its files.
+        """
+        started = time.perf_counter()
+        finished = [self.finished(path) for path in self.config.inputs]
+        pending = tuple(path for path, done in zip(self.config.inputs, finished) if done is None)
+        finished = [done for done in finished if done is not None]
+        if not pending:
+            return RunResult(finished, 0, time.perf_counter() - started)
+        books, failed = self.read(pending)
+        if not books:
+            raise PocketBatchError("; ".join(message for _, message in failed))
+        with output_lock(self.config.output), run_log(self.config.output) as log_path:
+            result = self.produce(books, failed, log_path)
+        return replace(result, books=finished + result.books)
+
+    def produce(self, books: list[Book], unreadable: list[tuple[Path, str]], log_path: Path | None = None) -> RunResult:
+        """Plan, synthesize and check, and finish read books; the caller holds the output folder's lock."""
+        started = time.perf_counter()
+        if removed := remove_partial_files(self.config.output):
+            log.info("removed %d partial files a killed run left behind", removed)
+        results = [self._fail(path, message) for path, message in unreadable]
+        planned, failed = self.plan(books)
+        synthesized = self.synthesize(planned)
+        results += failed + [self.finish(p, synthesized) for p in planned]
+        return RunResult(results, synthesized.count, time.perf_counter() - started, log_path)
+
+    # --- read
+
+    def finished(self, source: Path) -> BookResult | None:
+        """The outcome of an input finished earlier with these bytes and settings, or None if it has work left."""
+        if not source.is_file():
+            return None
+        manifest = finished_manifest(self.config.output, source, sha256_file(source), self.settings)
+        if manifest is None:
+            return None
+        folder = self.book_dir(source)
+        return BookResult(source, folder, None, manifest.outputs.duration, len(manifest.chapters), already=True,
+                          m4b=folder / manifest.outputs.m4b, **verification_counts(manifest))
+
+    def read(self, inputs: tuple[Path, ...]) -> tuple[list[Book], list[tuple[Path, str]]]:
+        """Every readable input, cut to the chapters asked for; a bad one is reported and the others go on."""
+        config, books, failed = self.config, [], []
+        for path in inputs:
+            try:
+                book = read_book(path, self.source.count_tokens, config.generation.max_tokens, config.ingest,
+                                 self.source.language_code)
+                book = select(book, config.ingest.chapters, config.ingest.preview)
+                self.cast.add(book.chunks, self.source)  # a voice mark's voice is checked like the narrator's
+            except Exception as exc:  # noqa: BLE001 - an unreadable book is reported; the others go on
+                failed.append((path, failure_line(path, exc)))
+                continue
+            mismatch = self.source.language_warning(book.language)
+            books.append(replace(book, warnings=book.warnings + (mismatch,)) if mismatch else book)
+        return books, failed
+
+    # --- plan
+
+    def plan(self, books: list[Book]) -> tuple[list[Planned], list[BookResult]]:
+        """Each book's chunk keys (written to its state, so `status` sees it) and the tasks the cache lacks."""
+        planned, failed = [], []
+        for book in books:
+            if self.verifying and not self.verifies(book):
+                book = replace(book, warnings=book.warnings + (
+                    f"not verified: {self.config.verify.backend} does not hear {book.language!r}",))
+            for warning in book.warnings:
+                log.warning("%s: %s", book.source.name, warning)
+            try:
+                work = self.plan_chunks(book.chunks)
+            except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
+                failed.append(self._fail(book.source, failure_line(book.source, exc)))
+                continue
+            self._write_state(book.source, self.book_dir(book), list(work.keys.values()))
+            planned.append(Planned(book, work))
+        return planned, failed
+
+    def plan_chunks(self, chunks: list[Chunk], attempt: int = 0, generation=None) -> Work:
+        """`attempt` > 0 asks for another take (another key, so another seed); `generation` overrides the run's."""
+        return plan_work(chunks, self.cast, self.source, generation or self.config.generation, self.cache, attempt)
+
+    # --- synthesize and check
+
+    def synthesizer(self, verifier: Verifier | None = None) -> Synthesizer:
+        return Synthesizer(self.config, self.cast.voices, self.cache, verifier, self.show_progress)
+
+    def hear(self, texts: list[str]) -> Verifier:
+        """The run's recognizer, listening for these texts; finishing reports its verdicts."""
+        self.verifier = Verifier(self.config.verify, self.layout.verdicts, texts)
+        return self.verifier
+
+    def synthesize(self, planned: list[Planned]) -> Synthesized:
+        """Every chunk the cache lacks, each distinct one once, then verification and retakes."""
+        works = [p.work for p in planned]
+        tasks = list({t.key: t for w in works for t in w.tasks}.values())
+        summary = (f"{len(planned)} books, {sum(len(w.keys) for w in works)} chunks "
+                   f"({len({k for w in works for k in w.keys.values()})} distinct), "
+                   f"{len(tasks)} to synthesize with voice {self.voice.name}")
+        log.info(summary)
+        verified = {p.work.keys[c.id]: c for p in planned if self.verifies(p.book) for c in p.book.chunks}
+        verifier = self.hear([chunk.normalized for chunk in verified.values()]) if verified else None
+        with self.synthesizer(verifier) as synth:
+            failures = synth.run(tasks, summary)
+            retaken = [0]
+            takes = {}
+            if verifier:
+                first = {key: chunk for key, chunk in verified.items() if key not in failures}
+                takes = verify_takes(verifier, first, lambda todo, n: retaken.append(self._retake(synth, todo, n)),
+                                     self.cache.read)
+        return Synthesized(len(tasks) + sum(retaken), failures, takes)
+
+    def _retake(self, synth: Synthesizer, todo: list[Takes], attempt: int) -> int:
+        """Take `attempt` of each chunk: its key appended to its takes, unless it failed every retry."""
+        tasks: dict[str, SynthTask] = {}
+        for t in todo:
+            work = self.plan_chunks([t.chunk], attempt)
+            t.keys.append(work.keys[t.chunk.id])
+            tasks.update({task.key: task for task in work.tasks})
+        failed = synth.run(list(tasks.values()), f"take {attempt + 1}: {len(todo)} chunks failed verification, "
+                                                 f"{len(tasks)} to synthesize again")
+        for t in todo:
+            if t.keys[-1] in failed:
+                t.keys.pop()
+        return len(tasks)
+
+    # --- finish
+
+    def finish(self, planned: Planned, synthesized: Synthesized) -> BookResult:
+        """One book's outputs once all its chunks are in the cache, or its failure recorded."""
+        book, work = planned.book, planned.work
+        keys = list(work.keys.values())
+        failed = {key: synthesized.failures[key].reason for key in keys if key in synthesized.failures}
+        if failed:
+            message = f"{book.source}: {len(failed)} chunks failed on every retry (last: {next(iter(failed.values()))})"
+            return self._fail(book.source, message, keys, failed)
+        if self.verifies(book):
+            audio = {chunk_id: self._kept(synthesized.takes[key]) for chunk_id, key in work.keys.items()}
+        else:
+            audio = collect(work, self.cache)
+        stop.check()
+        try:
+            manifest = self.finish_book(book, audio, work.params, keys)
+        except OSError:
+            raise  # a full disk or a read-only folder is not this book's fault: the run stops, in one line
+        except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
+            return self._fail(book.source, failure_line(book.source, exc), keys)
+        folder, seconds = self.book_dir(book), manifest.outputs.duration
+        log.info("done %s: %d chapters, %s of audio -> %s", book.source.name, len(manifest.chapters),
+                 clock(seconds), folder)
+        counts = verification_counts(manifest)
+        if counts.get("flagged"):
+            log.warning("%s: %d chunks still fail verification, listed in %s", book.source.name, counts["flagged"],
+                        folder / "verify.json")
+        return BookResult(book.source, folder, None, seconds, len(manifest.chapters),
+                          m4b=folder / manifest.outputs.m4b, warnings=book.warnings, **counts)
+
+    def finish_book(self, book: Book, audio: dict[str, ChunkAudio], params: dict, keys: list[str] | None = None,
+                    keep: frozenset[int] = frozenset(), redone: tuple[RedoneChunk, ...] = ()) -> Manifest:
+        """Every output of the book, and its state marked done with `keys` (by default the manifest's);
+        chapters in `keep` have their files already (see `redo`)."""
+        verifier = self.verifier if self.verifies(book) else None
+        folder = self.book_dir(book)
+        if self.show_progress:
+            with EncodeProgress(book.source.name) as progress:
+                manifest = self._finish_book(book, audio, params, progress.chapter, keep, redone, verifier)
+        else:
+            manifest = self._finish_book(book, audio, params, None, keep, redone, verifier)
+        keys = keys if keys is not None else [c.key for ch in manifest.chapters for c in ch.chunks]
+        self._write_state(book.source, folder, keys, status=DONE, audio_seconds=manifest.outputs.duration)
+        return manifest
+
+    def _finish_book(self, book: Book, audio: dict[str, ChunkAudio], params: dict, on_chapter: OnChapter | None,
+                     keep: frozenset[int], redone: tuple[RedoneChunk, ...], verifier: Verifier | None) -> Manifest:
+        return finish_book(self.config, self.source, self.voice, self.cache, book, self.book_dir(book), audio, params,
+                           verifier.store.root.name if verifier else None, on_chapter, keep, redone)
+
+    def _kept(self, takes: Takes) -> ChunkAudio:
+        """The kept take's audio record, carrying its verdict and every take."""
+        return replace(self.cache.get(takes.kept_key), verdict=takes.kept_verdict, takes=takes.all)
+
+    def _fail(self, source: Path, message: str, keys: list[str] | None = None,
+              failed_chunks: dict[str, str] | None = None) -> BookResult:
+        log.error("failed %s", message)
+        self._write_state(source, self.book_dir(source), keys or [], status=FAILED, reason=message,
+                          failed_chunks=failed_chunks or {})
+        return BookResult(source, None, message)
+
+    def _write_state(self, source: Path, folder: Path, keys: list[str], **fields) -> None:
+        digest = sha256_file(source) if source.is_file() else ""
+        write_state(self.config.output, BookState(str(source), digest, self.settings, str(folder), keys=keys, **fields))
 
 
-def open_session(config: RunConfig) -> Session:
-    source = ModelSource(config.model)
-    voice = resolve_voice(config.voice, source, config.consent)
-    settings = settings_hash(config, source, voice)
-    source.tokenizer  # noqa: B018 - every book needs it: an unreachable model stops the run here, once
-    layout = OutputLayout(config.output)
-    verifier = Verifier(config.verify, layout.verdicts) if config.verify.enabled is not False else None
-    cast = Cast(voice)
-    for spec in dict.fromkeys(filter(None, [config.ingest.dialogue_voice, *config.ingest.characters.values()])):
-        cast.others[spec] = resolve_voice(spec, source)  # every voice of the map checked before anything is written
-    return Session(config, source, voice, settings, AudioCache(layout.cache), verifier, cast)
+def render(config: RunConfig, show_progress: bool = True) -> RunResult:
+    if config.postproc.subtitles == "word" and config.verify.enabled is False:
+        raise PocketBatchError("--subtitles word takes its word times from verification: drop --no-verify")
+    if config.postproc.readalong == "words" and config.verify.enabled is False:
+        raise PocketBatchError("--readalong words takes its word times from verification: drop --no-verify")
+    return Run(config, show_progress).render()
 
 
-def settings_hash(config: RunConfig, source: ModelSource, voice: Voice) -> str:
+def settings_hash(config: RunConfig, source: ModelSource, voice) -> str:
     """Every setting that changes a book's outputs: a finished book with other settings renders again."""
     return sha256_json({"voice": voice.fingerprint, "model": source.fingerprint,
                         **config.model_dump(mode="json", include={"ingest", "generation", "postproc", "verify"})})
 
 
-def render(config: RunConfig, show_progress: bool = True) -> RunResult:
-    """Read every input first (a bad one writes nothing), then produce under the output's lock.
-
-    An input whose outputs are finished for these bytes and settings is not read again: a rerun
-    of a finished book takes the time of hashing its input and checking its files.
-    """
-    started = time.perf_counter()
-    if config.postproc.subtitles == "word" and config.verify.enabled is False:
-        raise PocketBatchError("--subtitles word takes its word times from verification: drop --no-verify")
-    if config.postproc.readalong == "words" and config.verify.enabled is False:
-        raise PocketBatchError("--readalong words takes its word times from verification: drop --no-verify")
-    session = open_session(config)
-    finished = [finished_result(session, path) for path in config.inputs]
-    pending = tuple(path for path, done in zip(config.inputs, finished) if done is None)
-    finished = [done for done in finished if done is not None]
-    if not pending:
-        return RunResult(finished, 0, time.perf_counter() - started)
-    books, failed = read_books(session, pending)
-    if not books:
-        raise PocketBatchError("; ".join(message for _, message in failed))
-    with output_lock(config.output), run_log(config.output) as log_path:
-        result = produce(session, books, failed, show_progress, log_path)
-    return replace(result, books=finished + result.books)
-
-
-def finished_result(session: Session, source: Path) -> BookResult | None:
-    """The outcome of an input finished earlier with these bytes and settings, or None if it has work left."""
-    if not source.is_file():
-        return None
-    manifest = finished_manifest(session.config.output, source, sha256_file(source), session.settings)
-    if manifest is None:
-        return None
-    folder = book_dir(session.config, source)
-    return BookResult(source, folder, None, manifest.outputs.duration, len(manifest.chapters), already=True,
-                      m4b=folder / manifest.outputs.m4b, **_verification_counts(manifest))
-
-
-def _verification_counts(manifest: Manifest) -> dict[str, int]:
+def verification_counts(manifest: Manifest) -> dict[str, int]:
     """A finished book's chunks verified, retaken and still flagged, as BookResult counts them."""
     check = manifest.verification
     if check is None:
         return {}
     return {"verified": check.verified, "regenerated": check.regenerated, "flagged": len(check.flagged)}
-
-
-def produce(session: Session, books: list[Book], unreadable: list[tuple[Path, str]],
-            show_progress: bool = True, log_path: Path | None = None) -> RunResult:
-    """Synthesize and finish read books; the caller holds the output folder's lock."""
-    config, started = session.config, time.perf_counter()
-    if removed := remove_partial_files(config.output):
-        log.info("removed %d partial files a killed run left behind", removed)
-    results = [_fail(session, path, message) for path, message in unreadable]
-    planned: list[tuple[Book, Work]] = []
-    for book in books:
-        if session.verifier and not session.verifies(book):
-            book = replace(book, warnings=book.warnings + (
-                f"not verified: {session.verifier.backend.name} does not hear {book.language!r}",))
-        for warning in book.warnings:
-            log.warning("%s: %s", book.source.name, warning)
-        try:
-            work = plan_work(book.chunks, session.cast, session.source, config.generation, session.cache)
-        except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
-            results.append(_fail(session, book.source, failure_line(book.source, exc)))
-            continue
-        write_book_state(session, book.source, book_dir(config, book), list(work.keys.values()))
-        planned.append((book, work))
-    works = [work for _, work in planned]
-    summary = (f"{len(planned)} books, {sum(len(w.keys) for w in works)} chunks "
-               f"({len({k for w in works for k in w.keys.values()})} distinct), "
-               f"{len({t.key for w in works for t in w.tasks})} to synthesize with voice {session.voice.name}")
-    log.info(summary)
-    synthesized, failures, takes = synthesize_works(session, planned, show_progress, summary)
-    results += [_finish_or_fail(session, book, work, failures, takes, show_progress) for book, work in planned]
-    return RunResult(results, synthesized, time.perf_counter() - started, log_path)
 
 
 def failure_line(source: Path, exc: Exception) -> str:
@@ -193,91 +339,6 @@ def failure_line(source: Path, exc: Exception) -> str:
     return f"{source}: {one_line(exc)}"
 
 
-def _finish_or_fail(session: Session, book: Book, work: Work, failures: dict[str, SynthFailure],
-                    takes: dict[str, Takes], show_progress: bool = False) -> BookResult:
-    keys = list(work.keys.values())
-    failed = {key: failures[key].reason for key in keys if key in failures}
-    if failed:
-        message = f"{book.source}: {len(failed)} chunks failed on every retry (last: {next(iter(failed.values()))})"
-        return _fail(session, book.source, message, keys, failed)
-    if session.verifies(book):
-        audio = {chunk_id: takes[key].record(session.cache) for chunk_id, key in work.keys.items()}
-    else:
-        audio = collect(work, session.cache)
-    stop.check()
-    try:
-        if show_progress:
-            with EncodeProgress(book.source.name) as progress:
-                manifest = finish_book(session, book, audio, work.params, progress.chapter)
-        else:
-            manifest = finish_book(session, book, audio, work.params)
-    except OSError:
-        raise  # a full disk or a read-only folder is not this book's fault: the run stops, in one line
-    except Exception as exc:  # noqa: BLE001 - one book's failure is recorded; the others go on
-        return _fail(session, book.source, failure_line(book.source, exc), keys)
-    seconds = manifest.outputs.duration
-    folder = book_dir(session.config, book)
-    write_book_state(session, book.source, folder, keys, status=DONE, audio_seconds=seconds)
-    log.info("done %s: %d chapters, %s of audio -> %s", book.source.name, len(manifest.chapters),
-             clock(seconds), folder)
-    counts = _verification_counts(manifest)
-    if counts.get("flagged"):
-        log.warning("%s: %d chunks still fail verification, listed in %s", book.source.name, counts["flagged"],
-                    folder / "verify.json")
-    return BookResult(book.source, folder, None, seconds, len(manifest.chapters), m4b=folder / manifest.outputs.m4b,
-                      warnings=book.warnings, **counts)
-
-
-def _fail(session: Session, source: Path, message: str, keys: list[str] | None = None,
-          failed_chunks: dict[str, str] | None = None) -> BookResult:
-    log.error("failed %s", message)
-    write_book_state(session, source, book_dir(session.config, source), keys or [], status=FAILED, reason=message,
-                 failed_chunks=failed_chunks or {})
-    return BookResult(source, None, message)
-
-
-def write_book_state(session: Session, source: Path, folder: Path, keys: list[str], **fields) -> None:
-    digest = sha256_file(source) if source.is_file() else ""
-    write_state(session.config.output, BookState(str(source), digest, session.settings, str(folder), keys=keys,
-                                                 **fields))
-
-
-def synthesize_works(session: Session, planned: list[tuple[Book, Work]], show_progress: bool = True,
-                     summary: str = "") -> tuple[int, dict[str, SynthFailure], dict[str, Takes]]:
-    """Every chunk the cache lacks, each distinct one once, then verification and retakes: how many
-    were synthesized, which failed, and the verified chunks' takes by first key."""
-    tasks = list({t.key: t for _, w in planned for t in w.tasks}.values())
-    verified = {work.keys[c.id]: c for book, work in planned if session.verifies(book) for c in book.chunks}
-    verifier = session.verifier if verified else None
-    if verifier:
-        verifier.listen_for([chunk.normalized for chunk in verified.values()])
-    config = session.config
-    with Synthesizer(config, session.cast.voices, session.cache, verifier, show_progress) as synth:
-        failures = synth.run(tasks, summary)
-        takes, retaken = {}, 0
-        if verifier:
-            plan = Retaking(session.cast, session.source, config.generation, session.cache)
-            takes, retaken = verify_takes(synth, verifier, verified, plan, failures)
-    return len(tasks) + retaken, failures, takes
-
-
-def read_books(session: Session, inputs: tuple[Path, ...]) -> tuple[list[Book], list[tuple[Path, str]]]:
-    """Every readable input; a bad one is reported and the others go on."""
-    config, books, failed = session.config, [], []
-    for path in inputs:
-        try:
-            book = read_book(path, session.source.count_tokens, config.generation.max_tokens, config.ingest,
-                             session.source.language_code)
-            book = select(book, config.ingest.chapters, config.ingest.preview)
-            session.cast.add(book.chunks, session.source)  # a voice mark's voice is checked like the narrator's
-        except Exception as exc:  # noqa: BLE001 - an unreadable book is reported; the others go on
-            failed.append((path, failure_line(path, exc)))
-            continue
-        mismatch = session.source.language_warning(book.language)
-        books.append(replace(book, warnings=book.warnings + (mismatch,)) if mismatch else book)
-    return books, failed
-
-
 def book_dir(config: RunConfig, book: Book | Path) -> Path:
     """The output folder itself for one input; a subfolder per input for several (or when asked)."""
     source = book.source if isinstance(book, Book) else book
@@ -286,59 +347,3 @@ def book_dir(config: RunConfig, book: Book | Path) -> Path:
     part = " ".join(filter(None, ["preview" if config.ingest.preview else "",
                                   f"chapters {config.ingest.chapters}" if config.ingest.chapters else ""]))
     return folder / safe_name(part, "part") if part else folder  # a part never overwrites the whole book's outputs
-
-
-def finish_book(session: Session, book: Book, audio: dict[str, ChunkAudio], params: dict,
-                on_chapter: OnChapter | None = None, keep: frozenset[int] = frozenset(),
-                redone: tuple[RedoneChunk, ...] = ()) -> Manifest:
-    """Post-processing, the manifest, the verification report and the review page, once every chunk of the
-    book (`audio`, by chunk id) is in the cache; chapters in `keep` have their files already (see `redo`)."""
-    config, source, voice = session.config, session.source, session.voice
-    folder = book_dir(config, book)
-    folder.mkdir(parents=True, exist_ok=True)
-    cache = session.cache
-    voice_info = voice.provenance | {"kind": voice.kind, "name": voice.name, "fingerprint": voice.fingerprint}
-    result = assemble(book, audio, Assembly(cache, folder, config.postproc, book_tags(book, voice.name), on_chapter),
-                      keep)
-    model = {"config": str(source.config_path), "fingerprint": source.fingerprint,
-             "quantize": config.model.quantize, "numerics": config.model.numerics, "params": params}
-    preset = PRESETS[config.postproc.loudness]
-    verifier = session.verifier if session.verifies(book) else None
-    readalong = _readalong(book, result, config.postproc, voice.name)
-    if verifier:
-        write_verify_report(folder / "verify.json", result, verifier.store.root.name)
-    else:
-        (folder / "verify.json").unlink(missing_ok=True)  # a report of an earlier, verified render
-    manifest = write_manifest(folder / "manifest.json", book, result, config=config.model_dump(mode="json"),
-                              model=model, voice=voice_info,
-                              loudness={"preset": config.postproc.loudness} | preset.model_dump(),
-                              verifier=verifier.store.root.name if verifier else None, readalong=readalong,
-                              redone=list(redone))
-    write_book_report(folder / "report.html", manifest, cache)
-    return manifest
-
-
-def _readalong(book: Book, result: Audiobook, options: PostprocOptions, narrator: str) -> ReadAlong | None:
-    """The read-along EPUB when asked for; otherwise one an earlier render left is removed."""
-    target = result.m4b.with_name(f"{result.m4b.stem}.readalong.epub")
-    if options.readalong == "off":
-        target.unlink(missing_ok=True)
-        return None
-    readalong = write_readalong(book, result, target, options, f"Pocket TTS, voice {narrator} (synthetic speech)",
-                                by_word=options.readalong == "words")
-    for warning in readalong.warnings:
-        log.warning("%s: %s", book.source.name, warning)
-    if options.readalong == "words" and readalong.granularity != "words":
-        log.warning("%s: no word timings (not verified): the read-along book highlights sentences", book.source.name)
-    if readalong.not_placed:
-        log.info("%s: %d chunks read aloud are not in the text, so not highlighted (listed in the manifest)",
-                 book.source.name, len(readalong.not_placed))
-    return readalong
-
-
-def book_tags(book: Book, narrator: str) -> dict[str, str]:
-    year = (book.date or "")[:4]
-    return {"title": book.title, "album": book.title, "artist": book.author or "", "album_artist": book.author or "",
-            "composer": f"Pocket TTS \u2014 {narrator}", "genre": "Audiobook", "date": year if year.isdigit() else "",
-            "comment": SYNTHETIC}
-

@@ -30,6 +30,22 @@ def verdicts_fingerprint(backend: Backend, options: VerifyOptions) -> str:
     return f"{backend.name}-" + hashlib.sha256(f"{backend.fingerprint} {judged}".encode()).hexdigest()[:12]
 
 
-def hears(backend: Backend, language: str | None) -> bool:
-    """Whether the backend can verify a book in this language (None: English, as ingest assumes)."""
-    return (language or "en")[:2].lower() in backend.languages
+def check_backend(options: VerifyOptions) -> None:
+    """One line, before anything is written, if the chosen recognizer cannot run here."""
+    if options.backend == "whisper":
+        from pocket_batch.verify.whisper import whisper_snapshot
+
+        whisper_snapshot(options.whisper_model)
+
+
+def hears(options: VerifyOptions, language: str | None) -> bool:
+    """Whether the chosen recognizer can verify a book in this language (None: English, as ingest assumes)."""
+    if options.backend == "whisper":
+        from pocket_batch.verify.whisper import whisper_languages
+
+        languages = whisper_languages(options.whisper_model)
+    else:
+        from pocket_batch.verify.sphinx import SphinxBackend
+
+        languages = SphinxBackend.languages
+    return (language or "en")[:2].lower() in languages

@@ -24,30 +24,18 @@ RATE = 16_000
 class WhisperBackend:
     name = "whisper"
     max_wer = 0.3  # whisper hears correct speech well: past this, words are wrong
-    languages = ("en", "fr", "de", "es", "it", "pt", "nl")
 
     def __init__(self, model: str):
         self.model_name = model
         self._model = None
-        if model.endswith(".en"):
-            self.languages = ("en",)
+        self.languages = whisper_languages(model)
 
     @cached_property
     def fingerprint(self) -> str:
         return hashlib.sha256(f"faster-whisper {_version()} {self.model_name}".encode()).hexdigest()[:16]
 
     def check(self) -> str:
-        """The model's folder in the Hugging Face cache; one line if faster-whisper or the weights are missing."""
-        try:
-            from faster_whisper.utils import download_model
-        except ImportError:
-            raise PocketBatchError('--verify-backend whisper needs faster-whisper: pip install "pocket-batch[whisper]"') from None
-        try:
-            return download_model(self.model_name, local_files_only=True)
-        except Exception as exc:  # noqa: BLE001 - huggingface_hub raises several kinds for a missing snapshot
-            raise PocketBatchError(
-                f"whisper model {self.model_name!r} is not in the Hugging Face cache ({type(exc).__name__}); "
-                "fetch it once on a connected machine, or use --verify-backend pocketsphinx") from None
+        return whisper_snapshot(self.model_name)
 
     @property
     def model(self):
@@ -80,3 +68,22 @@ def _version() -> str:
         return version("faster-whisper")
     except PackageNotFoundError:
         return "absent"
+
+
+def whisper_snapshot(model: str) -> str:
+    """The model's folder in the Hugging Face cache; one line if faster-whisper or the weights are missing."""
+    try:
+        from faster_whisper.utils import download_model
+    except ImportError:
+        raise PocketBatchError('--verify-backend whisper needs faster-whisper: pip install "pocket-batch[whisper]"') from None
+    try:
+        return download_model(model, local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - huggingface_hub raises several kinds for a missing snapshot
+        raise PocketBatchError(
+            f"whisper model {model!r} is not in the Hugging Face cache ({type(exc).__name__}); "
+            "fetch it once on a connected machine, or use --verify-backend pocketsphinx") from None
+
+
+def whisper_languages(model: str) -> tuple[str, ...]:
+    """An English-only model (`*.en`) hears English; the others these languages."""
+    return ("en",) if model.endswith(".en") else ("en", "fr", "de", "es", "it", "pt", "nl")
