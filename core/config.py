@@ -28,14 +28,14 @@ WORKER_RSS_BYTES = 1_500_000_000  # one full-size model and a batch of 16 rows p
 # A chunk at pocket-tts's max length is ~19 s of audio, a few seconds of work on one core;
 # ten minutes without a result means a stuck or runaway worker, not a slow one.
 CHUNK_TIMEOUT_SECONDS = 600.0
-BATCH_SIZE = 16  # rows per worker generated together (synth/fast/batched.py): measured, see docs/benchmarks.md
+BATCH_SIZE = 16  # rows per worker generated together (synth/fast/batched.py): measured, see docs/performance.md
 # KV cache a batching worker may hold per row of its batch size. Prefill sizes a row's cache for its voice
 # prompt, text and max length, 48 KB a position in the English model: 10.5 MiB on average for the bench's
 # chunks with a 3 s voice (16 of them at once: at most 209 MiB), 16.6 MB for a 5 s voice at pocket-tts's
 # longest chunk, about 27 MB with a 30 s clone. Rows of long voices run fewer at a time, so a worker's
 # memory stays bounded whatever the voice.
 ROW_CACHE_BYTES = 16 * 2**20
-# pocket-tts's int8 (its WER is unchanged): faster batched and alone, the same memory; see docs/benchmarks.md.
+# pocket-tts's int8 (its WER is unchanged): faster batched and alone, the same memory; see docs/performance.md.
 QUANTIZE = True
 
 # Voice samples for cloning.

@@ -6,7 +6,7 @@ yet can still hear words dropped, repeated or out of order. A long run's sentenc
 run order, into blocks of about BLOCK, each with its own model and dictionary, and a chunk is
 heard with its block's: a whole book's vocabulary would slow every chunk down and hear robotic
 speech worse. Down to about five sentences, the fewer a model holds the faster and better it hears
-them, and it catches cut, repeated and wrong words as often (docs/benchmarks.md). When it hears
+them, and it catches cut, repeated and wrong words as often (docs/design.md). When it hears
 exactly the text, its word times are the alignment; otherwise the text is force-aligned, and
 comparing the two decodes' acoustic scores frame by frame says how well the text fits the audio.
 A word missing from the dictionary is given the pronunciation of the fewest dictionary words
@@ -33,7 +33,7 @@ RATE = 16_000
 FRAME = 0.01  # seconds per decoder frame
 TINY = 1e-300  # a score that underflowed to 0 is scored as the smallest one a double can hold
 # Lighter search than the decoder's defaults: about four times faster on chunk-sized audio, and as
-# accurate with the run's own language model (measured in docs/benchmarks.md).
+# accurate with the run's own language model (measured in docs/design.md).
 FAST_SEARCH = {"ds": 2, "topn": 2, "maxhmmpf": 2000}
 # Alignment follows one path, so a wide beam costs little; the default one lost correct but robotic
 # (espeak-ng) speech. A wrong text that aligns all the same is caught by its misfit.
@@ -43,7 +43,7 @@ BLOCK = 5  # sentences a language model holds, about
 
 class SphinxBackend:
     name = "pocketsphinx"
-    max_wer = 0.5  # correct natural speech was heard at up to 0.29 (docs/benchmarks.md)
+    max_wer = 0.5  # correct natural speech was heard at up to 0.29 (docs/design.md)
     languages = ("en",)
 
     def __init__(self, sentences: tuple[str, ...] = ()):

@@ -56,7 +56,7 @@ class Int8PerRow(torch.nn.Module):
     Where the CPU has AMX's int8 tiles, oneDNN computes the same integer sums instead (`onednn`),
     exactly as well, so the audio is the same bytes either way. Its product is 1.4-1.8x faster
     than fbgemm's at a step's 16 rows and 3x at a prompt's 64 (the whole layer 0.9-1.3x and
-    1.5-1.9x; the pipeline 5%); without AMX it is no faster (docs/benchmarks.md).
+    1.5-1.9x; the pipeline 5%); without AMX it is no faster (docs/performance.md).
     """
 
     QMAX = 127  # reduce_range: 7-bit activations, so fbgemm's int16 pair sums cannot saturate

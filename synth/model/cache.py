@@ -8,7 +8,7 @@ The record holds the WAV's SHA-256 and sample count. The first time a run uses a
 entry it is checked against them; an entry that fails (truncated, flipped bytes,
 a record without its WAV) is deleted, logged, and so synthesized again. That check is
 also why entries are not fsynced: an entry a power cut leaves short is caught by it, and
-an fsync per chunk was most of the driver's own time (docs/benchmarks.md, bench driver).
+an fsync per chunk was most of the driver's own time (docs/performance.md, bench driver).
 """
 
 from __future__ import annotations

@@ -368,7 +368,7 @@ def test_bf16_decoder_stays_close_to_fp32_and_keeps_audio_reproducible(small_mod
     for key, reference in fp32.items():
         assert first[key].dtype == torch.float32 and first[key].shape == reference.shape
         assert not torch.equal(first[key], reference)  # it does take the bf16 path
-        # measured 45.3 dB and at most 1.6% of the peak (AMD EPYC, AVX-512 BF16); full size: docs/benchmarks.md
+        # measured 45.3 dB and at most 1.6% of the peak (AMD EPYC, AVX-512 BF16); full size: docs/performance.md
         assert snr_db(reference, first[key]) > 35, key
         assert (first[key] - reference).abs().max() < 0.03 * reference.abs().max()
 

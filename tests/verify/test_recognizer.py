@@ -1,6 +1,6 @@
 """The pocketsphinx backend on real speech: a natural human reading and espeak-ng sentences.
 
-The separation these tests rest on, measured over every fixture, is in docs/benchmarks.md
+The separation these tests rest on, measured over every fixture, is in docs/design.md
 (tests/fixtures/speech/separation.py prints it).
 """
 
