@@ -6,15 +6,27 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """What a `pocket-batch` process tells its caller (the README lists them)."""
+    """What a `pocket-batch` process tells its caller (docs/reference/exit-codes.md lists them)."""
 
-    DONE = 0  # every input finished (or nothing was new)
-    SOME_FAILED = 1  # some inputs failed, each named in one line; the others are finished
-    COULD_NOT_RUN = 2  # bad input or options, voice without consent, model or cluster unreachable
-    LOCKED = 3  # another run holds the output folder; this one touched nothing
-    FLAGGED = 4  # every input finished, but some chunks still fail verification (each book's verify.json)
-    INTERRUPTED = 130  # Ctrl-C; a rerun resumes where it stopped
-    TERMINATED = 143  # SIGTERM (128 + 15); a rerun resumes where it stopped
+    DONE = 0
+    SOME_FAILED = 1
+    COULD_NOT_RUN = 2
+    LOCKED = 3
+    FLAGGED = 4
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
+EXIT_MEANINGS = {
+    ExitCode.DONE: "every input finished (or nothing was new)",
+    ExitCode.SOME_FAILED: "some inputs failed, each named in one line; the others are finished",
+    ExitCode.COULD_NOT_RUN: "nothing could run: bad input or options, a voice without consent, an unreachable model "
+                            "or cluster, a full disk or a read-only folder (one line names the file and the reason)",
+    ExitCode.LOCKED: "another run holds the output folder; this one touched nothing",
+    ExitCode.FLAGGED: "every input finished, but some chunks still fail verification (listed in each book's verify.json)",
+    ExitCode.INTERRUPTED: "Ctrl-C; rerunning the same command resumes where it stopped",
+    ExitCode.TERMINATED: "SIGTERM (128 + 15); rerunning the same command resumes where it stopped",
+}
 
 
 class Terminated(BaseException):

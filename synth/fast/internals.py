@@ -1,9 +1,12 @@
 """The one door to pocket-tts's and torch's internals: every name outside their public API that we use.
 
 pocket-tts pins its public API (`TTSModel`, `export_model_state`); batched decoding
-and the offline model need more of it. Everything else imports those names from
-here, and `missing()` (run by a test) says in one line which of them an installed
-pocket-tts or torch lacks, so an upgrade fails in one place.
+and the offline model need more of it: private functions and members, operators, and the
+attribute paths of a loaded model's modules. Each is listed below, everything else reaches
+them from here, and `missing()` (run by a test on a loaded model) says in one line each which
+of them an installed pocket-tts or torch lacks, so an upgrade fails in one place.
+
+    python -m pocket_batch.synth.fast.internals [CONFIG.yaml]   # one line per name checked
 
 Imports are lazy: reading a book or `inspect` never pays for torch.
 """
@@ -29,11 +32,14 @@ MODULE_NAMES = {
     "pocket_tts.models.flow_lm": ("lsd_decode", "ot_decode", "drifting_decode", "pointwise_decode"),
     "pocket_tts.models.mimi": ("build_mimi",),
     "torch": ("_make_per_tensor_quantized_tensor",),
+    "torch.ao.nn.quantized.dynamic": ("Linear",),  # pocket-tts's int8 layers, which Int8PerRow replaces
     "torch._C._nn": ("mkldnn_reorder_conv2d_weight",),
 }
 # Operators under torch.ops.<namespace>.
 OP_NAMES = {"mkldnn": ("_convolution_pointwise", "_convolution_transpose_pointwise",
-                       "_reorder_convolution_transpose_weight", "_is_mkldnn_bf16_supported")}
+                       "_reorder_convolution_transpose_weight", "_is_mkldnn_bf16_supported"),
+            "onednn": ("qlinear_prepack", "qlinear_pointwise"),  # Int8PerRow's sums where the CPU has AMX
+            "quantized": ("linear_prepack", "linear_unpack", "linear_dynamic")}  # ... and through fbgemm elsewhere
 # Private members of their classes.
 CLASS_NAMES = {
     ("pocket_tts.models.tts_model", "TTSModel"): ("_estimate_max_gen_len", "_flow_lm_current_end", "_expand_kv_cache",
@@ -46,6 +52,34 @@ CLASS_NAMES = {
 }
 # Set on instances only: checked on a loaded model (`missing(model)`).
 INSTANCE_NAMES = ("StatefulModule._module_absolute_name", "dynamic quantized Linear._packed_params")
+# Attribute paths on a loaded TTSModel that batched generation reads ("*": every item of a list).
+_ATTENTION = ("in_proj", "out_proj", "num_heads", "num_kv_heads", "dim_per_head", "rope.max_period")
+_LAYER = ("norm1", "norm2", "linear1", "linear2", "layer_scale_1", "layer_scale_2",
+          *(f"self_attn.{name}" for name in _ATTENTION))
+MODEL_PATHS = (
+    "temp", "eos_threshold", "noise_clamp", "sampler_decode_steps", "model_recommended_frames_after_eos",
+    "max_decoder_frames_per_call", "config.mimi.sample_rate", "pad_with_spaces_for_short_inputs", "remove_semicolons",
+    "append_terminal_punctuation", "capitalize_first_letter", "replace_characters",
+    # the flow LM: the backbone and its flow head
+    "flow_lm.bos_emb", "flow_lm.emb_mean", "flow_lm.emb_std", "flow_lm.flow_net", "flow_lm.flow_type",
+    "flow_lm.input_linear", "flow_lm.ldim", "flow_lm.out_eos", "flow_lm.out_norm", "flow_lm.z_proj",
+    "flow_lm.conditioner.prepare", "flow_lm.conditioner.tokenizer",
+    *(f"flow_lm.transformer.layers.*.{name}" for name in _LAYER),
+    # Mimi: the decoder's transformer and its SEANet
+    "mimi.frame_rate", "mimi.encoder_frame_rate", "mimi.quantizer", "mimi.decoder.model",
+    "mimi.decoder_transformer.input_proj", "mimi.decoder_transformer.output_projs",
+    "mimi.decoder_transformer.transformer.context",
+    *(f"mimi.decoder_transformer.transformer.layers.*.{name}" for name in _LAYER),
+)
+# What the channels-last SEANet reads from each kind of layer of Mimi's decoder (seanet_layer_classes()).
+SEANET_PATHS = {
+    "conv": ("conv.weight", "conv.bias", "conv.stride", "conv.dilation", "conv.groups", "conv.in_channels", "pad_mode"),
+    "conv_transpose": ("convtr.weight", "convtr.bias", "convtr.stride", "convtr.groups", "convtr.kernel_size",
+                       "convtr.in_channels", "convtr.out_channels"),
+    "residual": ("block",),
+}
+# Keys of a model state that batched generation reads: each attention module's KV cache.
+STATE_KEYS = ("cache",)
 
 
 def name(module: str, attribute: str):
@@ -80,6 +114,18 @@ def _import(module: str) -> ModuleType:
     if module.split(".")[0] == "pocket_tts":
         pocket_tts()
     return importlib.import_module(module)
+
+
+def checked(model=None) -> list[str]:
+    """Every name `missing` checks, one a line (with a loaded TTSModel, its instance names and paths too)."""
+    names = [f"{module}.{n}" for module, found in MODULE_NAMES.items() for n in found]
+    names += [f"torch.ops.{namespace}.{n}" for namespace, found in OP_NAMES.items() for n in found]
+    names += [f"{module}.{cls}.{n}" for (module, cls), found in CLASS_NAMES.items() for n in found]
+    if model is not None:
+        names += list(INSTANCE_NAMES) + [f"TTSModel.{path}" for path in MODEL_PATHS]
+        names += [f"SEANet {kind} layer.{path}" for kind, paths in SEANET_PATHS.items() for path in paths]
+        names += [f"model state[attention module][{key!r}]" for key in STATE_KEYS]
+    return names
 
 
 def missing(model=None) -> list[str]:
@@ -125,7 +171,38 @@ def _missing_on_instances(model) -> list[str]:
     quantized = [m for m in model.modules() if isinstance(m, Linear)]
     if any(not hasattr(m, "_packed_params") for m in quantized):
         gone.append(INSTANCE_NAMES[1])
+    gone += [f"TTSModel.{path}" for path in MODEL_PATHS if not _resolves(model, path.split("."))]
+    classes = seanet_layer_classes()
+    layers = list(getattr(getattr(getattr(model, "mimi", None), "decoder", None), "model", []) or [])
+    layers += [m for layer in layers if isinstance(layer, classes["residual"]) for m in layer.block]
+    for kind, paths in SEANET_PATHS.items():
+        of_kind = [layer for layer in layers if isinstance(layer, classes[kind])]
+        gone += [f"SEANet {kind} layer.{path}" for path in paths
+                 if not of_kind or not all(_resolves(layer, path.split(".")) for layer in of_kind)]
+    gone += [f"model state[attention module][{key!r}]" for key in STATE_KEYS if not _state_has(model, key)]
     return gone
+
+
+def _resolves(obj, parts: list[str]) -> bool:
+    """Whether the attribute path exists on `obj` ("*": on every item of a list, which must not be empty)."""
+    if not parts:
+        return True
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        items = list(obj) if obj is not None else []
+        return bool(items) and all(_resolves(item, rest) for item in items)
+    if not hasattr(obj, head):
+        return False
+    return _resolves(getattr(obj, head), rest)
+
+
+def _state_has(model, key: str) -> bool:
+    """Whether a fresh model state holds `key` for each of the flow LM's attention modules."""
+    try:
+        state = init_states(model.flow_lm, batch_size=1, sequence_length=4)
+        return all(key in state[module_name(layer.self_attn)] for layer in model.flow_lm.transformer.layers)
+    except Exception:  # noqa: BLE001 - whatever changed, the key cannot be read the way we read it
+        return False
 
 
 # pocket-tts
@@ -286,3 +363,14 @@ def packed_conv(x, packed, bias, stride: int, dilation: int, groups: int, transp
                                                                  [1, dilation], groups, "none", [], "")
     return torch.ops.mkldnn._convolution_pointwise(x, packed, bias, [0, 0], [1, stride], [1, dilation], groups,
                                                    "none", [], "")
+
+
+if __name__ == "__main__":
+    # One line per name checked against the installed pocket-tts and torch, with a model loaded from the
+    # config given (default: the released English model, from the Hugging Face cache).
+    _model = pocket_tts().TTSModel.load_model(config=sys.argv[1], quantize=True) if len(sys.argv) > 1 else None
+    _gone = set(missing(_model))
+    for _name in checked(_model):
+        print(("MISSING " if _name in _gone else "ok      ") + _name)
+    print(f"{len(checked(_model))} checked, {len(_gone)} missing")
+    sys.exit(1 if _gone else 0)

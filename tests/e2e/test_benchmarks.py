@@ -33,8 +33,9 @@ def test_bench_synth_reads_with_a_long_cloned_voice_when_asked(small_model, tmp_
         rows = bench_synth([2], workers=1, batch_size=2, model_dir=small_model.parent,
                            only=["stock pocket-tts, 1 process, int8", "batch 2, int8"],
                            console=Console(file=out, width=200), voice_seconds=12)
-    stock, pipeline = rows
-    assert stock["audio_s"] == pipeline["audio_s"] > 0
+    # stock, the pipeline, and on a CPU without AMX the default row too (its name holds "batch 2, int8")
+    assert {r["config"] for r in rows} >= {"stock pocket-tts, 1 process, int8", "pipeline, 1 workers x batch 2, int8"}
+    assert len({r["audio_s"] for r in rows}) == 1 and rows[0]["audio_s"] > 0
 
     def prompt(path) -> int:
         return int(load_file(str(path))["transformer.layers.0.self_attn/offset"][0])
