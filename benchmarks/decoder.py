@@ -61,7 +61,7 @@ def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 
     decoders = every_decoder()
     seconds, audio = {name: [] for name in decoders}, {}
     with torch.no_grad():
-        for name, decoder in decoders.items():  # warm-up: oneDNN builds its kernels on first use
+        for decoder in decoders.values():  # warm-up: oneDNN builds its kernels on first use
             decoder._decode(latents[0][:, :32])
         for n in range(rounds):
             for name in (list(decoders) if n % 2 == 0 else list(decoders)[::-1]):

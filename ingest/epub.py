@@ -79,7 +79,7 @@ def _read_package(path: Path):
         raise PocketBatchError(f"{path}: a file listed in the package is missing from the archive ({exc.args[0]})") from None
     except epub.EpubException as exc:
         raise PocketBatchError(f"{path}: not a readable EPUB ({exc.msg})") from None
-    except Exception as exc:  # ebooklib fails with AttributeError/TypeError on broken packages
+    except Exception as exc:  # noqa: BLE001 - ebooklib fails with AttributeError/TypeError on broken packages
         raise PocketBatchError(f"{path}: malformed EPUB package ({type(exc).__name__}: {exc})".splitlines()[0]) from None
 
 

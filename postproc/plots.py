@@ -65,7 +65,7 @@ def timeline(chapters: list[tuple[float, float, str]], flagged: list[float], pre
     """The whole book: a band per chapter (start, end, title), a mark at each flagged chunk."""
     with _style():
         figure, axes = _figure(7.0, 1.3)
-        for n, (start, end, title) in enumerate(chapters):
+        for n, (start, end, _title) in enumerate(chapters):
             axes.barh(0, end - start, left=start, height=0.6, color=ACCENT if n % 2 == 0 else "#93c5fd")
             if len(chapters) <= 12:
                 axes.text((start + end) / 2, 0, str(n + 1), ha="center", va="center", color="white", fontsize=8)

@@ -5,23 +5,37 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 # Loopback only, no telemetry: set before Ray is imported anywhere.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
-from pocket_batch.core.config import ModelOptions, PostprocOptions, RunConfig, VerifyOptions  # noqa: E402
-from pocket_batch.testing.random_model import make_random_model  # noqa: E402
+from pocket_batch.core.config import ModelOptions, PostprocOptions, RunConfig, VerifyOptions
+from pocket_batch.testing.random_model import make_random_model
 
-from epubs import sample_book  # noqa: E402
+from helpers.epubs import sample_book
 
 TEXT = (
     "It was the best of times, it was the worst of times. Mr. Lorry paid for the coach.\n\n"
     "\"Are you there?\" she asked. He said nothing."
 )
+
+
+# What a test needs, by the fixtures it takes; a test module can also say so with `pytestmark`.
+NEEDS = {"small_model": "model", "make_config": "model", "sample_render": "model", "ray_cluster": "ray"}
+HEAVY = ("model", "ray", "browser")
+
+
+def pytest_collection_modifyitems(items):
+    """`slow` marks every test that needs a model, Ray or the browser, and the whole-stack tests in e2e/:
+    `python -m pytest -m "not slow"` runs the pure-logic rest."""
+    for item in items:
+        needs = {NEEDS[name] for name in item.fixturenames if name in NEEDS}
+        for kind in needs:
+            item.add_marker(kind)
+        if needs or "e2e" in item.path.parts or any(item.get_closest_marker(kind) for kind in HEAVY):
+            item.add_marker("slow")
 
 
 @pytest.fixture(scope="session")
@@ -72,19 +86,3 @@ def make_config(small_model, tmp_path):
         return RunConfig(inputs=tuple(inputs), **fields)
 
     return make
-
-
-def write_sample(path: Path, seconds: float, rate: int = 24_000, channels: int = 1,
-                 subtype: str = "PCM_16", amplitude: float = 0.3) -> Path:
-    t = np.arange(int(seconds * rate)) / rate
-    tone = amplitude * np.sin(2 * np.pi * 150 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
-    audio = np.stack([tone * (1 - 0.2 * c) for c in range(channels)], axis=1)
-    sf.write(path, audio, rate, subtype=subtype)
-    return path
-
-
-def write_consent(sample: Path) -> Path:
-    path = sample.with_suffix(".consent.json")
-    path.write_text('{"speaker": "Test Speaker", "statement": "I consent to synthesis of my voice.",'
-                    ' "date": "2026-11-25", "permitted_use": "tests"}')
-    return path

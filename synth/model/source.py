@@ -91,7 +91,7 @@ class ModelSource:
     def config(self):
         try:
             return config_class()(**yaml.safe_load(self.config_path.read_text()))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - pydantic, yaml or a missing file: one line
             raise PocketBatchError(f"{self.config_path}: not a valid pocket-tts config ({exc})".splitlines()[0]) from None
 
     @property

@@ -106,7 +106,7 @@ def _state_voice(path: Path) -> Voice:
 
     try:
         safetensors.deserialize(data)
-    except Exception:
+    except Exception:  # noqa: BLE001 - safetensors raises several kinds for a damaged file
         raise PocketBatchError(f"{path}: not a readable safetensors voice state") from None
     fingerprint = sha256_file(path)
     return Voice("state", path.stem, fingerprint[:16], state=data, provenance={"state": str(path), "sha256": fingerprint})
@@ -154,7 +154,7 @@ def load_voice_sample(path: Path) -> np.ndarray:
 
     try:
         audio, rate = sf.read(path, dtype="float32", always_2d=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - soundfile and its codecs raise several kinds
         raise PocketBatchError(f"{path}: cannot decode voice sample ({str(exc).splitlines()[0]})") from None
     audio = audio.mean(axis=1)
     seconds = audio.size / rate

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # import-linter over copies of the tree
+
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = ("core", "ingest", "synth", "verify", "postproc", "pipeline", "jobs", "benchmarks", "testing")
 

@@ -12,7 +12,7 @@ import soundfile as sf
 from pocket_batch.core.config import PRESETS, PostprocOptions
 from pocket_batch.postproc.tags import read_synthetic
 
-from readback import AAC_FRAME, RATE, chapters_of, ebur128
+from helpers.readback import AAC_FRAME, RATE, chapters_of, ebur128
 
 @pytest.fixture(scope="module")
 def audiobook(sample_render):

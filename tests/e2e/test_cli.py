@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
-from conftest import write_sample
+from helpers.cli import CLI
+from helpers.cli import cli as run
+from helpers.voices import write_sample
 
-CLI = [sys.executable, "-c", "from pocket_batch.pipeline.cli import main; main()"]
-
-
-def run(*args, env=None):
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
 
 
 def test_help_lists_commands():
@@ -61,7 +56,7 @@ def test_bench_decoder_on_a_released_model_needs_the_hub_and_says_so(tmp_path):
 def test_inspect_json_needs_no_model(tmp_path):
     import json
 
-    from epubs import sample_book
+    from helpers.epubs import sample_book
 
     book = sample_book().write(tmp_path / "book.epub")
     result = run("inspect", book, "--json")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from test_jobs import CLI, kill_session, write_book, write_job
+from helpers.cli import CLI, kill_session, write_book, write_job
 
 RAY = str(Path(sys.executable).with_name("ray")) if Path(sys.executable).with_name("ray").exists() else "ray"
 

@@ -12,7 +12,7 @@ from pocket_batch.core.config import CorpusConfig, ModelOptions, QAOptions, Veri
 from pocket_batch.pipeline.corpus import build_corpus
 from pocket_batch.core.errors import PocketBatchError
 
-from browser import local_file, visit
+from helpers.browser import local_file, visit
 
 PAGE = """() => ({
   voices: [...document.querySelectorAll('#voice-table tbody tr')].map(r => [...r.cells].map(c => c.textContent)),
@@ -65,7 +65,7 @@ def test_200_rows_two_voices_load_with_datasets_and_ljspeech_then_append_20(corp
 
     lines = list(csv.reader(open(config.output / "metadata.csv", newline=""), delimiter="|", quoting=csv.QUOTE_NONE))
     assert len(lines) == 400 and all(len(line) == 3 for line in lines)
-    for voice_id, text, normalized in lines:
+    for voice_id, _text, _normalized in lines:
         info = sf.info(config.output / "wavs" / f"{voice_id}.wav")
         assert info.samplerate == 22_050 and info.channels == 1 and info.subtype == "PCM_16"
     manifest = [json.loads(line) for line in open(config.output / "manifest.jsonl")]

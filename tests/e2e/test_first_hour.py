@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from epubs import sample_book
-from test_cli import run
-from test_jobs import cli, write_book, write_job
+from helpers.epubs import sample_book
+from helpers.cli import cli as run
+from helpers.cli import cli, write_book, write_job
 
 
 @pytest.mark.parametrize("args, code, says", [

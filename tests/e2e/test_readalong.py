@@ -16,8 +16,8 @@ from pocket_batch.core.reports import Manifest
 from pocket_batch.pipeline.run import render
 from pocket_batch.postproc.readalong.spans import nonspace, read_text
 
-from check_epub import epubcheck_all
-from readback import decoded_seconds
+from helpers.check_epub import epubcheck_all
+from helpers.readback import decoded_seconds
 
 OPF = "{http://www.idpf.org/2007/opf}"
 SMIL = "{http://www.w3.org/ns/SMIL}"

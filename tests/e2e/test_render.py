@@ -13,7 +13,7 @@ from pocket_batch.core.config import GenerationOptions, ModelOptions, int8_tiles
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.pipeline.run import render
 
-from conftest import write_consent, write_sample
+from helpers.voices import write_consent, write_sample
 
 
 def digest(path) -> str:

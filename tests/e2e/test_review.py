@@ -13,8 +13,8 @@ from pocket_batch.core.reports import Manifest
 from pocket_batch.pipeline.redo import redo
 from pocket_batch.pipeline.run import render
 
-from browser import local_file, visit
-from readback import AAC_FRAME, chapters_of
+from helpers.browser import local_file, visit
+from helpers.readback import AAC_FRAME, chapters_of
 
 BOOK = """CHAPTER I
 

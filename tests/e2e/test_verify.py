@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from test_cli import run
+from helpers.cli import cli as run
 
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.core.errors import ExitCode

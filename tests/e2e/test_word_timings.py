@@ -10,31 +10,27 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import sys
 import zipfile
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 from lxml import etree
 from scipy.signal import resample_poly
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from speech import utterances  # noqa: E402
-from check_epub import epubcheck  # noqa: E402
+from helpers.speech import utterances
+from helpers.check_epub import epubcheck
 
-from pocket_batch.core.config import SAMPLE_RATE, PostprocOptions, VerifyOptions  # noqa: E402
-from pocket_batch.core.records import Book, Boundary, Chapter, Chunk, Take  # noqa: E402
-from pocket_batch.postproc.audiobook import Assembly, assemble  # noqa: E402
-from pocket_batch.postproc.manifest import write_manifest  # noqa: E402
-from pocket_batch.postproc.readalong.spans import read_text  # noqa: E402
-from pocket_batch.postproc.readalong.build import write_readalong  # noqa: E402
-from pocket_batch.postproc.verify_report import write_verify_report  # noqa: E402
-from pocket_batch.synth.model.cache import AudioCache  # noqa: E402
-from pocket_batch.verify.backends import make_backend  # noqa: E402
-from pocket_batch.verify.judge import verify_audio  # noqa: E402
+from pocket_batch.core.config import SAMPLE_RATE, PostprocOptions, VerifyOptions
+from pocket_batch.core.records import Book, Boundary, Chapter, Chunk, Take
+from pocket_batch.postproc.audiobook import Assembly, assemble
+from pocket_batch.postproc.manifest import write_manifest
+from pocket_batch.postproc.readalong.spans import read_text
+from pocket_batch.postproc.readalong.build import write_readalong
+from pocket_batch.postproc.verify_report import write_verify_report
+from pocket_batch.synth.model.cache import AudioCache
+from pocket_batch.verify.backends import make_backend
+from pocket_batch.verify.judge import verify_audio
 
 CUE = re.compile(r"^(\d\d:\d\d:\d\d[.,]\d{3}) --> (\d\d:\d\d:\d\d[.,]\d{3})$", re.MULTILINE)
 

@@ -11,7 +11,7 @@ from pocket_batch.ingest import epub_safety
 from pocket_batch.core.config import IngestOptions
 from pocket_batch.core.errors import PocketBatchError
 
-from epubs import Doc, Epub, chapter, sample_book
+from helpers.epubs import Doc, Epub, chapter, sample_book
 
 CHAPTERS = ["Part One", "Chapter 1", "Chapter 2", "Chapter 3", "Chapter 4"]
 

@@ -8,7 +8,7 @@ from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.ingest.book import read_book
 from pocket_batch.ingest.marks import MarkError, Run, runs
 
-from epubs import Doc, Epub
+from helpers.epubs import Doc, Epub
 
 
 def words(text: str) -> int:

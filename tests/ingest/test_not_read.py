@@ -6,7 +6,7 @@ from pocket_batch.core.config import IngestOptions
 from pocket_batch.ingest.book import read_book
 from pocket_batch.pipeline.inspect import estimate_tokens, inspect_book
 
-from epubs import Doc, notes_and_math_book, sample_book
+from helpers.epubs import Doc, notes_and_math_book, sample_book
 
 
 def words_by_kind(book) -> dict[str, int]:

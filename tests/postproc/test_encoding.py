@@ -12,7 +12,7 @@ from pocket_batch.postproc.audiobook import Assembly, assemble
 from pocket_batch.postproc.encode import ffmetadata
 from pocket_batch.synth.model.cache import AudioCache
 
-from readback import FFMPEG, RATE, ebur128
+from helpers.readback import FFMPEG, RATE, ebur128
 
 
 def test_ffmetadata_escaping_survives_a_round_trip(tmp_path):

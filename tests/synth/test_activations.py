@@ -9,6 +9,8 @@ from torch.nn import functional as F
 
 from pocket_batch.synth.fast.activations import Activation, elu, gelu_tanh
 
+pytestmark = pytest.mark.slow  # numba compiles its loops
+
 FUNCTIONS = {"elu": (elu(1.0), F.elu), "gelu": (gelu_tanh(), lambda x: F.gelu(x, approximate="tanh"))}
 
 

@@ -18,6 +18,8 @@ from pocket_batch.synth.fast.batched import BatchedGenerator, Request
 from pocket_batch.synth.model.source import quiet_int8_load
 from pocket_batch.synth.pool.worker import SynthTask, SynthWorker
 
+pytestmark = pytest.mark.model  # pocket-tts's model code, batched
+
 TEXTS = [
     "It was a dark night.",
     "The rain fell on the roofs of the town, and nobody went out.",
@@ -165,7 +167,7 @@ def test_each_row_holds_a_cache_sized_for_itself_alone(small_model):
         own.add(model._flow_lm_current_end(r.state) + tokens + model._estimate_max_gen_len(tokens))
     generator = BatchedGenerator(model, 3)
     seen = []
-    for done, (request, *_) in enumerate(generator.generate(reqs), 1):
+    for done, _ in enumerate(generator.generate(reqs), 1):
         live = [caches for caches in generator.flow.caches if caches is not None]
         assert len(live) <= min(3, len(reqs) - done)
         seen.append({caches[0].shape[3] for caches in live})

@@ -9,6 +9,8 @@ import pytest
 
 from pocket_batch.synth.fast import internals
 
+pytestmark = pytest.mark.model  # pocket-tts imported, a model loaded
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -8,6 +8,8 @@ from torch.nn import functional as F
 
 from pocket_batch.synth.fast.one_query import attend
 
+pytestmark = pytest.mark.slow  # numba compiles its loop
+
 
 def reference(q: torch.Tensor, cache: torch.Tensor, start: int, end: int) -> torch.Tensor:
     keys, values = cache[0, :, :, start:end], cache[1, :, :, start:end]

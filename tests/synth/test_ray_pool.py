@@ -17,6 +17,8 @@ from pocket_batch.synth.pool.ray_backend import ActorDied, CallFailed
 from pocket_batch.synth.pool.ray_pool import RayExecutor
 from pocket_batch.synth.pool.worker import SynthFailure, SynthOutput, SynthTask
 
+pytestmark = pytest.mark.ray
+
 
 class Template:
     def __init__(self, call_size: int):

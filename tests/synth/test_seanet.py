@@ -7,6 +7,8 @@ import torch
 
 from pocket_batch.synth.fast.seanet import ChannelsLastDecoder
 
+pytestmark = pytest.mark.model  # Mimi's decoder, layer for layer
+
 
 def stock_decoder(pad_mode: str):
     """pocket-tts's SEANetDecoder, small, random weights (random biases too: zeros hide tail bugs)."""

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from speech import espeak_word_bounds, utterances
+from helpers.speech import espeak_word_bounds, utterances
 
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.verify.backends import make_backend
 from pocket_batch.verify.judge import verify_audio
 from pocket_batch.verify.sphinx import SphinxBackend, blocks
 from pocket_batch.verify.words import words
+
+pytestmark = pytest.mark.model  # pocketsphinx hears real speech
 
 OPTIONS = VerifyOptions()
 

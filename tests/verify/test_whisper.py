@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import sys
+import pytest
+
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-from test_cli import run  # noqa: E402
+from helpers.cli import cli as run
+
+pytestmark = pytest.mark.slow  # the CLI in a process of its own
 
 SPEECH = Path(__file__).parents[1] / "fixtures" / "speech"
 
