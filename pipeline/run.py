@@ -218,13 +218,12 @@ class Run:
         verifier = self.hear([chunk.normalized for chunk in verified.values()]) if verified else None
         with self.synthesizer(verifier) as synth:
             failures = synth.run(tasks, summary)
-            retaken = [0]
-            takes = {}
+            takes, retaken = {}, 0
             if verifier:
                 first = {key: chunk for key, chunk in verified.items() if key not in failures}
-                takes = verify_takes(verifier, first, lambda todo, n: retaken.append(self._retake(synth, todo, n)),
-                                     self.cache.read)
-        return Synthesized(len(tasks) + sum(retaken), failures, takes)
+                takes, retaken = verify_takes(verifier, first, lambda todo, n: self._retake(synth, todo, n),
+                                              self.cache.read)
+        return Synthesized(len(tasks) + retaken, failures, takes)
 
     def _retake(self, synth: Synthesizer, todo: list[Takes], attempt: int) -> int:
         """Take `attempt` of each chunk: its key appended to its takes, unless it failed every retry."""

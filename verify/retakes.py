@@ -42,20 +42,24 @@ class Takes:
         return tuple(Take(n, key, verdict) for n, (key, verdict) in enumerate(zip(self.keys, self.verdicts)))
 
 
-# Makes attempt `n` of each chunk: appends its key to `keys`, or nothing where synthesis failed every retry.
-Retake = Callable[[list[Takes], int], None]
+# Makes attempt `n` of each chunk: appends its key to `keys` (nothing where synthesis failed every retry)
+# and says how many takes it synthesized.
+Retake = Callable[[list[Takes], int], int]
 
 
-def verify_takes(verifier: Verifier, first: dict[str, Chunk], retake: Retake, read: ReadAudio) -> dict[str, Takes]:
-    """Hear each first take (by key; already synthesized), and retake the failing ones: the takes by first key."""
+def verify_takes(verifier: Verifier, first: dict[str, Chunk], retake: Retake,
+                 read: ReadAudio) -> tuple[dict[str, Takes], int]:
+    """Hear each first take (by key; already synthesized), and retake the failing ones: the takes by first
+    key, and how many retakes were synthesized."""
     takes = {key: Takes(chunk, [key]) for key, chunk in first.items()}
+    synthesized = 0
     for attempt in range(verifier.options.retries + 1):
         if attempt:
             todo = [t for t in takes.values() if len(t.verdicts) == attempt and not t.verdicts[-1].passed]
             if not todo:
                 break
-            retake(todo, attempt)
+            synthesized += retake(todo, attempt)
         for t in takes.values():
             if len(t.keys) > len(t.verdicts):
                 t.verdicts.append(verifier.verdict(t.keys[-1], t.chunk.normalized, read))
-    return takes
+    return takes, synthesized

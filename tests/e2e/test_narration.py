@@ -108,7 +108,7 @@ def test_a_faster_rate_shortens_speech_and_pauses_by_its_factor_and_subtitles_fo
 
 
 def test_a_character_voice_is_checked_like_the_narrators_before_anything_is_written(small_model, tmp_path):
-    from conftest import write_sample
+    from helpers.voices import write_sample
 
     source = tmp_path / "dialogue.txt"
     source.write_text(DIALOGUE)
