@@ -8,6 +8,7 @@ unreadable, chunks failing on every retry, post-processing — is reported and t
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,7 +29,6 @@ from pocket_batch.pipeline.progress import EncodeProgress
 from pocket_batch.pipeline.runlog import log, run_log
 from pocket_batch.pipeline.state import DONE, FAILED, BookState, finished_manifest, write_state
 from pocket_batch.pipeline.synthesizer import Synthesizer
-from pocket_batch.postproc.audiobook import OnChapter
 from pocket_batch.synth.model.cache import AudioCache
 from pocket_batch.synth.model.source import ModelSource
 from pocket_batch.synth.model.voices import Cast, resolve_voice
@@ -276,19 +276,13 @@ class Run:
         chapters in `keep` have their files already (see `redo`)."""
         verifier = self.verifier if self.verifies(book) else None
         folder = self.book_dir(book)
-        if self.show_progress:
-            with EncodeProgress(book.source.name) as progress:
-                manifest = self._finish_book(book, audio, params, progress.chapter, keep, redone, verifier)
-        else:
-            manifest = self._finish_book(book, audio, params, None, keep, redone, verifier)
+        with EncodeProgress(book.source.name) if self.show_progress else contextlib.nullcontext() as progress:
+            manifest = finish_book(self.config, self.source, self.voice, self.cache, book, folder, audio, params,
+                                   verifier.store.root.name if verifier else None,
+                                   progress.chapter if progress else None, keep, redone)
         keys = keys if keys is not None else [c.key for ch in manifest.chapters for c in ch.chunks]
         self._write_state(book.source, folder, keys, status=DONE, audio_seconds=manifest.outputs.duration)
         return manifest
-
-    def _finish_book(self, book: Book, audio: dict[str, ChunkAudio], params: dict, on_chapter: OnChapter | None,
-                     keep: frozenset[int], redone: tuple[RedoneChunk, ...], verifier: Verifier | None) -> Manifest:
-        return finish_book(self.config, self.source, self.voice, self.cache, book, self.book_dir(book), audio, params,
-                           verifier.store.root.name if verifier else None, on_chapter, keep, redone)
 
     def _kept(self, takes: Takes) -> ChunkAudio:
         """The kept take's audio record, carrying its verdict and every take."""

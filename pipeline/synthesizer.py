@@ -22,7 +22,6 @@ from pocket_batch.verify.verifier import Verifier
 
 
 class Synthesizer:
-    """The run's executor, started at the first task and kept for every take after it."""
 
     def __init__(self, config: Synthesis, voices: list[Voice], cache: AudioCache, verifier: Verifier | None = None,
                  show_progress: bool = True):
