@@ -24,6 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions, default_workers
 from pocket_batch.synth.work import run_tasks
 from pocket_batch.synth.model.cache import AudioCache
@@ -79,7 +80,7 @@ def verify_setups(workers: int, batch_size: int) -> list[Setup]:
 
 def _default(workers: int, batch_size: int) -> Setup:
     """What a run uses by default on this machine: int8, and the decoder `auto` settles on."""
-    model = Synthesis(batch_size=batch_size).model
+    model = Synthesis(batch_size=batch_size).on(Cpu.this()).model
     decoder = {(False, False): "", (True, False): "bf16 decoder, ", (False, True): "int8 decoder linears, ",
                (True, True): "bf16 decoder, int8 linears, "}[model.decoder == "bf16", model.decoder_int8]
     return Setup(f"pipeline, {workers} workers x batch {batch_size}, {decoder}int8", True, workers, batch_size,

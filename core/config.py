@@ -7,12 +7,13 @@ here (`description`). The resolved config is written into each output's manifest
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from pocket_batch.core.cpu import Cpu
 
 # Said in every output's tags, manifest and dataset card.
 SYNTHETIC = "AI-generated narration: synthetic speech made with Kyutai Pocket TTS."
@@ -72,6 +73,11 @@ class ModelOptions(Strict):
     decoder_int8: bool | None = Field(
         None, description="The Mimi decoder transformer's linear layers in int8 in batched workers "
                           "(default: where the CPU has no AMX, whose bf16 is faster).")
+
+    @property
+    def settled(self) -> bool:
+        """Its decoder formats are chosen (`Synthesis.on`), as a worker needs them."""
+        return self.decoder != "auto" and self.decoder_int8 is not None
 
     @property
     def numerics(self) -> dict[str, str]:
@@ -173,16 +179,15 @@ class Synthesis(Strict):
                                         description="Seconds per chunk before a worker is killed and replaced.")
     verify: VerifyOptions = VerifyOptions()
 
-    @model_validator(mode="after")
-    def _decoder_precision(self):
-        """`auto` is settled here, once, in the driver: the cache key and every worker must agree on it.
-        Batch size 1 is pocket-tts's own generate_audio, whose decoder is fp32."""
+    def on(self, cpu: Cpu) -> Self:
+        """These settings with the decoder's `auto` formats settled for `cpu`: a run settles them once, in the
+        driver, so the cache key and every worker agree. Batch size 1 is pocket-tts's own generate_audio,
+        whose decoder is fp32."""
         model, batched = self.model, self.batch_size > 1
-        bf16 = model.decoder == "bf16" or (model.decoder == "auto" and native_bf16())
-        int8 = model.decoder_int8 if model.decoder_int8 is not None else not int8_tiles()
+        bf16 = model.decoder == "bf16" or (model.decoder == "auto" and cpu.native_bf16)
+        int8 = model.decoder_int8 if model.decoder_int8 is not None else not cpu.int8_tiles
         settled = {"decoder": "bf16" if batched and bf16 else "fp32", "decoder_int8": batched and int8}
-        object.__setattr__(self, "model", model.model_copy(update=settled))
-        return self
+        return self.model_copy(update={"model": model.model_copy(update=settled)})
 
 
 class RunConfig(Synthesis):
@@ -243,25 +248,6 @@ class JobConfig(Synthesis):
     ingest: IngestOptions = IngestOptions()
     postproc: PostprocOptions = PostprocOptions()
     notify: str | None = None  # a shell command run when the job ends (see jobs/notify.py)
-
-
-@functools.cache
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags as Linux lists them (none known elsewhere)."""
-    try:
-        return frozenset(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return frozenset()
-
-
-def native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512_BF16 or AMX): elsewhere bf16 is emulated, and slow."""
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
-
-
-def int8_tiles() -> bool:
-    """Whether this CPU multiplies int8 in AMX tiles, where oneDNN's int8 products beat fbgemm's."""
-    return "amx_int8" in cpu_flags()
 
 
 def default_workers(cores: int | None = None, memory_bytes: int | None = None) -> int:

@@ -1,15 +1,20 @@
-"""Atomic writes and content hashes: a file is either absent or complete."""
+"""Atomic writes, content hashes, and the one way records are kept on disk: a file is either absent or complete."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
+
+from pydantic import TypeAdapter
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -63,6 +68,23 @@ def write_json(target: Path, data: Any, durable: bool = True) -> None:
     with atomic_open(target, durable=durable) as f:
         json.dump(data, f, indent=2, ensure_ascii=False, default=str)
         f.write("\n")
+
+
+@functools.cache
+def _adapter(kind: type) -> TypeAdapter:
+    return TypeAdapter(kind)
+
+
+def write_record(target: Path, record: Any, exclude: set[str] | None = None, durable: bool = True) -> None:
+    """A record (a pydantic model or a dataclass of core.records) as its type's JSON: the manifest, book
+    states, verdicts and cache records are all kept this way, and read back by `read_record`."""
+    write_json(target, _adapter(type(record)).dump_python(record, mode="json", exclude=exclude), durable)
+
+
+def read_record(path: Path, kind: type[T]) -> T:
+    """The record `write_record` kept at `path`, validated against its type: OSError if it cannot be read,
+    ValueError (pydantic's errors are ValueErrors) if it is not JSON or not such a record."""
+    return _adapter(kind).validate_json(path.read_bytes())
 
 
 def sha256_file(path: Path, block: int = 1 << 20) -> str:

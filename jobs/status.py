@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pocket_batch.core.cpu import Cpu
 from pocket_batch.jobs.jobfile import job_inputs, load_job, run_config, voice_output
 from pocket_batch.pipeline.housekeeping import cache_usage
 from pocket_batch.pipeline.run import settings_hash
@@ -66,6 +67,7 @@ def status(target: Path) -> Status:
 
 def _settings(config) -> str:
     """The settings hash a run of this config would record: no model is loaded, no tokenizer fetched."""
+    config = config.on(Cpu.this())
     source = ModelSource(config.model)
     return settings_hash(config, source, resolve_voice(config.voice, source, config.consent))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pocket_batch.ingest.csvfile import Utterance, read_csv
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig
+from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.layout import OutputLayout
 from pocket_batch.core.records import Chunk, ChunkAudio
@@ -49,6 +50,7 @@ class CorpusResult:
 
 
 def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResult:
+    config = config.on(Cpu.this())
     source = ModelSource(config.model)
     rows = read_csv(config.csv, config.id_column, config.text_column, config.voice_column)
     voices = _voices(config, source, rows)

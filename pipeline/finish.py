@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pocket_batch.core.config import PRESETS, SYNTHETIC, PostprocOptions, RunConfig
 from pocket_batch.core.records import Book, ChunkAudio
-from pocket_batch.core.reports import Manifest, RedoneChunk
+from pocket_batch.postproc.manifest import Manifest, RedoneChunk
 from pocket_batch.pipeline.runlog import log
 from pocket_batch.postproc.audiobook import Assembly, Audiobook, OnChapter, assemble
 from pocket_batch.postproc.manifest import write_manifest
@@ -36,7 +36,7 @@ def finish_book(config: RunConfig, source: ModelSource, voice: Voice, cache: Aud
         write_verify_report(folder / "verify.json", result, verifier)
     else:
         (folder / "verify.json").unlink(missing_ok=True)  # a report of an earlier, verified render
-    manifest = write_manifest(folder / "manifest.json", book, result, config=config.model_dump(mode="json"),
+    manifest = write_manifest(folder, book, result, config=config.model_dump(mode="json"),
                               model=model, voice=voice_info,
                               loudness={"preset": config.postproc.loudness} | preset.model_dump(),
                               verifier=verifier, readalong=readalong, redone=list(redone))

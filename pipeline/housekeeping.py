@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocket_batch.core.layout import OutputLayout
-from pocket_batch.core.reports import Manifest
+from pocket_batch.postproc.manifest import MANIFEST, readable_manifest
 from pocket_batch.pipeline.lock import output_lock
 from pocket_batch.pipeline.state import read_states
 
@@ -27,12 +27,9 @@ def referenced_keys(output: Path) -> set[str]:
     """Chunk keys that a manifest in `output` names, or that a book's state plans (a run to finish)."""
     keys = {key for state in read_states(output) for key in state.keys}
     layout = OutputLayout(output)
-    for path in output.rglob("manifest.json"):
-        if layout.cache in path.parents:
-            continue
-        try:
-            manifest = Manifest.read(path)
-        except (OSError, ValueError):
+    for path in output.rglob(MANIFEST):
+        manifest = None if layout.cache in path.parents else readable_manifest(path)
+        if manifest is None:
             continue
         keys |= {chunk.key for chapter in manifest.chapters for chunk in chapter.chunks}
         # Every take of a verified chunk: a rerender finds them all and retakes nothing.

@@ -7,10 +7,45 @@ from collections import Counter
 from pathlib import Path
 
 from pocket_batch.core.config import MAX_TOKENS_PER_CHUNK, IngestOptions, ModelOptions
-from pocket_batch.core.reports import ChapterSummary, InspectReport, Skipped, not_read
+from pocket_batch.core.reports import NotRead, Record, Skipped, not_read
 from pocket_batch.ingest.book import read_book
 from pocket_batch.ingest.sentences import TokenCounter
 from pocket_batch.synth.model.source import ModelSource
+
+INSPECT_VERSION = 2
+
+
+class ChapterSummary(Record):
+    index: int
+    title: str
+    words: int
+    chunks: int
+    minutes: float
+
+
+class InspectReport(Record):
+    schema_version: int = INSPECT_VERSION
+    path: str
+    title: str
+    author: str | None
+    language: str | None
+    date: str | None
+    cover: bool
+    chapters: list[ChapterSummary]
+    words: int
+    chunks: int
+    distinct_chunks: int  # chunks of the same text are synthesized once
+    counted_with: str  # the model's tokenizer, or an estimate: chunk counts are exact only with the first
+    minutes: float
+    voices: dict[str, int] = {}  # chunks per voice other than the narrator's (voice marks)
+    pauses: int = 0  # pauses set by marks
+    pronunciations: dict[str, str] = {}  # word -> respelling, from the text's marks
+    skipped: list[Skipped]
+    words_not_read: int
+    not_read: list[NotRead]
+    warnings: list[str]
+    seconds: float
+
 
 WORDS_PER_MINUTE = 155  # narration pace of Pocket TTS voices, roughly
 TOKENS_PER_WORD = 1.35  # the released English tokenizer on prose, roughly

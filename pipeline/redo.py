@@ -17,7 +17,7 @@ from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_file
 from pocket_batch.core.layout import OutputLayout
 from pocket_batch.core.records import Book, ChunkAudio, Take
-from pocket_batch.core.reports import ChunkEntry, Manifest, RedoneChunk
+from pocket_batch.postproc.manifest import MANIFEST, ChunkEntry, Manifest, RedoneChunk, read_manifest
 from pocket_batch.pipeline.lock import output_lock
 from pocket_batch.pipeline.run import Run
 from pocket_batch.pipeline.runlog import log, run_log
@@ -35,16 +35,6 @@ class RedoResult:
     wall_seconds: float
 
 
-def read_manifest(folder: Path) -> Manifest:
-    path = folder / "manifest.json"
-    if not path.is_file():
-        raise PocketBatchError(f"{folder}: no manifest.json here (name the folder of one rendered book)")
-    try:
-        return Manifest.read(path)
-    except ValueError as exc:
-        raise PocketBatchError(f"{path}: not a manifest this version reads ({str(exc).splitlines()[0]})") from None
-
-
 def output_root(folder: Path) -> Path:
     """The output folder a book's folder belongs to (itself, or its parent for one of several inputs), wherever
     it has been moved since."""
@@ -59,7 +49,7 @@ def chosen_chunks(manifest: Manifest, ids: list[str], flagged: bool, folder: Pat
     known = {c.id for ch in manifest.chapters for c in ch.chunks}
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise PocketBatchError(f"{folder / 'manifest.json'}: no chunk {', '.join(unknown[:5])} in this book "
+        raise PocketBatchError(f"{folder / MANIFEST}: no chunk {', '.join(unknown[:5])} in this book "
                                f"(ids look like {next(iter(sorted(known)))})")
     if flagged:
         ids = ids + [c.id for ch in manifest.chapters for c in ch.chunks if c.problems()]

@@ -9,17 +9,19 @@ unreadable, chunks failing on every retry, post-processing — is reported and t
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.config import RunConfig
 from pocket_batch.core.errors import PocketBatchError, one_line, os_error_line
 from pocket_batch.core.files import sha256_file, sha256_json
 from pocket_batch.core.layout import OutputLayout, inside, safe_name
 from pocket_batch.core.measure import clock
 from pocket_batch.core.records import Book, Chunk, ChunkAudio
-from pocket_batch.core.reports import Manifest, RedoneChunk
+from pocket_batch.postproc.manifest import Manifest, RedoneChunk
 from pocket_batch.ingest.book import read_book
 from pocket_batch.ingest.selection import select
 from pocket_batch.pipeline import stop
@@ -90,6 +92,7 @@ class Run:
     """A run's model, voices and settings, resolved once; its stages are the methods below, in order."""
 
     def __init__(self, config: RunConfig, show_progress: bool = True):
+        config = config.on(Cpu.this())  # the decoder's formats, settled once for every worker and the cache key
         self.config, self.show_progress = config, show_progress
         self.source = ModelSource(config.model)
         self.voice = resolve_voice(config.voice, self.source, config.consent)
@@ -297,7 +300,8 @@ class Run:
 
     def _write_state(self, source: Path, folder: Path, keys: list[str], **fields) -> None:
         digest = sha256_file(source) if source.is_file() else ""
-        write_state(self.config.output, BookState(str(source), digest, self.settings, str(folder), keys=keys, **fields))
+        folder = os.path.relpath(folder, self.config.output)
+        write_state(self.config.output, BookState(str(source), digest, self.settings, folder, keys=keys, **fields))
 
 
 def render(config: RunConfig, show_progress: bool = True) -> RunResult:

@@ -7,13 +7,12 @@ no Ray, nothing but files.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pocket_batch.core.files import write_json
+from pocket_batch.core.files import read_record, write_record
 from pocket_batch.core.layout import OutputLayout
-from pocket_batch.core.reports import Manifest
+from pocket_batch.postproc.manifest import Manifest, intact_manifest
 from pocket_batch.synth.model.cache import AudioCache
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -24,7 +23,7 @@ class BookState:
     source: str  # the input file
     sha256: str  # of the input when planned
     settings: str  # hash of every setting that changes the audio
-    folder: str  # where its outputs go
+    folder: str  # where its outputs go, relative to the output folder: a copied or moved folder is itself
     status: str = PENDING
     keys: list[str] = field(default_factory=list)  # every chunk's cache key, in reading order
     reason: str = ""  # why it failed
@@ -37,12 +36,12 @@ def state_path(output: Path, source: Path) -> Path:
 
 
 def write_state(output: Path, state: BookState) -> None:
-    write_json(state_path(output, Path(state.source)), asdict(state))
+    write_record(state_path(output, Path(state.source)), state)
 
 
 def read_states(output: Path) -> list[BookState]:
     folder = OutputLayout(output).books
-    return [BookState(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    return [read_record(p, BookState) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
 
 
 def is_finished(output: Path, source: Path, sha256: str, settings: str) -> bool:
@@ -55,18 +54,10 @@ def finished_manifest(output: Path, source: Path, sha256: str, settings: str) ->
     path = state_path(output, source)
     if not path.is_file():
         return None
-    state = BookState(**json.loads(path.read_text()))
-    if state.status != DONE or state.sha256 != sha256 or state.settings != settings:
-        return None
-    return _intact_manifest(Path(state.folder))
-
-
-def _intact_manifest(folder: Path) -> Manifest | None:
-    try:
-        manifest = Manifest.read(folder / "manifest.json")
-    except (OSError, ValueError):  # missing, not JSON, or not the schema (pydantic's errors are ValueErrors)
-        return None
-    return manifest if manifest.intact(folder) else None
+    state = read_record(path, BookState)
+    if state.status != DONE or state.sha256 != sha256 or state.settings != settings or Path(state.folder).is_absolute():
+        return None  # an absolute folder is an older version's, maybe another folder's: finished again, from the cache
+    return intact_manifest(output / state.folder)
 
 
 def chunks_done(output: Path, state: BookState) -> int:

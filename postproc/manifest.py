@@ -1,4 +1,8 @@
-"""The manifest: inputs, model, voice and consent, every chapter and chunk as placed in the outputs."""
+"""The manifest: inputs, model, voice and consent, every chapter and chunk as placed in the outputs.
+
+This module owns it: its schema (versioned), its writer, and its readers, which every part that
+reads a manifest (resume, `status`, `redo`, pruning, the report) goes through.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,207 @@ from importlib.metadata import version
 from pathlib import Path
 
 from pocket_batch.core.config import SAMPLE_RATE, SYNTHETIC
-from pocket_batch.core.files import sha256_file
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.files import read_record, sha256_file, write_record
 from pocket_batch.core.records import Book
-from pocket_batch.core.reports import (BookEntry, ChapterEntry, ChunkCheck, ChunkEntry, Manifest, OutputFile, Outputs,
-                                       ReadAlongEntry, Skipped, SyntheticSpeech, TakeEntry, Verification, WordEntry,
-                                       not_read)
+from pocket_batch.core.reports import NotRead, Record, Skipped, not_read
 from pocket_batch.postproc.audiobook import Audiobook, ChapterResult
 from pocket_batch.postproc.placement import PlacedChunk
 from pocket_batch.postproc.readalong.build import ReadAlong
+
+
+MANIFEST_VERSION = 4  # 2: what is not read, by kind; every output file with its size and hash. 3: verification.
+# 4: the read-along book
+
+
+class WordEntry(Record):
+    """A verified word, in samples of the whole book (the chapter's start_sample is its origin in its file)."""
+
+    word: str
+    start: int
+    end: int
+
+
+class TakeEntry(Record):
+    attempt: int  # 0, then each regeneration with a new seed
+    key: str
+    wer: float
+    flags: list[str]
+
+
+class ChunkCheck(Record):
+    """What verification heard in the kept take; `takes` lists every take, the kept one among them."""
+
+    passed: bool
+    transcript: str
+    wer: float
+    misfit: float | None
+    flags: list[str]
+    takes: list[TakeEntry]
+    words: list[WordEntry]
+
+
+class ChunkEntry(Record):
+    """A chunk as placed in the book; `problems` says why a person should listen to it."""
+
+    id: str
+    text: str  # as written in the source
+    normalized: str  # what the model read
+    boundary: str
+    key: str  # the chunk cache's key for its audio
+    offset: int  # in the whole book, samples
+    samples: int
+    start: float
+    duration: float
+    gain_db: float
+    max_length: bool
+    worker: str
+    wall_seconds: float
+    verify: ChunkCheck | None = None  # None: not verified
+    voice: str | None = None  # a voice of its own, as the text names it; None: the narrator's
+    role: str = "narration"  # why it has its voice
+
+    def problems(self) -> list[str]:
+        """What is still wrong with the kept take: verification's flags, and the model's max length."""
+        flags = list(self.verify.flags) if self.verify and not self.verify.passed else []
+        return flags + (["max length reached (no end of speech)"] if self.max_length else [])
+
+
+class ChapterEntry(Record):
+    index: int
+    title: str
+    file: str  # relative to the manifest's folder
+    start: float
+    end: float
+    start_sample: int
+    samples: int
+    loudness: float
+    true_peak: float
+    gain_db: float
+    chunks: list[ChunkEntry]
+    level_curve: list[float] = []  # the loudness preset's measure, a value a second over the 3 s before it
+
+
+class BookEntry(Record):
+    source: str
+    sha256: str
+    title: str
+    author: str | None
+    language: str | None
+    date: str | None
+    skipped: list[Skipped]
+    words_read: int
+    words_not_read: int
+    not_read: list[NotRead]
+    warnings: list[str]
+
+
+class Outputs(Record):
+    m4b: str
+    srt: str
+    vtt: str
+    sample_rate: int
+    samples: int
+    duration: float
+    chunks: int  # as `inspect` counts them with the model's tokenizer
+    distinct_chunks: int  # chunks of the same text are synthesized once
+
+    def files(self) -> list[str]:
+        return [self.m4b, self.srt, self.vtt]
+
+
+class OutputFile(Record):
+    """A file the run wrote, relative to the manifest's folder: a rerun trusts it only at this size."""
+
+    path: str
+    bytes: int
+    sha256: str
+
+    def intact(self, folder: Path) -> bool:
+        target = folder / self.path
+        return target.is_file() and target.stat().st_size == self.bytes
+
+
+class Verification(Record):
+    verifier: str  # the backend and the fingerprint of its settings
+    verified: int  # chunks heard
+    regenerated: int  # chunks taken again with a new seed after failing
+    flagged: list[str]  # ids of chunks still failing, kept (verify.json says what each lacks)
+
+
+class ReadAlongEntry(Record):
+    """The read-along EPUB: what of the book is highlighted as it plays."""
+
+    file: str
+    granularity: str  # "sentences" or "words"
+    overlays: int  # content documents with a media overlay
+    placed: int  # chunks highlighted in the text
+    not_placed: list[str]  # ids of chunks read aloud but not found in the text (notes read at a chapter's end)
+
+
+class RedoneChunk(Record):
+    """A chunk a person had made again (`pocket-batch redo`), and the take it replaced."""
+
+    id: str
+    previous_key: str
+    key: str
+    attempt: int  # the take's attempt number in its key (each redo asks for a new one)
+    seed: int  # the run seed its key was made with (`--seed`, or the render's)
+
+
+class SyntheticSpeech(Record):
+    ai_generated: bool
+    statement: str
+
+
+class Manifest(Record):
+    schema_version: int = MANIFEST_VERSION
+    synthetic_speech: SyntheticSpeech
+    book: BookEntry
+    outputs: Outputs
+    loudness: dict
+    config: dict
+    model: dict
+    voice: dict
+    software: dict
+    chapters: list[ChapterEntry]
+    max_length_chunks: list[str]
+    files: list[OutputFile]  # every output but the manifest itself
+    verification: Verification | None = None  # None: not verified
+    readalong: ReadAlongEntry | None = None  # None: none was asked for
+    redone: list[RedoneChunk] = []  # every redo since the book was rendered, oldest first
+
+    def intact(self, folder: Path) -> bool:
+        """Every file this manifest names is in `folder` at its recorded size."""
+        return all(f.intact(folder) for f in self.files)
+
+
+MANIFEST = "manifest.json"  # in the folder of the book it describes
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """The manifest of the book rendered into `folder`, or a one-line error saying why there is none."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise PocketBatchError(f"{folder}: no {MANIFEST} here (name the folder of one rendered book)")
+    try:
+        return read_record(path, Manifest)
+    except ValueError as exc:
+        raise PocketBatchError(f"{path}: not a manifest this version reads ({str(exc).splitlines()[0]})") from None
+
+
+def readable_manifest(path: Path) -> Manifest | None:
+    """The manifest at `path`; None if it is missing, not JSON, or not this version's schema."""
+    try:
+        return read_record(path, Manifest)
+    except (OSError, ValueError):
+        return None
+
+
+def intact_manifest(folder: Path) -> Manifest | None:
+    """The manifest of `folder` if it reads and every file it names is in place at its recorded size."""
+    manifest = readable_manifest(folder / MANIFEST)
+    return manifest if manifest and manifest.intact(folder) else None
 
 
 def software_versions() -> dict:
@@ -27,10 +224,10 @@ def seconds(samples: int) -> float:
     return round(samples / SAMPLE_RATE, 3)
 
 
-def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict, model: dict, voice: dict,
+def write_manifest(folder: Path, book: Book, result: Audiobook, *, config: dict, model: dict, voice: dict,
                    loudness: dict, verifier: str | None = None, readalong: ReadAlong | None = None,
                    redone: list | None = None) -> Manifest:
-    out = target.parent
+    out = folder
     placed = [p for c in result.chapters for p in c.placement.chunks]
     verification = None
     if verifier:
@@ -58,7 +255,7 @@ def write_manifest(target: Path, book: Book, result: Audiobook, *, config: dict,
                                  placed=readalong.placed, not_placed=list(readalong.not_placed)) if readalong else None,
         redone=redone or [],
     )
-    manifest.write(target)
+    write_record(folder / MANIFEST, manifest)
     return manifest
 
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from pocket_batch.core.config import PRESETS
 from pocket_batch.core.files import atomic_open
 from pocket_batch.core.measure import clock
-from pocket_batch.core.reports import ChunkEntry, Manifest
+from pocket_batch.postproc.manifest import ChunkEntry, Manifest
 from pocket_batch.postproc.plots import histogram, level_plot, timeline
 from pocket_batch.synth.model.cache import AudioCache
 

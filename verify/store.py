@@ -6,12 +6,10 @@ backend or threshold looks in another folder.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from pathlib import Path
 
-from pocket_batch.core.files import write_json
-from pocket_batch.core.records import Verdict, WordTime
+from pocket_batch.core.files import read_record, write_record
+from pocket_batch.core.records import Verdict
 
 
 class VerdictStore:
@@ -23,12 +21,9 @@ class VerdictStore:
 
     def get(self, key: str) -> Verdict | None:
         try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            return Verdict(**data | {"flags": tuple(data["flags"]),
-                                     "words": tuple(WordTime(*w) for w in data["words"])})
-        except (OSError, ValueError, TypeError, KeyError):  # absent or unreadable: heard again
+            return read_record(self._path(key), Verdict)
+        except (OSError, ValueError):  # absent or unreadable: heard again
             return None
 
     def put(self, key: str, verdict: Verdict) -> None:
-        data = asdict(verdict) | {"words": [[w.word, w.start, w.end] for w in verdict.words]}
-        write_json(self._path(key), data)
+        write_record(self._path(key), verdict)

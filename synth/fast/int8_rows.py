@@ -8,7 +8,7 @@ import functools
 import numpy as np
 import torch
 
-from pocket_batch.core.config import int8_tiles
+from pocket_batch.core.cpu import Cpu
 from pocket_batch.synth.fast.internals import packed_weight_bias, per_tensor_quantized
 
 
@@ -76,7 +76,7 @@ class Int8PerRow(torch.nn.Module):
         # The weights packed once, for one engine only (a second copy would cost a worker 72 MB).
         self.onednn = None  # oneDNN's packed weights, their scales (1) and zero points (0)
         self.packed = None  # fbgemm's: the same integers at scale 1, so its output is the integer sums
-        if (int8_tiles() if onednn is None else onednn) and self.weight_zero == 0:
+        if (Cpu.this().int8_tiles if onednn is None else onednn) and self.weight_zero == 0:
             out = self.out_features
             self.onednn = (torch.ops.onednn.qlinear_prepack(ints, None), torch.ones(out), torch.zeros(out, dtype=torch.long))
         else:

@@ -14,16 +14,15 @@ an fsync per chunk was most of the driver's own time (docs/performance.md, bench
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from pocket_batch.core.audio import float_wav_header
-from pocket_batch.core.files import atomic_path, sha256_file, write_json
+from pocket_batch.core.files import atomic_path, read_record, sha256_file, write_record
 from pocket_batch.core.records import ChunkAudio
 
 log = logging.getLogger("pocket_batch")
@@ -54,8 +53,8 @@ class AudioCache:
         if not record_path.is_file():
             return None
         try:
-            entry = ChunkAudio(**json.loads(record_path.read_text()))
-        except (ValueError, TypeError):  # not JSON, or not a record
+            entry = read_record(record_path, ChunkAudio)
+        except ValueError:  # not JSON, or not a record
             return self._discard(key, "unreadable record")
         if key not in self.verified:
             problem = self._problem(key, entry) if entry.sha256 else self._unhashed_problem(key, entry)
@@ -63,7 +62,7 @@ class AudioCache:
                 return self._discard(key, problem)
             if not entry.sha256:  # written before records held a hash: checked by decoding, then hashed
                 entry = replace(entry, sha256=sha256_file(self.wav_path(key)))
-                write_json(record_path, _stored(entry))
+                _store(record_path, entry)
             self.verified.add(key)
         return entry
 
@@ -101,7 +100,7 @@ class AudioCache:
             f.write(samples)
         entry = ChunkAudio(key=key, samples=int(audio.size), sample_rate=sample_rate,
                            sha256=sha256 or _digest(header, samples), **meta)
-        write_json(self._record_path(key), _stored(entry), durable=False)
+        _store(self._record_path(key), entry, durable=False)
         self.verified.add(key)
         return entry
 
@@ -130,6 +129,6 @@ def _digest(header: bytes, samples: memoryview) -> str:
     return digest.hexdigest()
 
 
-def _stored(entry: ChunkAudio) -> dict:
+def _store(path: Path, entry: ChunkAudio, durable: bool = True) -> None:
     """The record as the cache keeps it: what synthesis made, not what a run later learned of it."""
-    return {k: v for k, v in asdict(entry).items() if k not in ("verdict", "takes")}
+    write_record(path, entry, exclude={"verdict", "takes"}, durable=durable)

@@ -65,6 +65,8 @@ class SynthWorker:
     def __init__(self, model: ModelOptions, temperature: float | None = None,
                  torch_threads: int = 1, voice_cache_size: int = 8, batch_size: int = 1,
                  verify: VerifyOptions | None = None, backend: Backend | None = None):
+        if not model.settled:
+            raise ValueError("a worker needs settled decoder formats (Synthesis.on(cpu)), not 'auto'")
         self.source = ModelSource(model)
         # Verified here, next to the audio: no second trip of every chunk through the object store.
         self.verify = verify

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
-from pocket_batch.core.config import ModelOptions, Synthesis, int8_tiles, native_bf16
+import pytest
+
+from pocket_batch.core.config import ModelOptions, Synthesis
+from pocket_batch.core.cpu import Cpu
 from pocket_batch.synth.model.source import ModelSource
 
+AVX2 = Cpu(frozenset({"avx2", "fma"}))
+AVX512_BF16 = Cpu(frozenset({"avx2", "avx512f", "avx512_bf16", "avx512_vnni"}))
+AMX = Cpu(AVX512_BF16.flags | {"amx_tile", "amx_bf16", "amx_int8"})
 
-def test_auto_settles_on_this_cpus_formats_and_batch_1_stays_pocket_tts_own(small_model):
-    auto = Synthesis(model=ModelOptions(config=small_model)).model
-    assert auto.decoder == ("bf16" if native_bf16() else "fp32") and auto.decoder_int8 == (not int8_tiles())
-    single = Synthesis(model=ModelOptions(config=small_model, decoder="bf16", decoder_int8=True), batch_size=1).model
+
+@pytest.mark.parametrize(("cpu", "decoder", "linears"), [(AVX2, "fp32", "int8"), (AVX512_BF16, "bf16", "int8"),
+                                                         (AMX, "bf16", "bf16")])
+def test_auto_settles_on_each_cpu_class_own_formats(cpu, decoder, linears):
+    settings = Synthesis()
+    assert not settings.model.settled  # validating settings reads no CPU: `on` does, when a run starts
+    model = settings.on(cpu).model
+    assert model.settled and model.numerics == {"backbone": "int8", "decoder": decoder, "decoder_linears": linears}
+
+
+def test_batch_1_stays_pocket_tts_own_and_a_choice_made_stays_made():
+    single = Synthesis(model=ModelOptions(decoder="bf16", decoder_int8=True), batch_size=1).on(AMX).model
     assert single.numerics == {"backbone": "int8", "decoder": "fp32", "decoder_linears": "fp32"}
-    forced = Synthesis(model=ModelOptions(config=small_model, decoder="fp32", decoder_int8=True)).model
-    assert forced.numerics == {"backbone": "int8", "decoder": "fp32", "decoder_linears": "int8"}
-    assert Synthesis(model=forced).model == forced  # settled options stay as they are
+    forced = Synthesis(model=ModelOptions(decoder="fp32", decoder_int8=True)).on(AMX)
+    assert forced.model.numerics == {"backbone": "int8", "decoder": "fp32", "decoder_linears": "int8"}
+    assert forced.on(AVX2) == forced  # settled options stay as they are on any CPU
+
+
+def test_a_worker_refuses_unsettled_formats(small_model):
+    from pocket_batch.synth.pool.worker import SynthWorker
+
+    with pytest.raises(ValueError, match="settled"):
+        SynthWorker(ModelOptions(config=small_model), batch_size=2)
 
 
 def test_each_numeric_path_has_its_own_fingerprint(small_model):

@@ -46,7 +46,7 @@ def test_a_changed_meaning_changes_the_reference(monkeypatch):
 def test_the_manifest_schema_is_the_models_own():
     import json
 
-    from pocket_batch.core.reports import MANIFEST_VERSION, Manifest
+    from pocket_batch.postproc.manifest import MANIFEST_VERSION, Manifest
 
     schema = json.loads(reference.reference()["manifest.schema.json"])
     assert schema["title"] == "Manifest"

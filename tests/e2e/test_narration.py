@@ -8,7 +8,7 @@ import pytest
 
 from pocket_batch.core.config import IngestOptions, ModelOptions, RunConfig, VerifyOptions
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.core.reports import Manifest
+from pocket_batch.postproc.manifest import read_manifest
 from pocket_batch.pipeline.run import render
 
 DIALOGUE = """CHAPTER I
@@ -28,7 +28,7 @@ def run(small_model, folder, source, **ingest):
                        model=ModelOptions(config=small_model), verify=VerifyOptions(enabled=False),
                        ingest=IngestOptions(**ingest))
     result = render(config, show_progress=False)
-    return result, Manifest.read(result.books[0].folder / "manifest.json")
+    return result, read_manifest(result.books[0].folder)
 
 
 def test_narration_dialogue_and_characters_get_their_voices_and_one_character_changes_alone(small_model, tmp_path):
@@ -73,11 +73,11 @@ def test_a_preview_and_a_chapter_then_the_whole_book_synthesizes_only_the_rest(s
                                                             for s in range(1, 9)) + "\n\n" for n in ("I", "II", "III")))
     preview, _ = run(small_model, tmp_path, source, preview=3.0)
     folder = tmp_path / "out" / "preview"
-    previewed = Manifest.read(folder / "manifest.json")
+    previewed = read_manifest(folder)
     assert previewed.book.title.endswith("(preview)") and (folder / previewed.outputs.m4b).name.endswith("(preview).m4b")
     assert [len(c.chunks) for c in previewed.chapters] == [2, 2, 2]  # a heading and a line: about 3 s of text
     second, _ = run(small_model, tmp_path, source, chapters="2")
-    chapter = Manifest.read(tmp_path / "out" / "chapters 2" / "manifest.json")
+    chapter = read_manifest(tmp_path / "out" / "chapters 2")
     assert [c.title for c in chapter.chapters] == ["CHAPTER II"]
     whole, manifest = run(small_model, tmp_path, source)
     chunks = {c.key for ch in manifest.chapters for c in ch.chunks}
@@ -96,7 +96,7 @@ def test_a_faster_rate_shortens_speech_and_pauses_by_its_factor_and_subtitles_fo
                            model=ModelOptions(config=small_model), verify=VerifyOptions(enabled=False),
                            postproc=PostprocOptions(rate=rate))
         result = render(config, show_progress=False)
-        manifests[rate] = Manifest.read(result.books[0].folder / "manifest.json")
+        manifests[rate] = read_manifest(result.books[0].folder)
     plain, fast = (manifests[r].chapters[0] for r in (1.0, 1.15))
     head, tail = round(0.75 * 24_000), round(2.0 * 24_000)
     assert abs((fast.samples - head - tail) / (plain.samples - head - tail) - 1 / 1.15) < 0.01

@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 
 from pocket_batch.core.config import PostprocOptions
-from pocket_batch.core.reports import Manifest
+from pocket_batch.postproc.manifest import read_manifest
 from pocket_batch.pipeline.run import render
 from pocket_batch.postproc.readalong.spans import nonspace, read_text
 
@@ -74,7 +74,7 @@ def books(small_model, sample_render, tmp_path_factory):
 
 
 def package(folder):
-    manifest = Manifest.read(folder / "manifest.json")
+    manifest = read_manifest(folder)
     return manifest, zipfile.ZipFile(folder / manifest.readalong.file)
 
 

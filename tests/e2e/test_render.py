@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pocket_batch.core.config import GenerationOptions, ModelOptions, int8_tiles
+from pocket_batch.core.config import GenerationOptions, ModelOptions
+from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.pipeline.run import render
 
@@ -44,8 +45,9 @@ def test_text_to_audio_and_manifest_with_two_workers_then_rerun_is_free(notes, m
     for a, b in zip(chunks, chunks[1:]):
         assert b["offset"] == a["offset"] + a["samples"] + round(pauses[a["boundary"]] * 24_000)
     assert manifest["model"]["fingerprint"] and manifest["voice"]["name"] == "alba"
-    assert manifest["model"]["numerics"] == config.model.numerics  # as settled on this CPU
-    assert manifest["model"]["numerics"]["decoder_linears"] == ("int8" if not int8_tiles() else config.model.decoder)
+    settled = config.on(Cpu.this()).model
+    assert manifest["model"]["numerics"] == settled.numerics  # as settled on this CPU
+    assert manifest["model"]["numerics"]["decoder_linears"] == ("int8" if not Cpu.this().int8_tiles else settled.decoder)
 
     before = {p: digest(p) for p in outputs(out)}
     again = render(config, show_progress=False)
@@ -58,7 +60,7 @@ def test_workers_on_a_joined_cluster_run_with_two_malloc_heaps(small_model, ray_
     from pocket_batch.synth.pool.ray_pool import RayExecutor
     from pocket_batch.synth.pool.worker import SynthWorker
 
-    with RayExecutor(lambda: SynthWorker(ModelOptions(config=small_model), batch_size=2), 2) as executor:
+    with RayExecutor(lambda: SynthWorker(ModelOptions(config=small_model, decoder="fp32", decoder_int8=False), batch_size=2), 2) as executor:
         for name in executor.worker_names:
             environ = Path(f"/proc/{name.rsplit(':', 1)[1]}/environ").read_bytes().split(b"\0")
             assert b"MALLOC_ARENA_MAX=2" in environ, name

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from pocket_batch.core.config import ModelOptions, PostprocOptions, RunConfig, VerifyOptions
-from pocket_batch.core.reports import Manifest
+from pocket_batch.postproc.manifest import read_manifest
 from pocket_batch.pipeline.redo import redo
 from pocket_batch.pipeline.run import render
 
@@ -54,7 +54,7 @@ def rendered(small_model, tmp_path_factory):
 
 def test_the_report_in_headless_chromium(rendered, tmp_path):
     out = rendered.output
-    manifest = Manifest.read(out / "manifest.json")
+    manifest = read_manifest(out)
     shot = tmp_path / "report.png"
     seen = visit(out / "report.html", PAGE, screenshot=shot)
     print("screenshot:", shot)
@@ -84,11 +84,11 @@ def subtitles(path) -> list[tuple[float, float, str]]:
 def test_redo_two_chunks_rewrites_only_their_chapters(rendered, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(rendered.output, out)  # moved: a redo works where the folder is now
-    before = Manifest.read(out / "manifest.json")
+    before = read_manifest(out)
     files = {c.index: (out / c.file).read_bytes() for c in before.chapters}
 
     result = redo(out, ["ch002-s00002", "ch003-s00001"], show_progress=False)
-    after = Manifest.read(out / "manifest.json")
+    after = read_manifest(out)
     assert result.synthesized == 2 and result.chapters == [2, 3]
     assert (out / before.chapters[0].file).read_bytes() == files[1]  # untouched, byte for byte
     assert all((out / c.file).read_bytes() != files[c.index] for c in after.chapters[1:])
@@ -128,7 +128,7 @@ def test_redo_refuses_what_it_cannot_do_in_one_line_and_changes_nothing(rendered
 def test_flagged_names_every_chunk_still_flagged(rendered):
     from pocket_batch.pipeline.redo import chosen_chunks
 
-    manifest = Manifest.read(rendered.output / "manifest.json")
+    manifest = read_manifest(rendered.output)
     everything = [c.id for ch in manifest.chapters for c in ch.chunks]  # noise never ends: all at max length
     assert chosen_chunks(manifest, [], True, rendered.output) == everything
     assert chosen_chunks(manifest, ["ch002-s00001"], False, rendered.output) == ["ch002-s00001"]
@@ -140,10 +140,10 @@ def test_a_redone_chunk_of_a_verified_book_is_heard_again_and_keeps_its_takes(sm
     config = RunConfig(inputs=(source,), output=tmp_path / "out", voice="alba", workers=0,
                        model=ModelOptions(config=small_model), verify=VerifyOptions(retries=0))
     render(config, show_progress=False)
-    before = Manifest.read(tmp_path / "out" / "manifest.json")
+    before = read_manifest(tmp_path / "out")
     chunk = before.chapters[0].chunks[0]
     result = redo(tmp_path / "out", [chunk.id], show_progress=False)
-    after = Manifest.read(tmp_path / "out" / "manifest.json")
+    after = read_manifest(tmp_path / "out")
     redone = after.chapters[0].chunks[0]
     assert [t.key for t in redone.verify.takes] == [chunk.key, redone.key] != [chunk.key, chunk.key]
     assert redone.verify.takes[-1].attempt == 1 and result.flags[chunk.id]  # noise: heard, and still flagged

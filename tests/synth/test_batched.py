@@ -221,7 +221,7 @@ def test_worker_batches_and_keeps_task_order(small_model):
     from pocket_batch.synth.model.source import ModelSource
     from pocket_batch.synth.model.voices import resolve_voice
 
-    options = ModelOptions(config=small_model)  # int8, the default
+    options = ModelOptions(config=small_model, decoder="fp32", decoder_int8=False)  # an int8 backbone, the default
     voice = resolve_voice("alba", ModelSource(options))
     worker = SynthWorker(options, temperature=0.7, batch_size=2)
     worker.add_voice(voice)
@@ -435,7 +435,7 @@ def test_a_workers_rows_take_the_next_calls_chunks_without_waiting_for_a_drain(s
     from pocket_batch.synth.model.source import ModelSource
     from pocket_batch.synth.model.voices import resolve_voice
 
-    options = ModelOptions(config=small_model)
+    options = ModelOptions(config=small_model, decoder="fp32", decoder_int8=False)
     voice = resolve_voice("alba", ModelSource(options))
     long_text, short_text = TEXTS[3], TEXTS[2]
     first = [SynthTask("long", long_text, voice.fingerprint, 1, 50), SynthTask("short", short_text, voice.fingerprint, 2, 50)]
