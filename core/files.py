@@ -17,6 +17,12 @@ from pydantic import TypeAdapter
 T = TypeVar("T")
 
 
+# The names of what a write in progress leaves if the process dies: distinctive, so that cleaning up after a
+# killed run removes only this program's files, never a download's `.part` in a folder a user chose as -o.
+PARTIAL_SUFFIX = ".pocket-batch-partial"
+SCRATCH_PREFIX = ".pocket-batch-scratch-"
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
     """Yield a temp path beside `target`; on success fsync it (if `durable`) and rename it into place.
@@ -25,10 +31,10 @@ def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
     short; for files whose content is checked against a hash before use (the audio cache).
     """
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=PARTIAL_SUFFIX)
     except FileNotFoundError:  # the first file of its folder: the one syscall more, only then
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=PARTIAL_SUFFIX)
     tmp_path = Path(tmp)
     try:
         try:

@@ -11,6 +11,22 @@ from pocket_batch.core.errors import PocketBatchError
 STATE_DIR = ".pocket-batch"  # run state: the lock and each book's state
 NAME_BYTES = 100  # a title in a file name; file systems allow 255 bytes, and temp names add a few
 UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+KEY = re.compile(r"[0-9a-f]{32}")  # a chunk's audio key: sha256_json(...)[:32]
+FINGERPRINT = re.compile(r"[0-9A-Za-z_.-]{1,64}")  # a verifier's folder name: "pocketsphinx-1a2b3c4d5e6f"
+
+
+def key_path(root: Path, key: str, suffix: str) -> Path:
+    """Where the file of a chunk key lives under `root`. A key is read back from manifests, states and
+    records anyone with write access to the folder can edit: anything but a key is refused, never a path."""
+    if not isinstance(key, str) or not KEY.fullmatch(key):
+        raise PocketBatchError(f"{key!r}: not a chunk key (32 hexadecimal digits)")
+    return root / key[:2] / f"{key}{suffix}"
+
+
+def fingerprint_folder(root: Path, fingerprint: str) -> Path:
+    if not FINGERPRINT.fullmatch(fingerprint) or fingerprint.strip(".") == "":
+        raise PocketBatchError(f"{fingerprint!r}: not a verifier's fingerprint")
+    return root / fingerprint
 
 
 def safe_name(title: str, fallback: str) -> str:

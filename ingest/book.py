@@ -21,13 +21,25 @@ BOOK_SUFFIXES = (".epub", ".md", ".markdown", ".txt")  # what is read; anything 
 NOT_READ_WARNING = 0.05  # warn when more than this share of a book's words is not read
 
 
-def extract(path: Path, options: IngestOptions) -> Extracted:
+def check_input(path: Path) -> None:
+    """A one-line error unless `path` is a readable file of a kind pocket-batch reads: checked before a
+    model loads or Ray starts."""
     if not path.is_file():
-        raise PocketBatchError(f"{path}: input file not found")
+        raise PocketBatchError(f"{path}: input file not found" if not path.exists() else f"{path}: not a file")
     suffix = path.suffix.lower()
     if suffix not in BOOK_SUFFIXES:
         raise PocketBatchError(f"{path}: {suffix or 'a file without a suffix'} is not a book pocket-batch reads "
                                f"(it reads {', '.join(BOOK_SUFFIXES)})")
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as exc:
+        raise PocketBatchError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def extract(path: Path, options: IngestOptions) -> Extracted:
+    check_input(path)
+    suffix = path.suffix.lower()
     if suffix == ".epub":
         from pocket_batch.ingest.epub import extract_epub
 

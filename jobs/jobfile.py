@@ -82,6 +82,16 @@ def job_inputs(job: JobConfig) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+def refused_inputs(job: JobConfig, inputs: list[Path]) -> dict[Path, str]:
+    """The inbox's links to files outside it, each with why: a job narrates what was put in its inbox,
+    never a file elsewhere that a link there points to (a key, a password file)."""
+    if job.inbox is None:
+        return {}
+    inbox = job.inbox.resolve()
+    return {p: f"{p}: a link to a file outside the inbox; put the book itself in the inbox"
+            for p in inputs if p.parent == job.inbox and p.is_symlink() and not p.resolve().is_relative_to(inbox)}
+
+
 def unmatched(job: JobConfig) -> list[str]:
     """The job's inputs that name nothing today: a glob without a match, a file that is not there."""
     return [p for p in job.inputs if not (glob.glob(p) if glob.has_magic(p) else Path(p).exists())]

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pocket_batch.jobs.jobfile import job_inputs, load_job, run_config, unmatched
+from pocket_batch.jobs.jobfile import job_inputs, load_job, refused_inputs, run_config, unmatched
 from pocket_batch.jobs.notify import notify
 from pocket_batch.core.config import JobConfig
 from pocket_batch.core.errors import ExitCode, OutputLocked, PocketBatchError
 from pocket_batch.pipeline.lock import output_lock
-from pocket_batch.pipeline.run import Run, RunResult
+from pocket_batch.pipeline.run import Run, RunResult, folder_clashes
 from pocket_batch.pipeline.runlog import log, run_log
 
 
@@ -48,6 +48,8 @@ def run_job(path: Path, show_progress: bool = True) -> JobResult:
 
 def _run(path: Path, job: JobConfig, show_progress: bool) -> JobResult:
     inputs = job_inputs(job)
+    refused = refused_inputs(job, inputs)
+    inputs = [p for p in inputs if p not in refused]
     runs_by_voice = [Run(run_config(job, voice, inputs), show_progress) for voice in job.voices]  # voice/model errors: here
     runs, finished = [], 0
     with output_lock(job.output), run_log(job.output) as log_path:
@@ -58,10 +60,10 @@ def _run(path: Path, job: JobConfig, show_progress: bool) -> JobResult:
         for run in runs_by_voice:
             pending, clashes = _pending(run, inputs)
             finished += len(inputs) - len(pending) - len(clashes)
-            if not pending and not clashes:
+            if not pending and not clashes and not refused:
                 continue
             books, unreadable = run.read(tuple(pending))
-            runs.append(run.produce(books, unreadable + clashes, log_path))
+            runs.append(run.produce(books, unreadable + clashes + list(refused.items()), log_path))
         result = JobResult(job, runs, finished, log_path, missing)
         log.info("job ends: %s", summary(result))
         notify(job.notify, result.exit_code, summary(result), log_path, path.parent)
@@ -69,18 +71,12 @@ def _run(path: Path, job: JobConfig, show_progress: bool) -> JobResult:
 
 
 def _pending(run: Run, inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Inputs without a finished output, and those refused because an earlier one has their output folder."""
+    """Inputs without a finished output, and those refused because an earlier one has their book folder."""
     finished = {p for p in inputs if run.finished(p) is not None}
-    folders: dict[Path, Path] = {}
-    for p in sorted(inputs, key=lambda p: p not in finished):  # a finished book keeps its folder
-        folders.setdefault(run.book_dir(p), p)
-    pending, clashes = [], []
-    for p in inputs:
-        owner = folders[run.book_dir(p)]
-        if owner != p:
-            clashes.append((p, f"{p}: would write to the same folder as {owner}; rename one"))
-        elif p not in finished:
-            pending.append(p)
+    ordered = sorted(inputs, key=lambda p: p not in finished)  # a finished book keeps its folder
+    clashes = [(p, f"{p}: would write to the same folder as {owner}; rename one")
+               for p, owner in folder_clashes(run.config, ordered)]
+    pending = [p for p in inputs if p not in finished and p not in dict(clashes)]
     return pending, clashes
 
 

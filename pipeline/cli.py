@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import sys
 from pathlib import Path
@@ -132,8 +133,8 @@ def run_job(job: Annotated[Path, typer.Argument(help="A job file (TOML); see the
     result = run(job)
     views.show_runs(result.runs)
     for pattern in result.unmatched:
-        err.print(f"[yellow]warning:[/] inputs entry {pattern!r} in {job} matches no file", highlight=False)
-    err.print(f"already finished: {result.finished_before}; log: {result.log}", highlight=False)
+        views.warning(f"inputs entry {pattern!r} in {job} matches no file")
+    views.say(f"already finished: {result.finished_before}; log: {result.log}")
     raise typer.Exit(result.exit_code)
 
 
@@ -167,9 +168,9 @@ def cache(
         raise PocketBatchError(f"{output}: not a pocket-batch output folder")
     if prune:
         removed = prune_cache(output)
-        err.print(f"removed {removed.entries} entries ({views.size(removed.bytes)})", highlight=False)
+        views.say(f"removed {removed.entries} entries ({views.size(removed.bytes)})", views.out)
     usage = cache_usage(output)
-    err.print(f"{OutputLayout(output).cache}: {usage.entries} entries, {views.size(usage.bytes)}", highlight=False)
+    views.say(f"{OutputLayout(output).cache}: {usage.entries} entries, {views.size(usage.bytes)}", views.out)
 
 
 @app.command()
@@ -216,15 +217,16 @@ def corpus(
     )
     result = build_corpus(config)
     if result.never_ends and config.qa.max_length == "fail":
-        err.print("[yellow]note:[/] this model's config never fires EOS (the offline random model): every take "
-                  "runs to max length and fails QA; --max-length flag keeps such takes", highlight=False, soft_wrap=True)
+        err.print(views.labelled("note:", "yellow", "this model's config never fires EOS (the offline random "
+                                 "model): every take runs to max length and fails QA; --max-length flag keeps such "
+                                 "takes"), soft_wrap=True)
     if result.failed:
-        err.print(f"[red]{result.failed} of {result.kept + result.failed} utterances left out[/] after QA "
-                  f"(see {output / 'report.json'}); {result.kept} kept, {result.synthesized} synthesized",
-                  highlight=False, soft_wrap=True)
+        err.print(views.labelled(f"{result.failed} of {result.kept + result.failed} utterances left out", "red",
+                                 f"after QA (see {output / 'report.json'}); {result.kept} kept, "
+                                 f"{result.synthesized} synthesized"), soft_wrap=True)
         raise typer.Exit(ExitCode.SOME_FAILED)
-    err.print(f"[green]done[/] {output}: {result.kept} utterances kept, {result.synthesized} synthesized",
-              highlight=False, soft_wrap=True)
+    err.print(views.labelled("done", "green", f"{output}: {result.kept} utterances kept, {result.synthesized} "
+                             "synthesized"), soft_wrap=True)
 
 
 @app.command()
@@ -307,7 +309,7 @@ def voices(model_config: ModelConfig = None) -> None:
             path = source.voices_dir / f"{name}.safetensors"
             state = str(path) if path.is_file() else "missing"
         table.add_row(name, preset_origin(name), state)
-    Console().print(table)
+    views.out.print(table)
 
 
 @model_app.command("make-random")
@@ -320,7 +322,7 @@ def make_random(
     from pocket_batch.testing.random_model import make_random_model
 
     config = make_random_model(directory, arch, seed)
-    err.print(f"random {arch} model (noise, not speech): --model-config {config}")
+    views.say(f"random {arch} model (noise, not speech): --model-config {config}")
 
 
 @bench_app.command("synth")
@@ -380,7 +382,7 @@ def bench_postproc(
     from pocket_batch.benchmarks.postproc import bench_postproc as run
 
     workdir.mkdir(parents=True, exist_ok=True)
-    run(hours, model_dir, workdir, loudness, Console(), readalong)
+    run(hours, model_dir, workdir, loudness, Console(width=170), readalong)
 
 
 def main() -> None:
@@ -394,8 +396,19 @@ def main() -> None:
         print(_versions())
         return
     if args and args[0] not in commands:
+        if near := _near_command(args[0], commands):
+            _error(f"no such command {args[0]!r} (did you mean {near}?)")
+            sys.exit(ExitCode.COULD_NOT_RUN)
         args = ["render", *args]
     sys.exit(_run(optional_values(args)))
+
+
+def _near_command(word: str, commands: set[str]) -> str | None:
+    """The command a first argument that is no file was likely meant to be (`inpsect`: inspect)."""
+    if word.startswith("-") or Path(word).exists() or Path(word).suffix:
+        return None
+    return next(iter(difflib.get_close_matches(word, sorted(c for c in commands if not c.startswith("-")), 1, 0.75)),
+                None)
 
 
 # Options whose value may be left out: (the value then, the values there are). Click offers this,
@@ -442,7 +455,7 @@ def _run(args: list[str]) -> int:
 
 
 def _error(message: str) -> None:
-    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    views.error(message)
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:

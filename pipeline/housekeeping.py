@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pocket_batch.core.layout import OutputLayout
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.layout import KEY, OutputLayout
 from pocket_batch.postproc.manifest import MANIFEST, readable_manifest
 from pocket_batch.pipeline.lock import output_lock
 from pocket_batch.pipeline.state import read_states
@@ -17,8 +18,21 @@ class CacheUsage:
     bytes: int
 
 
+def cache_wavs(output: Path) -> list[Path]:
+    """The cache's audio files: named by their keys, real files in real folders of its own. A link (to another
+    output's cache, to a user's music) is never followed, so nothing outside the cache is counted or pruned."""
+    cache = OutputLayout(output).cache
+    if cache.is_symlink():
+        raise PocketBatchError(f"{cache}: a link to {cache.resolve()}, not a cache of its own; prune that folder's "
+                               "output instead")
+    if not cache.is_dir():
+        return []
+    return [wav for folder in sorted(cache.iterdir()) if folder.is_dir() and not folder.is_symlink()
+            for wav in sorted(folder.glob("*.wav")) if KEY.fullmatch(wav.stem) and wav.is_file() and not wav.is_symlink()]
+
+
 def cache_usage(output: Path) -> CacheUsage:
-    wavs = list(OutputLayout(output).cache.glob("*/*.wav"))
+    wavs = cache_wavs(output)
     return CacheUsage(len(wavs), sum(w.stat().st_size + w.with_suffix(".json").stat().st_size
                                      for w in wavs if w.with_suffix(".json").is_file()))
 
@@ -43,7 +57,7 @@ def prune_cache(output: Path) -> CacheUsage:
     removed, freed = 0, 0
     with output_lock(output):
         keep = referenced_keys(output)
-        for wav in OutputLayout(output).cache.glob("*/*.wav"):
+        for wav in cache_wavs(output):
             if wav.stem in keep:
                 continue
             record = wav.with_suffix(".json")

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from pocket_batch.core.files import PARTIAL_SUFFIX, SCRATCH_PREFIX
 from pocket_batch.core.errors import OutputLocked
 from pocket_batch.core.layout import OutputLayout
 
@@ -54,14 +55,15 @@ def lock_holder(output: Path) -> int | None:
 
 
 def remove_partial_files(output: Path) -> int:
-    """Temp files a killed run left behind (atomic writes name them `.NAME.XXXX.part`), and scratch folders."""
+    """Temp files and scratch folders a killed run left behind, by the names only this program gives them
+    (core/files.py); links are never followed (rglob does not enter linked folders)."""
     removed = 0
-    for path in output.rglob(".*.part"):
-        path.unlink(missing_ok=True)
-        removed += 1
-    for pattern in (".assemble-*", ".readalong-*"):  # post-processing's scratch (audiobook.py, readalong/build.py)
-        for path in output.rglob(pattern):
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-                removed += 1
+    for path in output.rglob(f".*{PARTIAL_SUFFIX}"):
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed += 1
+    for path in output.rglob(f"{SCRATCH_PREFIX}*"):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
     return removed

@@ -7,6 +7,7 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from pocket_batch.core.measure import clock
 
@@ -31,7 +32,7 @@ class SynthProgress:
             TextColumn("{task.fields[audio]:.1f} s audio"),
             TextColumn("{task.fields[speed]:.2f}× real time"),
             TextColumn("ETA {task.fields[eta]}"),
-            console=console or Console(stderr=True),
+            console=console or Console(stderr=True, markup=False, highlight=False),
             transient=False,
         )
         self.task = self.progress.add_task("synth", total=len(texts), audio=0.0, speed=0.0, eta="-:--:--")
@@ -61,9 +62,10 @@ class EncodeProgress:
     """Post-processing, chapter by chapter: loudness passes and encoding."""
 
     def __init__(self, title: str, console: Console | None = None):
-        self.progress = Progress(TextColumn("[bold]encoding[/] {task.description}"), BarColumn(),
-                                 TextColumn("chapter {task.completed}/{task.total}"),
-                                 console=console or Console(stderr=True), transient=False)
+        self.progress = Progress(TextColumn("[bold]encoding"), TextColumn("{task.description}", markup=False),
+                                 BarColumn(), TextColumn("chapter {task.completed}/{task.total}"),
+                                 console=console or Console(stderr=True, markup=False, highlight=False),
+                                 transient=False)
         self.title, self.task = title, None
 
     def __enter__(self) -> EncodeProgress:
@@ -89,10 +91,11 @@ def run_table(runs: list) -> Table:
     columns = ("book", "result", "chapters", "audio") + (("verified", "retaken", "flagged") if verified else ())
     table = Table(*columns, title="pocket-batch run")
     for b in books:
-        result = f"[red]failed[/]: {b.error}" if b.error else "[green]already finished[/]" if b.already else "[green]done[/]"
-        row = [b.source.name, result, str(b.chapters or ""), clock(b.audio_seconds) if b.audio_seconds else ""]
+        result = (Text.assemble(("failed", "red"), f": {b.error}") if b.error
+                  else Text("already finished" if b.already else "done", "green"))
+        row = [Text(b.source.name), result, str(b.chapters or ""), clock(b.audio_seconds) if b.audio_seconds else ""]
         if verified:
-            flagged = f"[yellow]{b.flagged}[/]" if b.flagged else ("0" if b.verified else "")
+            flagged = Text(str(b.flagged), "yellow") if b.flagged else ("0" if b.verified else "")
             row += [str(b.verified or ""), str(b.regenerated) if b.verified else "", flagged]
         table.add_row(*row)
     audio = sum(b.audio_seconds for run in runs for b in run.books if not b.already)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pocket_batch.core.config import RunConfig
+from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_file
 from pocket_batch.core.layout import OutputLayout
@@ -21,6 +22,7 @@ from pocket_batch.postproc.manifest import MANIFEST, ChunkEntry, Manifest, Redon
 from pocket_batch.pipeline.lock import output_lock
 from pocket_batch.pipeline.run import Run
 from pocket_batch.pipeline.runlog import log, run_log
+from pocket_batch.synth.model.source import ModelSource
 from pocket_batch.synth.work import generation_params
 from pocket_batch.verify.store import VerdictStore
 
@@ -64,13 +66,10 @@ def redo(folder: Path, ids: list[str], flagged: bool = False, seed: int | None =
     started = time.perf_counter()
     manifest = read_manifest(folder)
     chosen = chosen_chunks(manifest, ids, flagged, folder)
-    config = RunConfig.model_validate(manifest.config)
-    config = config.model_copy(update={"output": output_root(folder),
-                                       "workers": workers if workers is not None else config.workers})
-    run = Run(config, show_progress)
+    run = Run(_render_config(manifest, folder, workers), show_progress)
     _same_as_rendered(run, manifest, folder)
     book = _book(run, manifest)
-    with output_lock(config.output), run_log(config.output):
+    with output_lock(run.config.output), run_log(run.config.output):
         audio = _kept_audio(run, manifest, folder)
         entries = {c.id: c for ch in manifest.chapters for c in ch.chunks}
         fresh, synthesized = _new_takes(run, book, [entries[i] for i in chosen], seed, manifest, audio)
@@ -84,6 +83,19 @@ def redo(folder: Path, ids: list[str], flagged: bool = False, seed: int | None =
              for chunk_id, (take, _) in fresh.items()}
     return RedoResult(folder, [record for _, record in fresh.values()], flags, sorted(touched), synthesized,
                       time.perf_counter() - started)
+
+
+def _render_config(manifest: Manifest, folder: Path, workers: int | None) -> RunConfig:
+    """The render's settings, from a file anyone who can write to the folder can edit: nothing named in it
+    runs (ffmpeg is this install's, and no cluster is joined that this command does not name), and its model
+    must have the fingerprint the render recorded before anything of it is loaded."""
+    config = RunConfig.model_validate(manifest.config).on(Cpu.this())
+    config = config.model_copy(update={"output": output_root(folder), "address": None,
+                                       "workers": workers if workers is not None else config.workers,
+                                       "postproc": config.postproc.model_copy(update={"ffmpeg": None})})
+    if ModelSource(config.model).fingerprint != manifest.model.get("fingerprint"):
+        raise PocketBatchError(f"{folder}: the model is not the one this book was rendered with; render it again")
+    return config
 
 
 def _same_as_rendered(run: Run, manifest: Manifest, folder: Path) -> None:

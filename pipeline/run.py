@@ -22,7 +22,7 @@ from pocket_batch.core.layout import OutputLayout, inside, safe_name
 from pocket_batch.core.measure import clock
 from pocket_batch.core.records import Book, Chunk, ChunkAudio
 from pocket_batch.postproc.manifest import Manifest, RedoneChunk
-from pocket_batch.ingest.book import read_book
+from pocket_batch.ingest.book import check_input, read_book
 from pocket_batch.ingest.selection import select
 from pocket_batch.pipeline import stop
 from pocket_batch.pipeline.finish import finish_book
@@ -305,6 +305,11 @@ class Run:
 
 
 def render(config: RunConfig, show_progress: bool = True) -> RunResult:
+    for path in config.inputs:  # before a model loads or Ray starts
+        check_input(path)
+    for path, owner in folder_clashes(config, config.inputs):
+        raise PocketBatchError(f"{path}: would write to the same folder as {owner} ({book_dir(config, path)}); "
+                               "rename one, or render them one at a time with -o")
     if config.postproc.subtitles == "word" and config.verify.enabled is False:
         raise PocketBatchError("--subtitles word takes its word times from verification: drop --no-verify")
     if config.postproc.readalong == "words" and config.verify.enabled is False:
@@ -334,6 +339,18 @@ def failure_line(source: Path, exc: Exception) -> str:
         return os_error_line(exc) if exc.filename else f"{source}: {os_error_line(exc)}"
     log.error("%s failed", source, exc_info=exc)
     return f"{source}: {one_line(exc)}"
+
+
+def folder_clashes(config: RunConfig, inputs) -> list[tuple[Path, Path]]:
+    """(input, the earlier input) for each input whose book folder an earlier input already has, so that
+    no book overwrites another; an input named twice clashes with itself."""
+    owners: dict[Path, Path] = {}
+    clashes = []
+    for path in inputs:
+        owner = owners.setdefault(book_dir(config, path), path)
+        if owner is not path:
+            clashes.append((path, owner))
+    return clashes
 
 
 def book_dir(config: RunConfig, book: Book | Path) -> Path:

@@ -1,4 +1,9 @@
-"""What the commands print: a run's outcome, an `inspect` report, a `status` table."""
+"""What the commands print: a run's outcome, an `inspect` report, a `status` table.
+
+Every console prints text as it is (markup off): titles, paths, sentences and marks come from users'
+files, and rich would read `[/voice]` in one as a tag. Styles are given as `Text` spans, never as
+markup in a string.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,31 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pocket_batch.core.measure import clock
 from pocket_batch.core.records import NOT_READ
 from pocket_batch.pipeline.progress import run_table
 
-err = Console(stderr=True)
+err = Console(stderr=True, markup=False, highlight=False)
+out = Console(markup=False, highlight=False)
+
+
+def labelled(label: str, style: str, message: str) -> Text:
+    """`label` in its colour, then the message as it is."""
+    return Text.assemble((label, style), " ", message)
+
+
+def error(message: str) -> None:
+    err.print(labelled("error:", "red", message), soft_wrap=True)
+
+
+def warning(message: str, console: Console = err) -> None:
+    console.print(labelled("warning:", "yellow", message), soft_wrap=True)
+
+
+def say(message: str, console: Console = err) -> None:
+    console.print(message, soft_wrap=True)
 
 
 def first_line(text: str, width: int = 100) -> str:
@@ -24,17 +48,16 @@ def show_runs(runs) -> None:
     err.print(run_table(runs))
     for run in runs:
         for book in run.books:
-            for warning in book.warnings:
-                err.print(f"[yellow]warning:[/] {book.source.name}: {warning}", highlight=False, soft_wrap=True)
+            for line in book.warnings:
+                warning(f"{book.source.name}: {line}")
             if book.m4b:
-                err.print(f"\u2192 {book.m4b}, with chapters/, subtitles (.srt, .vtt) and manifest.json in "
-                          f"{book.m4b.parent}", highlight=False, soft_wrap=True)
+                say(f"\u2192 {book.m4b}, with chapters/, subtitles (.srt, .vtt) and manifest.json in {book.m4b.parent}")
             if book.flagged:
-                err.print(f"[yellow]{book.flagged} chunks still fail verification[/] (kept): "
-                          f"{book.m4b.parent / 'verify.json'} lists them with where to hear each",
-                          highlight=False, soft_wrap=True)
+                err.print(labelled(f"{book.flagged} chunks still fail verification", "yellow",
+                                   f"(kept): {book.m4b.parent / 'verify.json'} lists them with where to hear each"),
+                          soft_wrap=True)
         for book in run.failed:
-            err.print(f"[red]error:[/] {book.error}", highlight=False, soft_wrap=True)
+            error(book.error)
 
 
 def size(n: int) -> str:
@@ -42,11 +65,11 @@ def size(n: int) -> str:
 
 
 def show_inspect(report) -> None:
-    console = Console()
-    console.print(f"[bold]{report.title}[/] by {report.author or 'unknown'} "
-                  f"({report.language or 'language unknown'}): {report.words} words, "
-                  f"{report.chunks} chunks ({report.distinct_chunks} distinct), ~{report.minutes} min of audio; "
-                  f"chunks counted with {report.counted_with}")
+    console = out
+    console.print(labelled(report.title, "bold", f"by {report.author or 'unknown'} "
+                           f"({report.language or 'language unknown'}): {report.words} words, "
+                           f"{report.chunks} chunks ({report.distinct_chunks} distinct), ~{report.minutes} min of "
+                           f"audio; chunks counted with {report.counted_with}"))
     table = Table("#", "chapter", "words", "chunks", "minutes")
     for c in report.chapters:
         table.add_row(str(c.index), c.title, str(c.words), str(c.chunks), str(c.minutes))
@@ -67,8 +90,8 @@ def show_inspect(report) -> None:
     marks += [f"{word} said as {said!r}" for word, said in report.pronunciations.items()]
     if marks:
         console.print("marks: " + "; ".join(marks))
-    for w in report.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+    for line in report.warnings:
+        warning(line, console)
 
 
 
@@ -81,12 +104,12 @@ def show_dataset_check(result) -> None:
     if result.flagged:
         err.print(table)
     passed = len(result.verdicts) - len(result.flagged)
-    err.print(f"{len(result.verdicts)} utterances ({clock(result.seconds)} of audio): {passed} pass, "
-              f"{len(result.flagged)} flagged; report: {result.report}", highlight=False, soft_wrap=True)
+    say(f"{len(result.verdicts)} utterances ({clock(result.seconds)} of audio): {passed} pass, "
+        f"{len(result.flagged)} flagged; report: {result.report}")
 
 
 def show_status(report) -> None:
-    console = Console()
+    console = out
     if report.running:
         console.print(f"a run is in progress (pid {report.running})")
     table = Table("book", "status", "distinct chunks done", "failed chunks", "audio", "reason",
@@ -105,6 +128,5 @@ def show_redo(result) -> None:
         table.add_row(record.id, record.previous_key[:12], record.key[:12],
                       "; ".join(result.flags[record.id]) or "nothing")
     err.print(table)
-    err.print(f"{result.synthesized} chunks synthesized; chapters {', '.join(map(str, result.chapters))} written again, "
-              f"with the M4B, subtitles, manifest and report.html, in {clock(result.wall_seconds)}",
-              highlight=False, soft_wrap=True)
+    say(f"{result.synthesized} chunks synthesized; chapters {', '.join(map(str, result.chapters))} written again, "
+        f"with the M4B, subtitles, manifest and report.html, in {clock(result.wall_seconds)}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pocket_batch.core.files import SCRATCH_PREFIX
 from pocket_batch.core.config import PRESETS, SAMPLE_RATE, SYNTHETIC, PostprocOptions
 from pocket_batch.core.layout import safe_name
 from pocket_batch.core.records import Book, ChunkAudio
@@ -118,7 +119,7 @@ def assemble(book: Book, audio: dict[str, ChunkAudio], assembly: Assembly, keep:
              for s, p in zip(starts, placements)]
     m4b = assembly.out / f"{title}.m4b"
     results = []
-    with tempfile.TemporaryDirectory(dir=assembly.out, prefix=".assemble-") as scratch, \
+    with tempfile.TemporaryDirectory(dir=assembly.out, prefix=f"{SCRATCH_PREFIX}assemble-") as scratch, \
             _book_encoder(m4b, Path(scratch), book, marks, assembly) as book_encoder:
         for number, (placement, start) in enumerate(zip(placements, starts), start=1):
             if assembly.on_chapter:

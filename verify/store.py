@@ -9,15 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from pocket_batch.core.files import read_record, write_record
+from pocket_batch.core.layout import fingerprint_folder, key_path
 from pocket_batch.core.records import Verdict
 
 
 class VerdictStore:
     def __init__(self, root: Path, fingerprint: str):
-        self.root = root / fingerprint
+        self.root = fingerprint_folder(root, fingerprint)
 
     def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.json"
+        return key_path(self.root, key, ".json")
 
     def get(self, key: str) -> Verdict | None:
         try:

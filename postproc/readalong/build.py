@@ -19,7 +19,7 @@ from lxml import etree
 
 from pocket_batch.core.config import PRESETS, PostprocOptions
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.core.files import sha256_file
+from pocket_batch.core.files import SCRATCH_PREFIX, sha256_file
 from pocket_batch.core.records import Book
 from pocket_batch.ingest import html
 from pocket_batch.postproc.audiobook import Audiobook, ChapterResult
@@ -59,7 +59,7 @@ class Document:
 
 def write_readalong(book: Book, audiobook: Audiobook, target: Path, options: PostprocOptions, narrator: str,
                     by_word: bool = False) -> ReadAlong:
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".readalong-") as scratch:
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f"{SCRATCH_PREFIX}readalong-") as scratch:
         return _write(book, audiobook, target, options, narrator, by_word, Path(scratch))
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import soundfile as sf
 
 from pocket_batch.core.audio import float_wav_header
+from pocket_batch.core.layout import KEY, key_path
 from pocket_batch.core.files import atomic_path, read_record, sha256_file, write_record
 from pocket_batch.core.records import ChunkAudio
 
@@ -38,14 +39,14 @@ class AudioCache:
         self.verified: set[str] = set()  # keys whose WAV this process has checked against its record
 
     def wav_path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.wav"
+        return key_path(self.root, key, ".wav")
 
     def _record_path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.json"
+        return key_path(self.root, key, ".json")
 
     def has(self, key: str) -> bool:
         """Committed (a record and its WAV), without checking its content: cheap, for `status`."""
-        return self._record_path(key).is_file() and self.wav_path(key).is_file()
+        return bool(KEY.fullmatch(key)) and self._record_path(key).is_file() and self.wav_path(key).is_file()
 
     def get(self, key: str) -> ChunkAudio | None:
         """The entry's record, once its WAV has been checked in this process; None if absent or broken."""

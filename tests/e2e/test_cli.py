@@ -89,3 +89,26 @@ def test_local_cluster_from_the_cli_stays_on_loopback(small_model, notes, tmp_pa
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     workers = {c["worker"] for c in manifest["chapters"][0]["chunks"]}
     assert len(workers) == 2 and all(w.startswith("127.0.0.1:") for w in workers), workers
+
+
+def test_4_a_mistyped_command_is_named_before_anything_starts(small_model, tmp_path):
+    book = tmp_path / "story.txt"
+    book.write_text("A story. It is short.\n")
+    result = run("inpsect", book, "--model-config", small_model, "-o", tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: no such command 'inpsect' (did you mean inspect?)"
+    result = run(book, tmp_path / "missing.txt", "--model-config", small_model, "-o", tmp_path / "out")
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path / 'missing.txt'}: input file not found"
+    assert not (tmp_path / "out").exists()
+
+
+def test_1_a_malformed_mark_is_one_escaped_line_naming_the_file(small_model, tmp_path):
+    book = tmp_path / "[b]marks[red].txt"
+    book.write_text("Chapter 1\n\nAnother [voice: marius line that never closes.\n")
+    for args in (["inspect", book], [book, "--model-config", small_model, "-o", tmp_path / "out"]):
+        result = run(*args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.strip().splitlines() == [
+            f"error: {book}:3: malformed mark '[voice: marius line that never closes.': expected [pause 1.5s], "
+            "[voice: NAME] ... [/voice] or [word](say: respelling)"]
+    assert not (tmp_path / "out").exists()

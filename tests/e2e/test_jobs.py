@@ -86,6 +86,21 @@ def test_inbox_with_one_bad_and_two_good_books(small_model, tmp_path):
     assert len(list((out / "logs").glob("run-*.log"))) == 2
 
 
+def test_13_an_inbox_link_to_a_file_outside_is_refused_by_name(small_model, tmp_path):
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "id_rsa").write_text("SECRETKEYMATERIAL line one. SECRETKEYMATERIAL line two.\n")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "key.txt").symlink_to(tmp_path / "secret" / "id_rsa")
+    (inbox / "one.txt").write_text("A short book. It has two sentences.\n")
+    result = cli("run", write_job(tmp_path, small_model, workers=0))
+    assert result.returncode == 1, result.stderr
+    assert f"{inbox / 'key.txt'}: a link to a file outside the inbox" in result.stderr
+    out = tmp_path / "out"
+    assert (out / "one" / "one.m4b").is_file() and not (out / "key").exists()
+    assert not [p for p in out.rglob("*") if p.is_file() and b"SECRETKEYMATERIAL" in p.read_bytes()]
+
+
 def test_status_of_a_new_job_shows_pending_inputs_without_a_model(job):
     result = cli("status", job(), "--json", env={"HF_HUB_OFFLINE": "1"})
     assert result.returncode == 0, result.stderr
@@ -135,7 +150,7 @@ def test_kill_9_of_the_driver_mid_run_then_rerun_is_byte_identical(job, tmp_path
     result = cli("run", path)
     assert result.returncode == 0, result.stderr
     assert outputs(out) == reference
-    assert not list(out.rglob("*.part"))
+    assert not list(out.rglob("*.pocket-batch-partial"))
     log = sorted((out / "logs").glob("run-*.log"))[-1].read_text()
     synthesized = int(log.split(" to synthesize")[0].rsplit(", ", 1)[1])
     assert synthesized == cached_chunks(out) - total_before  # finished chunks were reused, none twice
@@ -204,4 +219,4 @@ def test_a_late_result_never_replaces_a_committed_chunk(tmp_path):
                      wall_seconds=9.0)
     assert late.worker == "a:1" and late.samples == 2400
     assert np.array_equal(cache.read("ab" * 16), first)
-    assert not list((tmp_path / "cache").rglob("*.part"))
+    assert not list((tmp_path / "cache").rglob("*.pocket-batch-partial"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import zipfile
@@ -123,6 +124,35 @@ def test_redo_refuses_what_it_cannot_do_in_one_line_and_changes_nothing(rendered
         stderr = capsys.readouterr().err
         assert message in stderr and len(stderr.strip().splitlines()) == 1, stderr
     assert (out / "manifest.json").read_bytes() == manifest
+
+
+def test_11_redo_runs_no_program_and_touches_no_path_a_manifest_names(rendered, tmp_path, capsys):
+    """A shared folder's manifest is anyone's to edit: what it names is never run, and a key is never a path."""
+    from pocket_batch.pipeline.cli import _run
+
+    out, marker, victim = tmp_path / "out", tmp_path / "evil-ran", tmp_path / "victim3"
+    shutil.copytree(rendered.output, out)
+    evil = tmp_path / "evil.sh"
+    evil.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    evil.chmod(0o755)
+    data = json.loads((out / "manifest.json").read_text())
+    data["config"]["postproc"]["ffmpeg"] = str(evil)
+    (out / "manifest.json").write_text(json.dumps(data))
+    result = redo(out, ["ch001-s00001"], show_progress=False)
+    assert result.synthesized == 1 and not marker.exists()  # encoded with this install's ffmpeg
+
+    victim.mkdir()
+    for name in ("important.json", "important.wav"):
+        (victim / name).write_bytes(b"keep me")
+    data = json.loads((out / "manifest.json").read_text())
+    data["chapters"][0]["chunks"][1]["key"] = "../../../victim3/important"
+    (out / "manifest.json").write_text(json.dumps(data))
+    before = (out / "manifest.json").read_bytes()
+    assert _run(["redo", str(out), "--chunk", "ch001-s00002"]) == 2
+    stderr = capsys.readouterr().err
+    assert "'../../../victim3/important': not a chunk key" in stderr and len(stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in victim.iterdir()) == ["important.json", "important.wav"]
+    assert (out / "manifest.json").read_bytes() == before
 
 
 def test_flagged_names_every_chunk_still_flagged(rendered):

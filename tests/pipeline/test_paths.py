@@ -20,7 +20,7 @@ def test_long_titles_are_cut_by_bytes_not_characters(tmp_path, title):
     assert 0 < len(name.encode("utf-8")) <= NAME_BYTES
     assert title.startswith(name)
     (tmp_path / f"01 {name}.mp3").write_bytes(b"")  # a real file system takes it, with room to spare
-    (tmp_path / f".01 {name}.mp3.abcdefgh.part").write_bytes(b"")
+    (tmp_path / f".01 {name}.mp3.abcdefgh.pocket-batch-partial").write_bytes(b"")
 
 
 @pytest.mark.parametrize("title", ["..", ".", "...", " ", "/", "a/../b"])
@@ -46,8 +46,8 @@ def test_the_root_and_home_are_never_output_folders(folder):
 
 
 def test_scratch_folders_of_a_killed_run_are_removed(tmp_path):
-    (tmp_path / "book" / ".assemble-abc123").mkdir(parents=True)
-    (tmp_path / "book" / ".assemble-abc123" / "chapters.ffmeta").write_text(";")
-    (tmp_path / "book" / ".x.mp3.1234.part").write_bytes(b"")
+    (tmp_path / "book" / ".pocket-batch-scratch-assemble-abc123").mkdir(parents=True)
+    (tmp_path / "book" / ".pocket-batch-scratch-assemble-abc123" / "chapters.ffmeta").write_text(";")
+    (tmp_path / "book" / ".x.mp3.1234.pocket-batch-partial").write_bytes(b"")
     assert remove_partial_files(tmp_path) == 2
     assert list((tmp_path / "book").iterdir()) == []

@@ -1,0 +1,150 @@
+"""Reliability round three, the parts that need no model: each test is named after the issue's item."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pocket_batch.core.config import ModelOptions, RunConfig
+from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.files import write_json
+from pocket_batch.core.layout import OutputLayout
+from pocket_batch.pipeline.housekeeping import cache_usage, prune_cache
+from pocket_batch.pipeline.lock import remove_partial_files
+from pocket_batch.pipeline.run import folder_clashes, render
+from pocket_batch.pipeline.views import error, show_inspect, warning
+from pocket_batch.synth.model.cache import AudioCache
+from pocket_batch.verify.store import VerdictStore
+
+MARKUP = "Another [voice: marius line [/voice] that [bold]never[/] closes [/b]"
+
+
+@pytest.mark.parametrize("names", [("a.md", "a.txt"), ("...txt", "..md"), (".. .txt", "...txt"), ("a.txt", "a.txt")])
+def test_10_books_never_overwrite_each_other(tmp_path, names):
+    inputs = [tmp_path / name for name in names]
+    for path in inputs:
+        path.write_text("One sentence.\n")
+    config = RunConfig(inputs=tuple(inputs), output=tmp_path / "out",
+                       model=ModelOptions(config=tmp_path / "no-model.yaml"))
+    [(later, earlier)] = folder_clashes(config, config.inputs)
+    assert (later, earlier) == (inputs[1], inputs[0])
+    with pytest.raises(PocketBatchError, match="would write to the same folder as"):
+        render(config, show_progress=False)  # refused before a model (here: none at all) is looked at
+    assert not (tmp_path / "out").exists()
+
+
+def test_4_every_input_is_checked_before_anything_loads(tmp_path):
+    book = tmp_path / "book.txt"
+    book.write_text("One sentence.\n")
+    locked = tmp_path / "locked.txt"
+    locked.mkdir()
+    for bad, why in ((tmp_path / "inpsect", "input file not found"), (locked, "not a file"),
+                     (tmp_path / "book.pdf", "not a book pocket-batch reads")):
+        if bad.suffix == ".pdf":
+            bad.write_bytes(b"%PDF")
+        config = RunConfig(inputs=(book, bad), output=tmp_path / "out", model=ModelOptions(config=tmp_path / "none"))
+        with pytest.raises(PocketBatchError, match=why):
+            render(config, show_progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_11_keys_and_fingerprints_read_back_are_never_paths(tmp_path):
+    victim = tmp_path / "victim3"
+    victim.mkdir()
+    (victim / "important.json").write_text("{}")
+    (victim / "important.wav").write_bytes(b"RIFF")
+    cache = AudioCache(tmp_path / "out" / "cache")
+    for key in ("../../victim3/important", "../" * 3 + "victim3/important", "AB" * 16, "ab" * 15, "ab" * 16 + "\n"):
+        with pytest.raises(PocketBatchError, match="not a chunk key"):
+            cache.get(key)
+        assert not cache.has(key)
+        with pytest.raises(PocketBatchError, match="not a chunk key"):
+            VerdictStore(tmp_path / "verdicts", "pocketsphinx-0123").get(key)
+    for fingerprint in ("..", "../../victim3", "a/b"):
+        with pytest.raises(PocketBatchError, match="not a verifier's fingerprint"):
+            VerdictStore(tmp_path / "verdicts", fingerprint)
+    assert sorted(p.name for p in victim.iterdir()) == ["important.json", "important.wav"]
+
+
+def test_12_a_killed_runs_leftovers_are_ours_alone(tmp_path):
+    out = tmp_path / "out"
+    (out / "downloads").mkdir(parents=True)
+    (out / "downloads" / ".movie.mkv.part").write_bytes(b"half a film")
+    (out / "My Music" / ".readalong-photos").mkdir(parents=True)
+    (out / "My Music" / ".readalong-photos" / "cat.jpg").write_bytes(b"jpg")
+    (out / ".assemble-notes").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / ".x.pocket-batch-partial").write_bytes(b"")
+    (elsewhere / ".pocket-batch-scratch-assemble-1").mkdir()
+    (out / "linked").symlink_to(elsewhere)
+    (out / "book").mkdir()
+    (out / "book" / ".b.m4b.abcd.pocket-batch-partial").write_bytes(b"")
+    (out / "book" / ".pocket-batch-scratch-readalong-xyz").mkdir()
+    assert remove_partial_files(out) == 2
+    assert (out / "downloads" / ".movie.mkv.part").is_file()
+    assert (out / "My Music" / ".readalong-photos" / "cat.jpg").is_file() and (out / ".assemble-notes").is_dir()
+    assert sorted(p.name for p in elsewhere.iterdir()) == [".pocket-batch-scratch-assemble-1", ".x.pocket-batch-partial"]
+    assert list((out / "book").iterdir()) == []
+
+
+def _entry(folder: Path, key: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{key}.wav").write_bytes(b"RIFF....")
+    write_json(folder / f"{key}.json", {})
+
+
+def test_12_pruning_never_follows_a_link_out_of_the_cache(tmp_path):
+    out, victim, other = tmp_path / "out", tmp_path / "victim", tmp_path / "other"
+    _entry(victim, "cd" * 16)
+    (victim / "song.wav").write_bytes(b"RIFF")
+    _entry(out / "cache" / "ab", "ab" * 16)
+    (out / "cache" / "ab" / "holiday.wav").write_bytes(b"RIFF")  # not a key: not ours
+    (out / "cache" / "cd").symlink_to(victim)
+    OutputLayout(out).state.mkdir(parents=True)
+    assert cache_usage(out).entries == 1
+    assert prune_cache(out).entries == 1
+    assert sorted(p.name for p in victim.iterdir()) == ["cd" * 16 + ".json", "cd" * 16 + ".wav", "song.wav"]
+    assert (out / "cache" / "ab" / "holiday.wav").is_file()
+
+    _entry(other / "cache" / "ef", "ef" * 16)
+    linked = tmp_path / "linked"
+    OutputLayout(linked).state.mkdir(parents=True)
+    os.symlink(other / "cache", linked / "cache")
+    with pytest.raises(PocketBatchError, match="not a cache of its own"):
+        prune_cache(linked)
+    assert (other / "cache" / "ef" / f"{'ef' * 16}.wav").is_file()
+
+
+def test_1_text_from_a_users_file_is_printed_as_it_is(capsys):
+    from pocket_batch.pipeline.inspect import ChapterSummary, InspectReport
+
+    error(f"book.txt: {MARKUP}")
+    warning(f"[red]{MARKUP}")
+    report = InspectReport(path="b.txt", title=f"[/b]{MARKUP}", author="[link=file:///etc]x[/link]", language=None,
+                           date=None, cover=False, words=3, chunks=1, distinct_chunks=1, counted_with="an estimate",
+                           minutes=0.1, chapters=[ChapterSummary(index=1, title="[/i]Ch [x]", words=3, chunks=1, minutes=0.1)],
+                           skipped=[], words_not_read=0, not_read=[], warnings=["[/voice] in a warning"], seconds=0.0)
+    show_inspect(report)
+    captured = capsys.readouterr()
+    assert f"error: book.txt: {MARKUP}" in captured.err and f"warning: [red]{MARKUP}" in captured.err
+    assert "[/b]Another [voice: marius" in captured.out and "[link=file:///etc]x[/link]" in captured.out
+    assert "[/i]Ch [x]" in captured.out and "warning: [/voice] in a warning" in captured.out
+
+
+def test_1_no_console_reads_markup():
+    """Grep evidence in a test: every console the product prints on is made with markup off, and no printed
+    string carries a rich tag (styles are Text spans)."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for path in [*root.glob("pipeline/*.py"), *root.glob("jobs/*.py")]:
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if "Console(" in line and "markup=False" not in line and "import" not in line and "width=170" not in line:
+                offenders.append(f"{path.name}:{n}: {line.strip()}")
+            if re.search(r"\.print\(f?[\"'].*\[(red|green|yellow|bold)\]", line):
+                offenders.append(f"{path.name}:{n}: {line.strip()}")
+    assert offenders == []
