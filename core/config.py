@@ -151,6 +151,11 @@ class PostprocOptions(Strict):
     ffmpeg: Path | None = None  # a system ffmpeg; None: the one inside imageio-ffmpeg
 
 
+# Word error rate over which each recognizer calls a take garbled: pocketsphinx heard correct natural speech
+# at up to 0.29 (docs/design.md); whisper hears correct speech well, so past 0.3 words are wrong.
+MAX_WER = {"pocketsphinx": 0.5, "whisper": 0.3}
+
+
 class VerifyOptions(Strict):
     """Checking that each chunk says its text, with a speech recognizer; a failing chunk is regenerated."""
 
@@ -158,7 +163,8 @@ class VerifyOptions(Strict):
     backend: Literal["pocketsphinx", "whisper"] = Field("pocketsphinx", description="pocketsphinx (built in) or whisper (pip install \"pocket-batch[whisper]\").")
     retries: int = Field(2, ge=0, description="Regenerations with a new seed of a chunk that fails verification.")
     max_wer: float | None = Field(
-        None, ge=0, description="Word error rate over which a chunk is garbled (default: the backend's, 0.95 pocketsphinx, 0.3 whisper).")
+        None, ge=0, description="Word error rate over which a chunk is garbled (default: the backend's, "
+                                + ", ".join(f"{wer} {name}" for name, wer in MAX_WER.items()) + ").")
     max_misfit: float = 0.2  # the text's fit, per frame, may be this much worse than free recognition's
     max_word_misfit: float = 3.0  # two words in a row this much worse are missing from the audio
     whisper_model: str = "small.en"  # faster-whisper weights, from the Hugging Face cache

@@ -25,7 +25,7 @@ class BookStatus:
     book: str
     output: str
     status: str  # new, pending, done, failed, changed
-    chunks_done: int = 0
+    chunks_done: int | None = 0  # None: not known until the book is planned again (its input or settings changed)
     chunks: int = 0
     failed_chunks: int = 0
     audio_seconds: float = 0.0
@@ -80,5 +80,6 @@ def _book(output: Path, state: BookState, settings: str | None) -> BookStatus:
     elif settings is not None and state.settings != settings and source.is_file():
         status = CHANGED  # the job's voice, model or options changed since: it will render again
     keys = set(state.keys)
-    return BookStatus(state.source, str(output), status, chunks_done(output, state), len(keys),
+    done = None if status == CHANGED else chunks_done(output, state)  # its chunks are known once it is planned again
+    return BookStatus(state.source, str(output), status, done, len(keys),
                       len(state.failed_chunks), state.audio_seconds, state.reason)

@@ -19,7 +19,7 @@ from pocket_batch.core.errors import ExitCode, PocketBatchError, Terminated, os_
 from pocket_batch.pipeline import stop, views
 from pocket_batch.pipeline.views import err
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Books and text collections to finished audio with Kyutai Pocket TTS.\n\n"
                        "pocket-batch FILE... --voice NAME -o OUT is short for pocket-batch render.")
 model_app = typer.Typer(help="Models: build the offline random model for tests and benchmarks.")

@@ -16,7 +16,8 @@ class SynthProgress:
     """Chunks done, audio made, speed against real time, and an ETA from the text still to be read.
 
     The ETA is the audio the remaining text should make (at the seconds per character seen so far)
-    over the audio made per wall second so far: it does not jump as calls of many chunks return.
+    over the audio made per wall second since the first result: the model's loading and warm-up before
+    it are not a rate the rest of the run goes at, so no ETA is shown until a second result.
     """
 
     def __init__(self, texts: dict[str, str], summary: str = "", console: Console | None = None):
@@ -25,6 +26,7 @@ class SynthProgress:
         self.total_chars, self.done_chars = sum(self.chars.values()), 0
         self.audio_seconds = 0.0
         self.started = time.perf_counter()
+        self.first: tuple[float, float] | None = None  # when the first result came, and its audio
         self.progress = Progress(
             TextColumn("[bold]synthesizing"),
             BarColumn(),
@@ -49,12 +51,16 @@ class SynthProgress:
     def advance(self, key: str, seconds_of_audio: float) -> None:
         self.audio_seconds += seconds_of_audio
         self.done_chars += self.chars.get(key, 0)
-        wall = time.perf_counter() - self.started
+        now = time.perf_counter()
+        wall = now - self.started
         speed = self.audio_seconds / wall if wall else 0.0
         eta = "-:--:--"
-        if speed and self.done_chars:
+        if self.first is None:
+            self.first = (now, self.audio_seconds)
+        elif now > self.first[0] and self.audio_seconds > self.first[1] and self.done_chars:
+            rate = (self.audio_seconds - self.first[1]) / (now - self.first[0])  # audio-s per wall-s, warm
             remaining = (self.total_chars - self.done_chars) * self.audio_seconds / self.done_chars
-            eta = clock(remaining / speed)
+            eta = clock(remaining / rate)
         self.progress.update(self.task, advance=1, audio=self.audio_seconds, speed=speed, eta=eta)
 
 

@@ -49,7 +49,8 @@ class BookResult:
     audio_seconds: float = 0.0
     chapters: int = 0
     already: bool = False  # finished by an earlier run; nothing was done
-    m4b: Path | None = None  # the book's audiobook; its chapters, subtitles and manifest are beside it
+    m4b: Path | None = None  # the book's audiobook; its chapters, subtitles, manifest and report are beside it
+    readalong: Path | None = None  # the read-along EPUB, when one was asked for
     warnings: tuple[str, ...] = ()
     verified: int = 0  # chunks heard by the recognizer
     regenerated: int = 0  # chunks taken again after failing verification
@@ -62,6 +63,7 @@ class RunResult:
     synthesized: int  # chunks synthesized by this run (0 when all were cached)
     wall_seconds: float
     log: Path | None = None
+    notes: tuple[str, ...] = ()  # what the user should know about the run as a whole, said once
 
     @property
     def failed(self) -> list[BookResult]:
@@ -99,7 +101,12 @@ class Run:
         self.settings = settings_hash(config, self.source, self.voice)
         self.source.tokenizer  # noqa: B018 - every book needs it: an unreachable model stops the run here, once
         self.layout = OutputLayout(config.output)
-        self.verifying = config.verify.enabled is not False
+        self.verifying, self.notes = config.verify.enabled is not False, ()
+        if self.source.speaks_noise and self.verifying:  # said once, before the retakes it explains
+            self.notes = (f"{self.source.config_path} is pocket-batch's random model: its noise cannot pass the "
+                          f"checks, so every chunk is taken {config.verify.retries + 1} times and flagged; "
+                          "--no-verify tries the pipeline without them",)
+            log.warning(self.notes[0])
         if self.verifying:
             check_backend(config.verify)  # a recognizer that cannot run here stops the run before anything is written
         self.cast = Cast(self.voice)
@@ -127,7 +134,7 @@ class Run:
         pending = tuple(path for path, done in zip(self.config.inputs, finished) if done is None)
         finished = [done for done in finished if done is not None]
         if not pending:
-            return RunResult(finished, 0, time.perf_counter() - started)
+            return RunResult(finished, 0, time.perf_counter() - started, notes=self.notes)
         books, failed = self.read(pending)
         if not books:
             raise PocketBatchError("; ".join(message for _, message in failed))
@@ -144,7 +151,7 @@ class Run:
         planned, failed = self.plan(books)
         synthesized = self.synthesize(planned)
         results += failed + [self.finish(p, synthesized) for p in planned]
-        return RunResult(results, synthesized.count, time.perf_counter() - started, log_path)
+        return RunResult(results, synthesized.count, time.perf_counter() - started, log_path, self.notes)
 
     # --- read
 
@@ -157,7 +164,7 @@ class Run:
             return None
         folder = self.book_dir(source)
         return BookResult(source, folder, None, manifest.outputs.duration, len(manifest.chapters), already=True,
-                          m4b=folder / manifest.outputs.m4b, **verification_counts(manifest))
+                          **books_outputs(folder, manifest), **verification_counts(manifest))
 
     def read(self, inputs: tuple[Path, ...]) -> tuple[list[Book], list[tuple[Path, str]]]:
         """Every readable input, cut to the chapters asked for; a bad one is reported and the others go on."""
@@ -271,7 +278,7 @@ class Run:
             log.warning("%s: %d chunks still fail verification, listed in %s", book.source.name, counts["flagged"],
                         folder / "verify.json")
         return BookResult(book.source, folder, None, seconds, len(manifest.chapters),
-                          m4b=folder / manifest.outputs.m4b, warnings=book.warnings, **counts)
+                          warnings=book.warnings, **books_outputs(folder, manifest), **counts)
 
     def finish_book(self, book: Book, audio: dict[str, ChunkAudio], params: dict, keys: list[str] | None = None,
                     keep: frozenset[int] = frozenset(), redone: tuple[RedoneChunk, ...] = ()) -> Manifest:
@@ -321,6 +328,11 @@ def settings_hash(config: RunConfig, source: ModelSource, voice) -> str:
     """Every setting that changes a book's outputs: a finished book with other settings renders again."""
     return sha256_json({"voice": voice.fingerprint, "model": source.fingerprint,
                         **config.model_dump(mode="json", include={"ingest", "generation", "postproc", "verify"})})
+
+
+def books_outputs(folder: Path, manifest: Manifest) -> dict[str, Path | None]:
+    return {"m4b": folder / manifest.outputs.m4b,
+            "readalong": folder / manifest.readalong.file if manifest.readalong else None}
 
 
 def verification_counts(manifest: Manifest) -> dict[str, int]:

@@ -46,12 +46,16 @@ def first_line(text: str, width: int = 100) -> str:
 def show_runs(runs) -> None:
     """The outcome table, then each book's warnings, what it wrote, or its one-line error."""
     err.print(run_table(runs))
+    for note in dict.fromkeys(n for run in runs for n in run.notes):
+        err.print(labelled("note:", "yellow", note), soft_wrap=True)
     for run in runs:
         for book in run.books:
             for line in book.warnings:
                 warning(f"{book.source.name}: {line}")
             if book.m4b:
-                say(f"\u2192 {book.m4b}, with chapters/, subtitles (.srt, .vtt) and manifest.json in {book.m4b.parent}")
+                readalong = f", the read-along book {book.readalong.name}" if book.readalong else ""
+                say(f"\u2192 {book.m4b}, with chapters/, subtitles (.srt, .vtt){readalong}, the review page "
+                    f"report.html and manifest.json in {book.m4b.parent}")
             if book.flagged:
                 err.print(labelled(f"{book.flagged} chunks still fail verification", "yellow",
                                    f"(kept): {book.m4b.parent / 'verify.json'} lists them with where to hear each"),
@@ -115,7 +119,7 @@ def show_status(report) -> None:
     table = Table("book", "status", "distinct chunks done", "failed chunks", "audio", "reason",
                   title=", ".join(report.outputs))
     for b in report.books:
-        table.add_row(Path(b.book).name, b.status, f"{b.chunks_done}/{b.chunks}", str(b.failed_chunks or ""),
+        table.add_row(Path(b.book).name, b.status, f"{'?' if b.chunks_done is None else b.chunks_done}/{b.chunks}", str(b.failed_chunks or ""),
                       clock(b.audio_seconds) if b.audio_seconds else "", first_line(b.reason))
     table.caption = f"chunk cache: {size(report.cache_bytes)}"
     console.print(table)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pocket_batch.core.audio import resample
+from pocket_batch.core.config import MAX_WER
 from pocket_batch.verify.hearing import Hearing, Span
 from pocket_batch.verify.words import word_error_rate
 
@@ -43,7 +44,7 @@ BLOCK = 5  # sentences a language model holds, about
 
 class SphinxBackend:
     name = "pocketsphinx"
-    max_wer = 0.5  # correct natural speech was heard at up to 0.29 (docs/design.md)
+    max_wer = MAX_WER[name]
     languages = ("en",)
 
     def __init__(self, sentences: tuple[str, ...] = ()):

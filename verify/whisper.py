@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 
 from pocket_batch.core.audio import resample
+from pocket_batch.core.config import MAX_WER
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.verify.hearing import Hearing, Span
 from pocket_batch.verify.words import edits, words
@@ -23,7 +24,7 @@ RATE = 16_000
 
 class WhisperBackend:
     name = "whisper"
-    max_wer = 0.3  # whisper hears correct speech well: past this, words are wrong
+    max_wer = MAX_WER[name]
 
     def __init__(self, model: str):
         self.model_name = model

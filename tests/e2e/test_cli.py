@@ -112,3 +112,14 @@ def test_1_a_malformed_mark_is_one_escaped_line_naming_the_file(small_model, tmp
             f"error: {book}:3: malformed mark '[voice: marius line that never closes.': expected [pause 1.5s], "
             "[voice: NAME] ... [/voice] or [word](say: respelling)"]
     assert not (tmp_path / "out").exists()
+
+
+def test_6_checks_the_random_model_cannot_pass_are_explained_once(small_model, tmp_path):
+    book = tmp_path / "story.txt"
+    book.write_text("A story.\n")
+    result = run(book, "--model-config", small_model, "-o", tmp_path / "out", "--workers", "0")
+    assert result.returncode == 4, result.stderr
+    note = (f"note: {small_model} is pocket-batch's random model: its noise cannot pass the checks, so every chunk "
+            "is taken 3 times and flagged; --no-verify tries the pipeline without them")
+    assert " ".join(result.stderr.split()).count(note) == 1, result.stderr
+    assert "report.html and manifest.json in" in " ".join(result.stderr.split())

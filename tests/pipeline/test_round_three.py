@@ -148,3 +148,38 @@ def test_1_no_console_reads_markup():
             if re.search(r"\.print\(f?[\"'].*\[(red|green|yellow|bold)\]", line):
                 offenders.append(f"{path.name}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_7_every_options_shown_default_is_the_one_a_run_uses():
+    import typer
+
+    from pocket_batch.core import config as settings
+    from pocket_batch.pipeline.cli import app
+    from pocket_batch.verify.sphinx import SphinxBackend
+    from pocket_batch.verify.whisper import WhisperBackend
+
+    models = (settings.RunConfig, settings.CorpusConfig, settings.ModelOptions, settings.GenerationOptions,
+              settings.IngestOptions, settings.PostprocOptions, settings.VerifyOptions, settings.QAOptions)
+    fields = {}
+    for model in models:
+        for name, field in model.model_fields.items():
+            fields.setdefault(name, []).append(field)
+    def shown(value) -> str:
+        return ",".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
+
+    checked, wrong = 0, []
+    for command in typer.main.get_command(app).commands.values():
+        for param in getattr(command, "params", []):
+            if param.param_type_name == "option" and param.name in fields and param.default is not None:
+                if (command.name, param.name) == ("redo", "workers"):  # a few chunks: in-process, its own default
+                    continue
+                if not any(shown(param.default) == shown(f.default) for f in fields[param.name]):
+                    wrong.append((command.name, param.name, param.default, [f.default for f in fields[param.name]]))
+                checked += 1
+    assert wrong == [] and checked >= 30
+    render = typer.main.get_command(app).commands["render"]
+    with render.context_class(render) as ctx:  # typer's own click
+        text = render.get_help(ctx)
+    shown = " ".join(text.split())
+    assert f"{SphinxBackend.max_wer} pocketsphinx, {WhisperBackend.max_wer} whisper" in shown  # what a run uses
+    assert 'pip install "pocket-batch[whisper]"' in shown  # help text is shown as written, never as markup
