@@ -8,12 +8,16 @@ a user keeps on disk) goes through the same call.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import os
+import socket
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlparse
 
 import yaml
 
@@ -45,9 +49,32 @@ def hf_cached(reference: str) -> Path | None:
     return Path(found) if isinstance(found, str) else None
 
 
+HUB_PROBE_SECONDS = 2.0  # one connection attempt: a closed network answers the same at once as after retries
+
+
+@functools.cache
+def hub_reachable() -> bool:
+    """Decided once per process: can Hugging Face be reached at all? When not, downloads go offline at once, so
+    a cached file is still found and a missing one fails now, not after five retries with backoff (38 s)."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    endpoint = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((endpoint.hostname, endpoint.port or (443 if endpoint.scheme == "https" else 80)),
+                                 HUB_PROBE_SECONDS).close()
+        return True
+    except OSError:
+        constants.HF_HUB_OFFLINE = True  # read at each call by huggingface_hub
+        os.environ["HF_HUB_OFFLINE"] = "1"  # and by the workers this process starts
+        return False
+
+
 @contextlib.contextmanager
 def hub_errors(what: str) -> Iterator[None]:
     """Turn a failed Hugging Face download into one line naming both ways out."""
+    hub_reachable()
     try:
         yield
     except OSError as exc:  # huggingface_hub's LocalEntryNotFoundError is an OSError

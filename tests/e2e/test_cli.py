@@ -47,6 +47,14 @@ def test_unreachable_hub_names_both_ways_out(notes, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_5_an_unreachable_hub_is_decided_once_without_retries(notes, tmp_path):
+    # A closed port stands for a closed network (no machine here reaches Hugging Face either way).
+    result = run(notes, "--voice", "fantine", "-o", tmp_path / "out", env={"HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()  # no "Retrying in 8s [Retry 4/5]" before it
+    assert line.startswith("error: could not fetch the Pocket TTS tokenizer from Hugging Face") and "make-random" in line
+
+
 def test_bench_decoder_on_a_released_model_needs_the_hub_and_says_so(tmp_path):
     result = run("bench", "decoder", "--language", "english", "--chunks", "1", env={"HF_HUB_OFFLINE": "1"})
     assert result.returncode == 2 and "Traceback" not in result.stderr
