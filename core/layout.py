@@ -11,7 +11,9 @@ from pocket_batch.core.errors import PocketBatchError
 STATE_DIR = ".pocket-batch"  # run state: the lock and each book's state
 NAME_BYTES = 100  # a title in a file name; file systems allow 255 bytes, and temp names add a few
 UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
-KEY = re.compile(r"[0-9a-f]{32}")  # a chunk's audio key: sha256_json(...)[:32]
+# A chunk's audio key: sha256_json(...)[:32], with a suffix for a variant ("-rate1.15"). Never a path: no
+# separator, and a first character that is no dot, so its folder (key[:2]) is never "..".
+KEY = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.+-]{0,127}")
 FINGERPRINT = re.compile(r"[0-9A-Za-z_.-]{1,64}")  # a verifier's folder name: "pocketsphinx-1a2b3c4d5e6f"
 
 
@@ -19,7 +21,7 @@ def key_path(root: Path, key: str, suffix: str) -> Path:
     """Where the file of a chunk key lives under `root`. A key is read back from manifests, states and
     records anyone with write access to the folder can edit: anything but a key is refused, never a path."""
     if not isinstance(key, str) or not KEY.fullmatch(key):
-        raise PocketBatchError(f"{key!r}: not a chunk key (32 hexadecimal digits)")
+        raise PocketBatchError(f"{key!r}: not a chunk key")
     return root / key[:2] / f"{key}{suffix}"
 
 

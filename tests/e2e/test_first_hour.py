@@ -123,7 +123,7 @@ def test_cache_prune_removes_only_what_no_manifest_names(small_model, notes, tmp
     named = {c["key"] for ch in manifest["chapters"] for c in ch["chunks"]}
     result = run("cache", out, "--prune")
     assert result.returncode == 0, result.stderr
-    assert f"removed {len(named)} entries" in result.stderr
+    assert f"removed {len(named)} entries" in result.stdout  # the result is output, not a message
     assert {p.stem for p in (out / "cache").glob("*/*.wav")} == named
     again = run(*base, "--seed", "9")
     assert again.returncode == 0 and "already finished" in again.stderr
