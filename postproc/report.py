@@ -8,6 +8,7 @@ styles are inline, pictures are inline SVG, and every player points at a file be
 from __future__ import annotations
 
 import os
+import shlex
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
@@ -136,8 +137,14 @@ def _flagged(flagged, folder: Path, cache: AudioCache) -> str:
         items.append(f'<article class="chunk" id="chunk-{chunk.id}"><h3>{chunk.id} · chapter {chapter.index} · '
                      f"at {clock(chunk.start)}</h3><p class=why>{escape('; '.join(why))}</p>"
                      f"<p>{escape(chunk.text)}</p>{heard}{player(href(cache.wav_path(chunk.key), folder))}"
-                     f"<p><code>pocket-batch redo {escape(str(folder))} --chunk {chunk.id}</code></p></article>")
+                     f"<p><code>{escape(redo_command(folder, chunk.id))}</code></p></article>")
     return f'<section id="flagged"><h2>Flagged chunks ({len(flagged)})</h2>{"".join(items)}</section>'
+
+
+def redo_command(folder: Path, chunk_id: str) -> str:
+    """The command a reviewer pastes into a shell: every word quoted, so a folder named `chapters 1-2` or
+    `$(...)` is one argument and nothing in it runs."""
+    return shlex.join(["pocket-batch", "redo", str(folder), "--chunk", chunk_id])
 
 
 def _redone(manifest: Manifest) -> str:

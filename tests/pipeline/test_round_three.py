@@ -183,3 +183,16 @@ def test_7_every_options_shown_default_is_the_one_a_run_uses():
     shown = " ".join(text.split())
     assert f"{SphinxBackend.max_wer} pocketsphinx, {WhisperBackend.max_wer} whisper" in shown  # what a run uses
     assert 'pip install "pocket-batch[whisper]"' in shown  # help text is shown as written, never as markup
+
+
+@pytest.mark.parametrize("name", ["chapters 1-2", "$(touch pwned)", "it's `here`", "a;b&c|d"])
+def test_19_the_reports_redo_command_pastes_as_one_folder_and_runs_nothing(tmp_path, name):
+    import subprocess
+
+    from pocket_batch.postproc.report import redo_command
+
+    folder = tmp_path / name
+    command = redo_command(folder, "ch001-s00002").replace("pocket-batch", "printf '%s\\n'", 1)
+    shown = subprocess.run(["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert shown.splitlines() == ["redo", str(folder), "--chunk", "ch001-s00002"]
+    assert not (tmp_path / "pwned").exists()
