@@ -164,7 +164,7 @@ class Run:
             return None
         folder = self.book_dir(source)
         return BookResult(source, folder, None, manifest.outputs.duration, len(manifest.chapters), already=True,
-                          **books_outputs(folder, manifest), **verification_counts(manifest))
+                          **book_outputs(folder, manifest), **verification_counts(manifest))
 
     def read(self, inputs: tuple[Path, ...]) -> tuple[list[Book], list[tuple[Path, str]]]:
         """Every readable input, cut to the chapters asked for; a bad one is reported and the others go on."""
@@ -278,7 +278,7 @@ class Run:
             log.warning("%s: %d chunks still fail verification, listed in %s", book.source.name, counts["flagged"],
                         folder / "verify.json")
         return BookResult(book.source, folder, None, seconds, len(manifest.chapters),
-                          warnings=book.warnings, **books_outputs(folder, manifest), **counts)
+                          warnings=book.warnings, **book_outputs(folder, manifest), **counts)
 
     def finish_book(self, book: Book, audio: dict[str, ChunkAudio], params: dict, keys: list[str] | None = None,
                     keep: frozenset[int] = frozenset(), redone: tuple[RedoneChunk, ...] = ()) -> Manifest:
@@ -330,7 +330,7 @@ def settings_hash(config: RunConfig, source: ModelSource, voice) -> str:
                         **config.model_dump(mode="json", include={"ingest", "generation", "postproc", "verify"})})
 
 
-def books_outputs(folder: Path, manifest: Manifest) -> dict[str, Path | None]:
+def book_outputs(folder: Path, manifest: Manifest) -> dict[str, Path | None]:
     return {"m4b": folder / manifest.outputs.m4b,
             "readalong": folder / manifest.readalong.file if manifest.readalong else None}
 

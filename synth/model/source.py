@@ -72,9 +72,11 @@ def hub_reachable() -> bool:
 
 
 @contextlib.contextmanager
-def hub_errors(what: str) -> Iterator[None]:
-    """Turn a failed Hugging Face download into one line naming both ways out."""
-    hub_reachable()
+def hub_errors(what: str, fetches: bool = True) -> Iterator[None]:
+    """Turn a failed Hugging Face download into one line naming both ways out. `fetches`: something may be
+    downloaded, so the hub's reachability is decided first; a model wholly on disk never touches the network."""
+    if fetches:
+        hub_reachable()
     try:
         yield
     except OSError as exc:  # huggingface_hub's LocalEntryNotFoundError is an OSError
@@ -155,11 +157,9 @@ class ModelSource:
     def fingerprint(self) -> str:
         """Config text, the hashes of local weight and tokenizer files, and the number formats (see numerics).
         An fp32 decoder adds nothing: caches made before the bf16 and int8 ones stay valid."""
-        config = self.config
         local = {}
-        for ref in (config.weights_path, config.flow_lm.weights_path, config.mimi.weights_path,
-                    config.flow_lm.lookup_table.tokenizer_path):
-            if ref and "://" not in ref:
+        for ref in self.file_refs:
+            if "://" not in ref:
                 path = Path(ref)
                 if not path.is_file():
                     raise PocketBatchError(f"{self.config_path}: {ref} not found")
@@ -171,9 +171,21 @@ class ModelSource:
         } | ({"decoder": "bf16"} if self.options.decoder == "bf16" else {})
           | ({"decoder_linears": "int8"} if self.options.decoder_int8 else {}))[:16]
 
+    @property
+    def file_refs(self) -> list[str]:
+        """The weight and tokenizer files the config names: local paths, or `hf://` references."""
+        config = self.config
+        return [ref for ref in (config.weights_path, config.flow_lm.weights_path, config.mimi.weights_path,
+                                config.flow_lm.lookup_table.tokenizer_path) if ref]
+
+    @cached_property
+    def fetches(self) -> bool:
+        """Loading needs a file not yet on disk: an `hf://` reference not in Hugging Face's cache."""
+        return any("://" in ref and hf_cached(ref) is None for ref in self.file_refs)
+
     @cached_property
     def tokenizer(self):
-        with hub_errors("the Pocket TTS tokenizer"):
+        with hub_errors("the Pocket TTS tokenizer", self.fetches):
             return build_tokenizer(self.config.flow_lm.lookup_table)
 
     def prepare(self, text: str) -> str:
@@ -210,5 +222,5 @@ class ModelSource:
         """The real pocket-tts load path, for the released weights and local ones alike."""
         source = {"config": str(self.config_path)} if self.options.config else {
             "language": self.options.language or DEFAULT_LANGUAGE}
-        with hub_errors("the Pocket TTS weights"), quiet_int8_load():
+        with hub_errors("the Pocket TTS weights", self.fetches), quiet_int8_load():
             return pocket_tts().TTSModel.load_model(**source, temp=temperature, quantize=self.options.quantize)

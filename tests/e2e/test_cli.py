@@ -55,6 +55,16 @@ def test_5_an_unreachable_hub_is_decided_once_without_retries(notes, tmp_path):
     assert line.startswith("error: could not fetch the Pocket TTS tokenizer from Hugging Face") and "make-random" in line
 
 
+def test_5_a_model_on_disk_never_asks_the_hub(small_model):
+    from pocket_batch.core.config import ModelOptions
+    from pocket_batch.synth.model.source import ModelSource, hub_reachable
+
+    hub_reachable.cache_clear()
+    source = ModelSource(ModelOptions(config=small_model))
+    source.tokenizer  # noqa: B018 - loading is the point
+    assert not source.fetches and hub_reachable.cache_info().misses == 0  # no connection attempt at all
+
+
 def test_bench_decoder_on_a_released_model_needs_the_hub_and_says_so(tmp_path):
     result = run("bench", "decoder", "--language", "english", "--chunks", "1", env={"HF_HUB_OFFLINE": "1"})
     assert result.returncode == 2 and "Traceback" not in result.stderr
