@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from pocket_batch.core.cpu import Cpu
 
@@ -56,6 +56,9 @@ def output_folder(path: Path) -> Path:
 
 
 OutputFolder = Annotated[Path, AfterValidator(output_folder)]
+
+
+Named = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]  # no blank names or voices
 
 
 class Strict(BaseModel):
@@ -103,7 +106,7 @@ class IngestOptions(Strict):
     language: str | None = None  # normalization language; None: the book's, else English
     dialogue_voice: str | None = Field(
         None, description="A voice for quoted speech (the quote marks are not read); default: the narrator's.")
-    characters: dict[str, str] = Field(
+    characters: dict[Named, Named] = Field(
         default_factory=dict, description="Voices of characters by name: quotes attributed to one are read in its voice.")
     chapters: str | None = Field(
         None, description="Only these chapters, numbered as `inspect` lists them (3-5,8), into a folder named so.")

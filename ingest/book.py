@@ -11,7 +11,7 @@ from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.records import NOT_READ, Book
 from pocket_batch.ingest.chunking import OpenVoice, make_chapter
 from pocket_batch.ingest.dialogue import Roles
-from pocket_batch.ingest.marks import MarkError, line_of, pronunciations, without_say
+from pocket_batch.ingest.marks import MarkError, line_of, near_marks, pronunciations, without_say
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 from pocket_batch.ingest.sentences import SentenceSplitter, TokenCounter
 from pocket_batch.ingest.structure import Extracted
@@ -61,6 +61,7 @@ def read_book(path: Path, count_tokens: TokenCounter, max_tokens: int,
     language = options.language or extracted.language or model_language or "en"
     try:
         said = _pronunciations(extracted)
+        extracted.warnings += _near_marks(extracted)
         lexicon = (load_lexicon(options.lexicon) if options.lexicon else {}) | said
         normalize = Normalizer(language, lexicon or None)
         extracted.warnings += normalize.warnings
@@ -92,6 +93,14 @@ def _pronunciations(extracted: Extracted) -> dict[str, str]:
             said |= pronunciations(para.text)
             para.text = without_say(para.text)
     return said
+
+
+def _near_marks(extracted: Extracted) -> list[str]:
+    near = [m for section in extracted.sections for para in section.paras for m in near_marks(para.text)]
+    if not near:
+        return []
+    return [f"{len(near)} bracketed passage(s) read as text, not as marks: {', '.join(map(repr, dict.fromkeys(near[:3])))}"
+            " (a mark is [pause 1.5s] or [voice: NAME]; \\[ writes a bracket that is never one)"]
 
 
 def _where(path: Path, mark: str) -> str:

@@ -10,6 +10,7 @@ The normalized column is preferred where there is one: it is what was spoken.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,36 +62,64 @@ def _metadata(folder: Path) -> Path | None:
     return None
 
 
+def _text(metadata: Path) -> str:
+    try:
+        return metadata.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = metadata.read_bytes()[:exc.start].count(b"\n") + 1
+        raise PocketBatchError(f"{metadata} line {line}: not UTF-8 text (save the metadata as UTF-8)") from None
+
+
 def _ljspeech(metadata: Path, wavs: Path) -> list[Recording]:
     recordings = []
-    for n, line in enumerate(metadata.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(_text(metadata).splitlines(), start=1):
         if not line.strip():
             continue
         fields = line.split("|")
         if len(fields) < 2 or not fields[0] or not fields[-1].strip():
             raise PocketBatchError(f"{metadata} line {n}: expected id|text or id|text|normalized")
         text = fields[2] if len(fields) > 2 and fields[2].strip() else fields[1]
-        recordings.append(Recording(fields[0], text, wavs / f"{fields[0]}.wav", f"{metadata} line {n}"))
+        where = f"{metadata} line {n}"
+        recordings.append(Recording(fields[0], text, _inside(wavs, f"{fields[0]}.wav", where), where))
     return recordings
 
 
 def _audiofolder(metadata: Path) -> list[Recording]:
+    text = _text(metadata)
     if metadata.suffix == ".jsonl":
         rows = []
-        for n, line in enumerate(metadata.read_text(encoding="utf-8").splitlines(), start=1):
+        for n, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
                     rows.append((n, json.loads(line)))
                 except ValueError:
                     raise PocketBatchError(f"{metadata} line {n}: not JSON") from None
     else:
-        with open(metadata, encoding="utf-8", newline="") as f:
-            rows = list(enumerate(csv.DictReader(f), start=2))
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows, start = [], 2
+        try:
+            for row in reader:
+                rows.append((start, row))
+                start = reader.line_num + 1
+        except csv.Error as exc:  # an unclosed quote runs on until the field limit
+            raise PocketBatchError(f"{metadata} line {start}: not CSV ({exc}; an unclosed quote?)") from None
     recordings = []
     for n, row in rows:
+        where = f"{metadata} line {n}"
+        if not isinstance(row, dict):
+            raise PocketBatchError(f"{where}: each line is a JSON object with file_name and a text column")
         column = next((c for c in TEXT_COLUMNS if row.get(c)), None)
-        if "file_name" not in row or column is None:
-            raise PocketBatchError(f"{metadata} line {n}: needs file_name and a text column ({', '.join(TEXT_COLUMNS)})")
-        recordings.append(Recording(row["file_name"], row[column], metadata.parent / row["file_name"],
-                                    f"{metadata} line {n}"))
+        if not isinstance(row.get("file_name"), str) or column is None or not isinstance(row[column], str):
+            raise PocketBatchError(f"{where}: needs file_name and a text column ({', '.join(TEXT_COLUMNS)}), "
+                                   "both text")
+        recordings.append(Recording(row["file_name"], row[column], _inside(metadata.parent, row["file_name"], where),
+                                    where))
     return recordings
+
+
+def _inside(folder: Path, name: str, where: str) -> Path:
+    """A recording the metadata names: a file inside the dataset's folder, never a path out of it."""
+    path = folder / name
+    if Path(name).is_absolute() or not path.resolve().is_relative_to(folder.resolve()):
+        raise PocketBatchError(f"{where}: {name!r} is not a file inside {folder}")
+    return path

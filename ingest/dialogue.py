@@ -129,10 +129,14 @@ def read_voice_map(path: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PocketBatchError(f"{path}: not a readable voice map ({exc})".splitlines()[0]) from None
     table = data.get("voices", data)
-    bad = [name for name, voice in table.items() if not isinstance(voice, str) or not voice.strip()]
+    if not isinstance(table, dict):  # `voices = "marius"` is a job file's narrators, not a map
+        raise PocketBatchError(f"{path}: a voice map is lines of NAME = \"voice\" or a [voices] table, not "
+                               f"voices = {table!r}")
+    bad = [repr(name) for name, voice in table.items()
+           if not isinstance(voice, str) or not voice.strip() or not name.strip()]
     if bad or not table:
         raise PocketBatchError(f"{path}: a voice map is lines of NAME = \"voice\" (not {', '.join(bad[:3]) or 'empty'})")
-    return {name: _relative(voice, path.parent) for name, voice in table.items()}
+    return {name.strip(): _relative(voice, path.parent) for name, voice in table.items()}
 
 
 def _relative(voice: str, folder: Path) -> str:

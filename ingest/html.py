@@ -128,6 +128,7 @@ class Walker:
                 self._marks_inside(el, "noteref")
             return
         # A container: loose text between its block children is a block of its own.
+        first = len(self.out)
         loose = [el.text or ""]
         for child in el:
             if local(child) in BLOCK_TAGS or local(child) == "hr":
@@ -142,6 +143,10 @@ class Walker:
                 self._marks_inside(child, "noteref")
             loose.append(child.tail or "")
         self._emit("".join(loose), False)
+        if voice := el.get("data-pocket-voice"):  # a section in a voice: each block in it not given one of its own
+            for event in self.out[first:]:
+                if event.kind == "block" and "[voice:" not in event.value:
+                    event.value = f"[voice: {voice}] {event.value} [/voice]"
 
     def _silent(self, el) -> bool:
         """Not read as running text: reports what it leaves out, and says whether to skip `el`."""

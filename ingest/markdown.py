@@ -1,4 +1,5 @@
-"""Markdown: the top heading level makes chapters; code, raw HTML, URLs, images and markup are never spoken."""
+"""Markdown: the top heading level makes chapters; code blocks, raw HTML, URLs, images and markup are never
+spoken, inline code is read as written."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 
+from pocket_batch.ingest.marks import escape
 from pocket_batch.ingest.structure import Extracted, Para, Section
 from pocket_batch.ingest.text import read_text_file
 
-SPOKEN_INLINE = {"text", "code_inline"}
 BREAK_INLINE = {"softbreak", "hardbreak"}
 
 
 def extract_markdown(path: Path) -> Extracted:
-    tokens = MarkdownIt("commonmark").enable("table").parse(read_text_file(path))
+    # text_join off: an escaped bracket (`\\[`) stays a token of its own, so it stays escaped (ingest/marks.py).
+    tokens = MarkdownIt("commonmark").enable("table").disable("text_join").parse(read_text_file(path))
     levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
     chapter_level = min(levels, default=0)
     title_level = None
@@ -58,15 +60,17 @@ def _add_heading(sections: list[Section], text: str, is_chapter: bool) -> None:
 
 
 def inline_text(token) -> str:
-    """Spoken words of an inline token: link text without its URL, no image, no markers. A link to
-    `say:respelling` is a pronunciation mark, kept as one (ingest/marks.py)."""
+    """Spoken words of an inline token: link text without its URL, no image, no markers; code and escaped
+    characters as written. A link to `say:respelling` is a pronunciation mark, kept as one (ingest/marks.py)."""
     parts: list[str] = []
     say: str | None = None  # inside a pronunciation link: its respelling
     for child in token.children or []:
         if child.type in BREAK_INLINE:
             parts.append(" ")
-        elif child.type in SPOKEN_INLINE:  # images and inline HTML are neither
+        elif child.type == "text":  # images and inline HTML are not read
             parts.append(child.content)
+        elif child.type == "code_inline" or child.type == "text_special":  # read as written, never a mark
+            parts.append(escape(child.content))
         elif child.type == "link_open" and (child.attrGet("href") or "").startswith("say:"):
             parts.append("[")
             say = unquote(child.attrGet("href")[4:])

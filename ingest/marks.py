@@ -1,10 +1,12 @@
-"""Marks a writer puts in the text, never read aloud:
+r"""Marks a writer puts in the text, never read aloud:
 
     [pause 1.5s]                      a pause of that length where it stands (s or ms)
     [voice: marius] ... [/voice]      the text between read in another voice (may span paragraphs)
     [Nguyen](say: win)                the word as written, said as the respelling, everywhere in the book
 
-Anything that starts like a mark but is not one is an error naming the mark, never text read aloud.
+Anything that starts like a mark but is not one (`[pause two]`, `[voice: marius` never closed) is an error
+naming the mark, never text read aloud. Other brackets are text, a play's `[Pause.]` or `[Voice off]` (a warning
+lists those that open with a mark's word), and `\[` writes a bracket that is never a mark's (`\[pause 2s]`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# What looks like a mark: a bracket opening with a mark's name, or a bracketed word followed by "(say".
-CANDIDATE = re.compile(r"\[\s*/?\s*(?:pause|voice)\b[^\]\n]*\]?|\[[^\[\]\n]*\]\(\s*say\b[^)\n]*\)?", re.I)
-PAUSE = re.compile(r"\[pause\s+(\d+(?:\.\d+)?)\s*(s|ms)\]", re.I)
-VOICE = re.compile(r"\[voice:\s*([^\]\s](?:[^\]]*[^\]\s])?)\s*\]", re.I)
-END_VOICE = re.compile(r"\[/voice\]", re.I)
-SAY = re.compile(r"\[([^\[\]\n]*\S[^\[\]\n]*)\]\(say:\s*([^)\n]*\S)\s*\)")
+# What looks like a mark: "[pause" and an argument, "[voice" and a colon, "[/voice", or a bracketed word followed
+# by "(say"; a bracket after a backslash never is one.
+UNESCAPED = r"(?<!\\)"
+CANDIDATE = re.compile(UNESCAPED + r"\[\s*(?:pause\s+[^\]\s]|voice\s*:|/\s*voice\b)[^\]\n]*\]?|"
+                       + UNESCAPED + r"\[[^\[\]\n]*\]\(\s*say\b[^)\n]*\)?", re.I)
+PAUSE = re.compile(UNESCAPED + r"\[pause\s+(\d+(?:\.\d+)?)\s*(s|ms)\]", re.I)
+VOICE = re.compile(UNESCAPED + r"\[voice:\s*([^\]\s](?:[^\]]*[^\]\s])?)\s*\]", re.I)
+END_VOICE = re.compile(UNESCAPED + r"\[/voice\]", re.I)
+SAY = re.compile(UNESCAPED + r"\[([^\[\]\n]*\S[^\[\]\n]*)\]\(say:\s*([^)\n]*\S)\s*\)")
+NEAR_MARK = re.compile(UNESCAPED + r"\[\s*/?\s*(?:pause|voice)\b[^\]\n]{0,40}\]", re.I)
+ESCAPED_BRACKET = "\\["
 LONGEST_PAUSE = 30.0
 EXPECTED = "[pause 1.5s], [voice: NAME] ... [/voice] or [word](say: respelling)"
 
@@ -48,6 +55,12 @@ def check(text: str) -> None:
             raise MarkError(mark, f"a pause is at most {LONGEST_PAUSE:g} s")
 
 
+def near_marks(text: str) -> list[str]:
+    """Brackets that open with a mark's word but are read as text (`[Pause.]`, `[Voice off]`): worth a warning,
+    as a mistyped mark would be one."""
+    return [m.group(0) for m in NEAR_MARK.finditer(text) if not CANDIDATE.match(text, m.start())]
+
+
 def pronunciations(text: str) -> dict[str, str]:
     """word as written -> respelling, from every [word](say: ...) mark."""
     return {" ".join(m.group(1).split()): m.group(2) for m in SAY.finditer(text)}
@@ -65,7 +78,7 @@ def runs(text: str, voice: str | None) -> tuple[list[Run], str | None]:
     out: list[Run] = []
     at = 0
     for mark in re.finditer(f"{PAUSE.pattern}|{VOICE.pattern}|{END_VOICE.pattern}", text, re.I):
-        piece = " ".join(text[at:mark.start()].split())
+        piece = _literal(text[at:mark.start()])
         if piece:
             out.append(Run(piece, voice, role=_role(voice)))
         token = mark.group(0)
@@ -83,10 +96,19 @@ def runs(text: str, voice: str | None) -> tuple[list[Run], str | None]:
         else:
             voice = None
         at = mark.end()
-    piece = " ".join(text[at:].split())
+    piece = _literal(text[at:])
     if piece:
         out.append(Run(piece, voice, role=_role(voice)))
     return out, voice
+
+
+def escape(text: str) -> str:
+    """Text in which no bracket starts a mark (code, which is read as written)."""
+    return text.replace("[", ESCAPED_BRACKET)
+
+
+def _literal(text: str) -> str:
+    return " ".join(text.replace(ESCAPED_BRACKET, "[").split())
 
 
 def _role(voice: str | None) -> str:

@@ -60,7 +60,9 @@ def load_lexicon(path: Path) -> dict[str, str]:
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("expected a JSON object of word: respelling")
-            entries = [(f"entry {n}", str(k), str(v)) for n, (k, v) in enumerate(data.items(), start=1)]
+            entries = [(f"entry {n}", k, v) for n, (k, v) in enumerate(data.items(), start=1)]
+            if odd := [f"{k!r}: {json.dumps(v)}" for _, k, v in entries if not isinstance(v, str)]:
+                raise ValueError(f"a respelling is text, not {', '.join(odd[:3])}")
         else:
             entries = []
             rows = csv.reader(path.read_text(encoding="utf-8-sig").splitlines(), delimiter="\t")
@@ -72,9 +74,9 @@ def load_lexicon(path: Path) -> dict[str, str]:
                 entries.append((f"line {n}", row[0], row[1]))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise PocketBatchError(f"{path}: bad lexicon ({exc})") from None
-    empty = [where for where, word, _ in entries if not word.strip()]
-    if empty:
-        raise PocketBatchError(f"{path}: bad lexicon (an empty word at {', '.join(empty[:5])})")
+    empty = [where for where, word, respelling in entries if not word.strip() or not respelling.strip()]
+    if empty:  # an empty respelling would silently delete its word from the book
+        raise PocketBatchError(f"{path}: bad lexicon (an empty word or respelling at {', '.join(empty[:5])})")
     return {" ".join(word.split()): respelling for _, word, respelling in entries}
 
 

@@ -43,17 +43,27 @@ def _hear(recording: Recording, options: VerifyOptions, backend: Backend) -> tup
     global _backend  # one recognizer per process: its decoders load on its first recording
     if _backend is None or _backend.fingerprint != backend.fingerprint:
         _backend = backend
-    try:
-        audio, rate = sf.read(recording.audio, dtype="float32", always_2d=True)
-    except (OSError, RuntimeError) as exc:  # soundfile's errors are RuntimeErrors
-        raise PocketBatchError(f"{recording.audio}: not readable audio ({exc})") from None
+    audio, rate = sf.read(recording.audio, dtype="float32", always_2d=True)
     mono = audio.mean(axis=1)
+    if not mono.size:  # nothing to hear: flagged as it is, not given to the recognizer
+        return Verdict(backend.name, "", 1.0, None, ("empty: the recording has no samples",)), 0, rate
     return verify_audio(_backend, mono, rate, recording.text, options), mono.size, rate
+
+
+def _check_readable(recordings: list[Recording]) -> None:
+    """Every recording opens as audio, checked from its header before any is heard."""
+    for recording in recordings:
+        try:
+            sf.info(recording.audio)
+        except (OSError, RuntimeError) as exc:  # soundfile's errors are RuntimeErrors
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise PocketBatchError(f"{recording.audio} ({recording.where}): not readable audio ({reason})") from None
 
 
 def check_dataset(folder: Path, options: VerifyOptions, report: Path | None = None,
                   workers: int | None = None) -> DatasetCheck:
     recordings = read_dataset(folder)
+    _check_readable(recordings)
     backend = make_backend(options, [r.text for r in recordings])
     backend.check()
     report = report or folder / "verify.json"

@@ -129,3 +129,15 @@ def test_a_corpus_leaves_out_utterances_the_recognizer_does_not_hear(small_model
     for failure in report["failures"]:
         assert len(failure["attempts"]) == 2
         assert all(any(f.startswith("verify: ") for f in a["flags"]) for a in failure["attempts"])
+
+
+def test_16_a_recording_with_no_samples_is_flagged_not_a_crash(tmp_path):
+    import soundfile as sf
+
+    lj = espeak_folder(tmp_path, {})
+    sf.write(lj / "wavs" / "es03.wav", [], 22_050)
+    result = run("verify", lj, "--workers", "1")
+    assert result.returncode == ExitCode.FLAGGED, result.stderr
+    report = json.loads((lj / "verify.json").read_text())
+    assert [(r["id"], r["flags"]) for r in report["results"] if not r["passed"]] == [
+        ("es03", ["empty: the recording has no samples"])]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pocket_batch.core.errors import PocketBatchError
@@ -39,8 +41,8 @@ def test_a_paragraph_is_cut_at_its_marks():
         Run("Text with [brackets] and [a link](http://x).")]
 
 
-@pytest.mark.parametrize("mark", ["[pause one]", "[voice marius]", "[pause 2s", "[Nguyen](say win)", "[pause 99s]",
-                                  "[ voice: x ]"])
+@pytest.mark.parametrize("mark", ["[pause one]", "[pause -1s]", "[pause 2s", "[Nguyen](say win)", "[pause 99s]",
+                                  "[ voice: x ]", "[x](say: )", "[/ voice]"])
 def test_a_malformed_mark_is_an_error_not_text(mark):
     with pytest.raises(MarkError):
         runs(f"Before {mark} after.", None)
@@ -113,3 +115,44 @@ def test_inspect_lists_the_marks(tmp_path):
     path.write_text(MARKED.format(heading="# The Lighthouse"))
     report = inspect_book(path)
     assert report.voices == {"marius": 2} and report.pauses == 2 and report.pronunciations == {"Nguyen": "win"}
+
+
+def test_17_a_plays_brackets_are_text_and_a_backslash_writes_one(tmp_path):
+    path = tmp_path / "play.txt"
+    path.write_text("ACT ONE\n\nHAMM: [Pause.] Go on.\n\n[Voice off] Who is there?\n\n"
+                    "Write \\[pause 2s] for a pause. [pause 1s] Then stop.\n")
+    book = read_book(path, words, 200)
+    texts = [c.text for c in book.chunks]
+    assert "HAMM: [Pause.] Go on." in texts and "[Voice off] Who is there?" in texts
+    assert "Write [pause 2s] for a pause." in texts and next(c for c in book.chunks if "Write" in c.text).pause == 1.0
+    [warning] = [w for w in book.warnings if "bracketed" in w]
+    assert warning.startswith("2 bracketed passage(s) read as text, not as marks: '[Pause.]', '[Voice off]'")
+
+
+def test_17_markdown_code_and_escapes_are_read_as_written_never_as_marks(tmp_path):
+    path = tmp_path / "doc.md"
+    path.write_text("# Marks\n\nType `[voice: marius]` to switch, or \\[pause 2s] to wait.\n\n"
+                    "```\n[pause x]\n```\n\nA real one. [pause 1s] Done.\n")
+    chunks = read_book(path, words, 200).chunks
+    assert "Type [voice: marius] to switch, or [pause 2s] to wait." in [c.text for c in chunks]
+    assert all(c.voice is None for c in chunks) and next(c for c in chunks if c.text == "A real one.").pause == 1.0
+    assert not any("pause x" in c.text for c in chunks)  # a code block is not read
+
+
+def test_17_a_lexicon_respelling_is_text(tmp_path):
+    from pocket_batch.ingest.normalize import load_lexicon
+
+    path = tmp_path / "lex.json"
+    for value, shown in (("null", "'Smith': null"), ('["oh", "no"]', "'Smith': [\"oh\", \"no\"]"), ("3", "'Smith': 3")):
+        path.write_text('{"Smith": %s, "sea": "see"}' % value)
+        with pytest.raises(PocketBatchError, match=f"bad lexicon \\(a respelling is text, not {re.escape(shown)}\\)"):
+            load_lexicon(path)
+
+
+def test_17_a_section_in_a_voice_reads_each_of_its_paragraphs_in_it(tmp_path):
+    book = Epub([Doc("c1.xhtml", '<h1>One</h1><p>Narrated.</p><section data-pocket-voice="marius"><p>First of the letter.</p>'
+                                 '<p>Second of it.</p><p data-pocket-voice="alba">Her postscript.</p></section><p>After.</p>')],
+                toc=[("One", "c1.xhtml", [])])
+    chunks = read_book(book.write(tmp_path / "b.epub"), words, 200).chunks
+    assert {c.text: c.voice for c in chunks} == {"One": None, "Narrated.": None, "First of the letter.": "marius",
+                                                 "Second of it.": "marius", "Her postscript.": "alba", "After.": None}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pocket_batch.core.config import ModelOptions, RunConfig
+from pocket_batch.core.config import IngestOptions, ModelOptions, RunConfig
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import write_json
 from pocket_batch.core.layout import OutputLayout
@@ -196,3 +196,42 @@ def test_19_the_reports_redo_command_pastes_as_one_folder_and_runs_nothing(tmp_p
     shown = subprocess.run(["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert shown.splitlines() == ["redo", str(folder), "--chunk", "ch001-s00002"]
     assert not (tmp_path / "pwned").exists()
+
+
+DATASETS = {  # metadata file, its bytes, the one-line error it gets
+    "latin-1": ("metadata.csv", "a|caf\xe9 au lait|caf\xe9 au lait\n".encode("latin-1"), "line 1: not UTF-8 text"),
+    "unclosed quote": ("metadata.csv", ('file_name,text\na.wav,"hello\n' + "x" * 140_000 + "\n").encode(),
+                       "line 2: not CSV .*an unclosed quote"),
+    "absolute file": ("metadata.csv", b"file_name,text\n/etc/passwd,hello\n", "line 2: '/etc/passwd' is not a file inside"),
+    "file out of the folder": ("metadata.jsonl", b'{"file_name": "../a.wav", "text": "hi"}\n', "line 1: '../a.wav' is not"),
+    "numeric file": ("metadata.jsonl", b'{"file_name": 5, "text": "hi"}\n', "line 1: needs file_name and a text column"),
+    "numeric text": ("metadata.jsonl", b'{"file_name": "a.wav", "text": 5}\n', "line 1: needs file_name and a text column"),
+    "row not an object": ("metadata.jsonl", b'{"file_name": "a.wav", "text": "hi"}\n[1, 2]\n', "line 2: each line is a JSON object"),
+}
+
+
+@pytest.mark.parametrize("case", DATASETS)
+def test_16_a_hostile_dataset_gets_one_line_naming_its_metadata(tmp_path, case):
+    from pocket_batch.ingest.datasets import read_dataset
+
+    name, data, why = DATASETS[case]
+    folder = tmp_path / "dataset"
+    (folder / "wavs").mkdir(parents=True)
+    (folder / name).write_bytes(data)
+    for wav in ("a.wav", "wavs/a.wav", "../a.wav"):
+        (folder / wav).write_bytes(b"RIFF")
+    with pytest.raises(PocketBatchError, match=f"^{folder / name} {why}"):
+        read_dataset(folder)
+
+
+@pytest.mark.parametrize("text, why", [('voices = "marius"', "not voices = 'marius'"), ('"" = "marius"', "not ''"),
+                                       ('Jo = ""', "not 'Jo'"), ('Jo = 3', "not 'Jo'")])
+def test_16_a_voice_map_in_another_syntax_gets_one_line(tmp_path, text, why):
+    from pocket_batch.ingest.dialogue import read_voice_map
+
+    path = tmp_path / "voices.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(PocketBatchError, match=f"^{path}: a voice map is lines of .*{why}"):
+        read_voice_map(path)
+    with pytest.raises(ValueError, match="at least 1 character"):  # a job file's [voices] table: the same rule
+        IngestOptions(characters={"": "marius"})
