@@ -17,15 +17,15 @@ RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min)?\s*$", re.I)
 
 
-def parse_chapters(spec: str) -> list[int]:
-    """ "3-5,8" -> [3, 4, 5, 8]."""
-    numbers: list[int] = []
+def parse_chapters(spec: str) -> list[range]:
+    """ "3-5,8" -> [range(3, 6), range(8, 9)]: ranges, never expanded (a typed 1-99999999 costs nothing)."""
+    ranges: list[range] = []
     for part in spec.split(","):
         m = RANGE.match(part)
         if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
             raise PocketBatchError(f"--chapters {spec!r}: expected numbers and ranges, like 3-5,8")
-        numbers += range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1)
-    return sorted(set(numbers))
+        ranges.append(range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1))
+    return ranges
 
 
 def parse_seconds(spec: str) -> float:
@@ -41,11 +41,11 @@ def select(book: Book, chapters: str | None = None, preview: float | None = None
     if chapters:
         wanted = parse_chapters(chapters)
         present = [c.index for c in book.chapters]
-        missing = [n for n in wanted if n not in present]
-        if missing:
-            raise PocketBatchError(f"{book.source}: no chapter {', '.join(map(str, missing[:5]))} "
+        if missing := [r for r in wanted if r.start not in present or r[-1] not in present]:
+            shown = ", ".join(str(r.start) if len(r) == 1 else f"{r.start}-{r[-1]}" for r in missing[:5])
+            raise PocketBatchError(f"{book.source}: no chapter {shown} "
                                    f"(its chapters are numbered {present[0]}-{present[-1]}, as `inspect` lists them)")
-        kept = tuple(c for c in book.chapters if c.index in wanted)
+        kept = tuple(c for c in book.chapters if any(c.index in r for r in wanted))
     if preview:
         kept = tuple(replace(c, chunks=_opening(c.chunks, preview)) for c in kept)
         book = replace(book, title=f"{book.title} (preview)")

@@ -42,6 +42,7 @@ CLAUSE_BREAKS = [
     re.compile(r"\s+(?=(?:and|but|or|nor|so|yet|because|which|while|whereas|although|though|when|where|that)\b)"),
     re.compile(r"\s+"),  # last resort: any word boundary, never mid-word
 ]
+RUN_ON = 8  # a sentence of more words than 8 chunks' tokens is cut into blocks of 2 chunks' words first
 # Punkt never ends a sentence at an ellipsis; one followed by a capital usually does.
 ELLIPSIS_END = re.compile(r"(?:(?<=\.\.\.)|(?<=\u2026))\s+(?=[\"\u201c'\u2018]?[A-Z])")
 # Marks that open a quotation, which Punkt may leave at the end of the sentence before it; German
@@ -111,6 +112,10 @@ def split_sentences(text: str) -> list[str]:
 
 def fit_to_tokens(sentence: str, count_tokens: TokenCounter, limit: int) -> list[str]:
     """Split a sentence over `limit` tokens at clause boundaries, preferring ; : dashes , conjunctions."""
+    words = sentence.split()
+    if len(words) > RUN_ON * limit:  # a run of thousands of words with no full stop: blocks first, so it stays linear
+        blocks = (" ".join(words[at:at + 2 * limit]) for at in range(0, len(words), 2 * limit))
+        return [piece for block in blocks for piece in fit_to_tokens(block, count_tokens, limit)]
     if count_tokens(sentence) <= limit:
         return [sentence]
     for pattern in CLAUSE_BREAKS:
@@ -123,8 +128,8 @@ def fit_to_tokens(sentence: str, count_tokens: TokenCounter, limit: int) -> list
 
 def _middle_cut(text: str, pattern: re.Pattern) -> tuple[int, int] | None:
     """The match of `pattern` closest to the middle that leaves text on both sides."""
-    cuts = [(m.start(), m.end()) for m in pattern.finditer(text)
-            if text[:m.start()].strip() and text[m.end():].strip()]
+    first, last = len(text) - len(text.lstrip()), len(text.rstrip())  # text on both sides: a cut inside these
+    cuts = [(m.start(), m.end()) for m in pattern.finditer(text) if m.start() > first and m.end() < last]
     if not cuts:
         return None
     middle = len(text) / 2

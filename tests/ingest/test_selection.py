@@ -14,7 +14,7 @@ BOOK = "".join(f"CHAPTER {n}\n\n" + " ".join(f"Sentence {s} of chapter {n} is he
 
 
 def test_chapter_ranges_and_lengths_parse():
-    assert parse_chapters("3-5,8") == [3, 4, 5, 8] and parse_chapters(" 2 ") == [2]
+    assert parse_chapters("3-5,8") == [range(3, 6), range(8, 9)] and parse_chapters(" 2 ") == [range(2, 3)]
     assert parse_seconds("60s") == 60 and parse_seconds("2m") == 120 and parse_seconds("90") == 90
     for bad in ("3-", "5-3", "a", ""):
         with pytest.raises(PocketBatchError, match="--chapters"):
@@ -37,3 +37,12 @@ def test_selection_keeps_ids_and_texts(tmp_path):
         assert sum(len(c.text.split()) for c in part.chunks[:-1]) < 6.0 * 2.6 and part.chunks[-1].boundary == Boundary.CHAPTER
     with pytest.raises(PocketBatchError, match=r"no chapter 7 \(its chapters are numbered 1-4"):
         select(book, "3,7")
+
+
+def test_18_a_huge_chapter_range_is_refused_without_being_expanded(tmp_path):
+    path = tmp_path / "b.txt"
+    path.write_text(BOOK)
+    book = read_book(path, lambda t: len(t.split()), 12)
+    with pytest.raises(PocketBatchError, match=r"no chapter 1-99999999999 \(its chapters are numbered 1-4"):
+        select(book, "1-99999999999")
+    # (expanded, that range would be a list of 800 GB)

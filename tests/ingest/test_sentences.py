@@ -34,3 +34,21 @@ def test_sentence_without_punctuation_splits_between_words():
     sentence = " ".join(f"word{n}" for n in range(30))
     parts = fit_to_tokens(sentence, words, 7)
     assert all(words(p) <= 7 for p in parts) and " ".join(parts) == sentence
+
+
+def test_18_a_run_on_without_punctuation_is_cut_in_linear_work():
+    import random
+
+    rng = random.Random(1)
+    for n in (20_000, 80_000):
+        text = " ".join(rng.choice(["alpha", "river", "stone", "and", "light"]) for _ in range(n))
+        counted = []
+
+        def tokens(piece: str) -> int:
+            counted.append(len(piece))
+            return len(piece.split())
+
+        parts = fit_to_tokens(text, tokens, 50)
+        assert " ".join(parts) == text and max(len(p.split()) for p in parts) <= 50
+        # Bisecting the whole run counts it once per level (~10 times); blocks first count it about twice.
+        assert sum(counted) < 3 * len(text), (n, sum(counted) / len(text))
