@@ -74,9 +74,9 @@ def load_lexicon(path: Path) -> dict[str, str]:
                 entries.append((f"line {n}", row[0], row[1]))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise PocketBatchError(f"{path}: bad lexicon ({exc})") from None
-    empty = [where for where, word, respelling in entries if not word.strip() or not respelling.strip()]
-    if empty:  # an empty respelling would silently delete its word from the book
-        raise PocketBatchError(f"{path}: bad lexicon (an empty word or respelling at {', '.join(empty[:5])})")
+    empty = [where for where, word, _ in entries if not word.strip()]
+    if empty:
+        raise PocketBatchError(f"{path}: bad lexicon (an empty word at {', '.join(empty[:5])})")
     return {" ".join(word.split()): respelling for _, word, respelling in entries}
 
 

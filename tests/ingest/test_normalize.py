@@ -59,11 +59,11 @@ def test_lexicon_entries_with_symbols_phrases_and_punctuation_around_them(tmp_pa
 def test_a_lexicon_with_an_empty_word_is_refused(tmp_path):
     tsv = tmp_path / "lex.tsv"
     tsv.write_text("Hermione\ther-MY-oh-nee\n\tinserted everywhere\n")
-    with pytest.raises(PocketBatchError, match=r"lex.tsv: bad lexicon \(an empty word or respelling at line 2\)"):
+    with pytest.raises(PocketBatchError, match=r"lex.tsv: bad lexicon \(an empty word at line 2\)"):
         load_lexicon(tsv)
     js = tmp_path / "lex.json"
     js.write_text('{"ok": "fine", " ": "x"}')
-    with pytest.raises(PocketBatchError, match=r"lex.json: bad lexicon \(an empty word or respelling at entry 2\)"):
+    with pytest.raises(PocketBatchError, match=r"lex.json: bad lexicon \(an empty word at entry 2\)"):
         load_lexicon(js)
 
 
