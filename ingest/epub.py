@@ -17,6 +17,7 @@ from pocket_batch.ingest import html
 from pocket_batch.ingest.epub_safety import check_epub_zip
 from pocket_batch.core.records import Omission
 from pocket_batch.ingest.structure import Extracted, Para, Section
+from pocket_batch.ingest.text import utf16
 from pocket_batch.core.config import IngestOptions
 from pocket_batch.core.errors import PocketBatchError
 
@@ -128,7 +129,11 @@ def _spine_documents(book, out: Extracted) -> list[html.Document]:
 
 
 def _utf8(data: bytes, name: str, warnings: list[str]) -> bytes:
-    """Content that claims UTF-8 (or nothing) but is not: read as cp1252, with a warning."""
+    """Content as UTF-8: UTF-16 by its byte-order mark or pattern; a declared encoding as lxml reads it; one that
+    claims UTF-8 (or nothing) but is not, as cp1252 with a warning."""
+    if wide := utf16(data):
+        text = data.decode(wide, errors="replace")
+        return re.sub(r"^\ufeff?\s*<\?xml[^>]*\?>", "", text).encode("utf-8")
     declared = XML_ENCODING.match(data)
     if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
         return data  # lxml honours a declared encoding

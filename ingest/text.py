@@ -22,18 +22,25 @@ MOJIBAKE = re.compile("\u00c3[\u0080-\u00bf]|\u00e2\u20ac[\u2122\u0153\u009d\u20
 
 def decode(data: bytes, path: Path) -> str:
     """UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern), else cp1252, else a clear error."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _try(data, "utf-16", path)
-    if len(data) >= 4 and data[1::2].count(0) > len(data) // 4 and data[::2].count(0) == 0:
-        return _try(data, "utf-16-le", path)
-    if len(data) >= 4 and data[::2].count(0) > len(data) // 4 and data[1::2].count(0) == 0:
-        return _try(data, "utf-16-be", path)
+    if wide := utf16(data):
+        return _try(data, wide, path)
     if b"\x00" in data:
         raise PocketBatchError(f"{path}: binary data, not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return _try(data, "cp1252", path)
+
+
+def utf16(data: bytes) -> str | None:
+    """The UTF-16 codec that reads `data`, by its byte-order mark or its pattern of NUL bytes; None if not UTF-16."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if len(data) >= 4 and data[1::2].count(0) > len(data) // 4 and data[::2].count(0) == 0:
+        return "utf-16-le"
+    if len(data) >= 4 and data[::2].count(0) > len(data) // 4 and data[1::2].count(0) == 0:
+        return "utf-16-be"
+    return None
 
 
 def _try(data: bytes, encoding: str, path: Path) -> str:

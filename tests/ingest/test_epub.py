@@ -147,3 +147,13 @@ def test_zip_bombs_refused_before_reading(tmp_path, monkeypatch):
     monkeypatch.setattr(epub_safety, "MAX_UNCOMPRESSED", 1_000)
     with pytest.raises(PocketBatchError, match="zip bomb.*uncompressed declared"):
         book_of(sample_book().write(tmp_path / "big.epub"))
+
+
+@pytest.mark.parametrize("codec, bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("utf-16-le", b"")])
+def test_15_a_utf16_chapter_is_read_not_dropped(tmp_path, codec, bom):
+    raw = bom + ('<?xml version="1.0" encoding="UTF-16"?><html xmlns="http://www.w3.org/1999/xhtml"><body>'
+                 '<h1>Second</h1><p>A caf\u00e9 in UTF-16, read like any other.</p></body></html>').encode(codec)
+    book = book_of(Epub(docs=[Doc("a.xhtml", chapter(1)), Doc("b.xhtml", "", raw=raw)],
+                        toc=[("One", "a.xhtml", []), ("Second", "b.xhtml", [])]).write(tmp_path / "b.epub"))
+    assert "A caf\u00e9 in UTF-16, read like any other." in [c.text for c in book.chapters[-1].chunks]
+    assert not any("cp1252" in w for w in book.warnings)
