@@ -37,7 +37,8 @@ def test_a_digest_taken_by_the_worker_is_the_stored_wavs_own(tmp_path):
     assert AudioCache(tmp_path / "here").get(KEY).sha256 == digest  # the same digest when the cache takes it
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "nan", "no wav", "bad record"])
+@pytest.mark.parametrize("damage", ["truncate", "flip", "nan", "nan with its own hash", "soundfile's nan with its own hash",
+                                    "no wav", "bad record"])
 def test_a_damaged_entry_is_removed_so_it_is_made_again(tmp_path, damage, caplog):
     cache, _ = stored(tmp_path)
     wav, record = cache.wav_path(KEY), cache.wav_path(KEY).with_suffix(".json")
@@ -50,6 +51,16 @@ def test_a_damaged_entry_is_removed_so_it_is_made_again(tmp_path, damage, caplog
     elif damage == "nan":
         data[-400:-396] = np.array([np.nan], dtype="<f4").tobytes()
         wav.write_bytes(data)
+    elif damage.startswith("nan with") or damage.startswith("soundfile's"):  # item 15: a hash proves agreement only
+        audio = np.full(24_000, np.nan, np.float32)
+        if damage.startswith("soundfile's"):
+            import soundfile as sf
+
+            sf.write(wav, audio, 24_000, subtype="FLOAT")
+        else:
+            data[-400:-396] = np.array([np.nan], dtype="<f4").tobytes()
+            wav.write_bytes(data)
+        record.write_text(json.dumps(json.loads(record.read_text()) | {"sha256": sha256_file(wav)}))
     elif damage == "no wav":
         wav.unlink()
     else:
