@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,10 @@ class OutputLayout:
         return self.state / "books"
 
     def book_state(self, source: Path) -> Path:
-        return self.books / f"{source.name}.json"
+        name = source.name
+        if len(name.encode("utf-8")) > NAME_BYTES:  # 82 CJK characters are 246 bytes: cut, told apart by a hash
+            name = f"{safe_name(name, 'book')}-{hashlib.sha256(name.encode('utf-8', 'surrogateescape')).hexdigest()[:12]}"
+        return self.books / f"{name}.json"
 
     @staticmethod
     def is_output(folder: Path) -> bool:

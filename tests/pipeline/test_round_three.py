@@ -235,3 +235,13 @@ def test_16_a_voice_map_in_another_syntax_gets_one_line(tmp_path, text, why):
         read_voice_map(path)
     with pytest.raises(ValueError, match="at least 1 character"):  # a job file's [voices] table: the same rule
         IngestOptions(characters={"": "marius"})
+
+
+def test_15_a_long_input_name_gets_a_state_file_the_file_system_takes(tmp_path):
+    layout = OutputLayout(tmp_path / "out")
+    long_names = ["長" * 82 + ".txt", "長" * 82 + "x.txt", "a" * 250 + ".md"]
+    paths = [layout.book_state(Path("books") / name) for name in long_names]
+    assert len(set(paths)) == 3  # cut to fit, and still one per input
+    for path in paths:
+        write_json(path, {"ok": True})  # with its temp name, too: no "File name too long"
+    assert layout.book_state(Path("a.txt")).name == "a.txt.json"  # short names are as they were: states found again
