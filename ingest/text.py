@@ -17,6 +17,7 @@ HEADING = re.compile(
     re.IGNORECASE,
 )
 SCENE_BREAK = re.compile(r"^\s*([*#~\u2022\u00b7-]\s*){3,}$|^\s*\*\s*\*\s*\*\s*$")
+CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")  # all but tab, line feed, form feed, carriage return
 MOJIBAKE = re.compile("\u00c3[\u0080-\u00bf]|\u00e2\u20ac[\u2122\u0153\u009d\u201c\u201d\u02dc]")
 
 
@@ -51,8 +52,9 @@ def _try(data: bytes, encoding: str, path: Path) -> str:
 
 
 def read_text_file(path: Path) -> str:
+    """A text file's text; control characters (a DOS end-of-file Ctrl-Z, a stray \\x01) are not text and go."""
     try:
-        return decode(path.read_bytes(), path)
+        return CONTROL.sub("", decode(path.read_bytes(), path))
     except OSError as exc:
         raise PocketBatchError(f"{path}: cannot read ({exc.strerror})") from None
 

@@ -27,7 +27,7 @@ from pocket_batch.postproc.encode import codec_args, ffmpeg_exe
 from pocket_batch.postproc.placement import PlacedChunk
 from pocket_batch.postproc.readalong.generated import book_identifier, generated_package
 from pocket_batch.postproc.readalong.locate import Found, locate
-from pocket_batch.postproc.readalong.package import STRICT, Package
+from pocket_batch.postproc.readalong.package import STRICT, Package, free_name
 from pocket_batch.postproc.readalong.smil import Clip, clock, smil_document
 from pocket_batch.postproc.readalong.spans import Stream, nonspace, wrap
 from pocket_batch.postproc.subtitles import shown_words
@@ -66,19 +66,21 @@ def write_readalong(book: Book, audiobook: Audiobook, target: Path, options: Pos
 def _write(book: Book, audiobook: Audiobook, target: Path, options: PostprocOptions, narrator: str, by_word: bool,
            scratch: Path) -> ReadAlong:
     package, warnings = _package(book)
+    folder = posixpath.join(package.base, package.free_folder(FOLDER))  # never over an author's files
     docs = _documents(package, warnings)
     found = locate(book, [d.name for d in docs], [d.stream for d in docs])
     placed = {p.chunk.id: (p, c) for c in audiobook.chapters for p in c.placement.chunks}
     spans = _wrap_all(docs, found, placed, by_word)
-    audio = _audio_files(package, audiobook, options, scratch)
-    clips = _clips(package, docs, found, spans, placed, audio)
+    audio = _audio_files(package, folder, audiobook, options, scratch)
+    clips = _clips(folder, docs, found, spans, placed, audio)
     durations = {}
     for n, doc in enumerate(docs):
         if clips.get(n):
-            durations[f"mo-{n + 1:03d}"] = sum(c.samples for c in clips[n])
-            _add_overlay(package, doc, f"mo-{n + 1:03d}", clips[n])
-    package.files[_in_folder(package, "readalong.css")] = CSS
-    package.add_item("readalong-css", _in_folder(package, "readalong.css"), "text/css")
+            item_id = package.free_id(f"mo-{n + 1:03d}")
+            durations[item_id] = sum(c.samples for c in clips[n])
+            _add_overlay(package, folder, doc, item_id, clips[n])
+    package.files[posixpath.join(folder, "readalong.css")] = CSS
+    package.add_item(package.free_id("readalong-css"), posixpath.join(folder, "readalong.css"), "text/css")
     for item_id, samples in durations.items():
         package.set_meta("media:duration", clock(samples), refines=f"#{item_id}")
     package.set_meta("media:duration", clock(sum(durations.values())))
@@ -99,14 +101,12 @@ def _package(book: Book) -> tuple[Package, list[str]]:
         if package.version.startswith("3"):
             if package.meta("dcterms:modified") is None:
                 package.set_meta("dcterms:modified", modified)
+            if replaced := package.remove_overlays():  # a read-along book, narrated again
+                return package, [f"{book.source.name} had {replaced} media overlay(s) of its own: replaced by this narration"]
             return package, []
         warning = f"{book.source.name} is EPUB {package.version}: the read-along book is a new EPUB 3 of its text"
         return generated_package(book, book_identifier(sha256_file(book.source)), modified), [warning]
     return generated_package(book, book_identifier(sha256_file(book.source)), modified), []
-
-
-def _in_folder(package: Package, name: str) -> str:
-    return posixpath.join(package.base, FOLDER, name)
 
 
 def _documents(package: Package, warnings: list[str]) -> list[Document]:
@@ -130,7 +130,7 @@ def _wrap_all(docs: list[Document], found: list[Found], placed: dict, by_word: b
     spans: dict[str, list[str]] = {}
     for n, doc in enumerate(docs):
         for hit in sorted((f for f in found if f.doc == n), key=lambda f: f.start, reverse=True):
-            span_id = _free_id(f"pb-{hit.chunk.id}", doc.stream.ids)
+            span_id = free_name(f"pb-{hit.chunk.id}", doc.stream.ids)
             span = wrap(doc.stream, hit.start, hit.end, span_id)
             if span is None:
                 continue
@@ -162,22 +162,15 @@ def _wrap_words(span, span_id: str, words, reading: html.Reading) -> list[str]:
     return ids
 
 
-def _free_id(wanted: str, taken: dict[str, int]) -> str:
-    n, candidate = 1, wanted
-    while candidate in taken:
-        n += 1
-        candidate = f"{wanted}-{n}"
-    return candidate
-
-
-def _audio_files(package: Package, audiobook: Audiobook, options: PostprocOptions, scratch: Path) -> dict[int, str]:
+def _audio_files(package: Package, folder: str, audiobook: Audiobook, options: PostprocOptions,
+                 scratch: Path) -> dict[int, str]:
     """Chapter index -> the zip path of its audio in the book: the chapter's MP3 as encoded, or one made from it
     (in `scratch`); either is copied into the book from disk, never held whole."""
     paths = {}
     for n, chapter in enumerate(audiobook.chapters, start=1):
-        path = _in_folder(package, f"audio/{n:03d}.mp3")
+        path = posixpath.join(folder, f"audio/{n:03d}.mp3")
         package.files[path] = _mp3(chapter, options, scratch / f"{n:03d}.mp3")
-        package.add_item(f"audio-{n:03d}", path, "audio/mpeg")
+        package.add_item(package.free_id(f"audio-{n:03d}"), path, "audio/mpeg")
         paths[chapter.placement.chapter.index] = path
     return paths
 
@@ -195,12 +188,11 @@ def _mp3(chapter: ChapterResult, options: PostprocOptions, out: Path) -> Path:
     return out
 
 
-def _clips(package: Package, docs: list[Document], found: list[Found], spans: dict[str, list[str]], placed: dict,
+def _clips(folder: str, docs: list[Document], found: list[Found], spans: dict[str, list[str]], placed: dict,
            audio: dict[int, str]) -> dict[int, list[Clip]]:
     """Document index -> its clips in reading order. A chunk's audio runs to where the next highlighted
     chunk of its chapter starts (so what is read but not in the text still plays), the last one to its end."""
     order = [f for f in found if f.chunk.id in spans]
-    folder = _in_folder(package, "")
     clips: dict[int, list[Clip]] = {}
     for n, hit in enumerate(order):
         p, chapter = placed[hit.chunk.id]
@@ -228,15 +220,15 @@ def _span_times(p: PlacedChunk, ids: list[str], end: int) -> list[tuple[str, int
     return times
 
 
-def _add_overlay(package: Package, doc: Document, item_id: str, clips: list[Clip]) -> None:
+def _add_overlay(package: Package, folder: str, doc: Document, item_id: str, clips: list[Clip]) -> None:
     """The document's SMIL file, its manifest item, and the document linked to both and to the highlight style."""
-    smil = _in_folder(package, f"{item_id}.smil")
+    smil = posixpath.join(folder, f"{item_id}.smil")
     package.files[smil] = smil_document(posixpath.relpath(doc.path, posixpath.dirname(smil)), clips)
     package.add_item(item_id, smil, "application/smil+xml")
     doc.item.set("media-overlay", item_id)
     head = next(doc.root.iter(f"{{{XHTML}}}head"), None)
     if head is not None:
         link = etree.SubElement(head, f"{{{XHTML}}}link", rel="stylesheet", type="text/css",
-                                href=package.href(_in_folder(package, "readalong.css"), doc.path))
+                                href=package.href(posixpath.join(folder, "readalong.css"), doc.path))
         link.tail = "\n"
     package.files[doc.path] = etree.tostring(doc.root.getroottree(), xml_declaration=True, encoding="utf-8")

@@ -8,10 +8,10 @@ overlays are added to it exactly as to an original EPUB.
 from __future__ import annotations
 
 import uuid
-from html import escape
+from html import escape as escape_html
 
 from pocket_batch.core.records import Book, Boundary, Chapter
-from pocket_batch.postproc.readalong.package import Package, container_xml
+from pocket_batch.postproc.readalong.package import Package, container_xml, xml_text
 
 OPF_DIR = "EPUB"
 XHTML_HEAD = ('<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n<html xmlns="http://www.w3.org/1999/xhtml" '
@@ -56,6 +56,11 @@ def generated_package(book: Book, identifier: str, modified: str) -> Package:
 def book_identifier(digest: str) -> str:
     """A stable urn:uuid for a book, from its source's hash: the same input names the same book."""
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'pocket-batch:' + digest)}"
+
+
+def escape(text: str) -> str:
+    """Text for XML: escaped, and without the characters XML forbids (a DOS end-of-file, \\x01)."""
+    return escape_html(xml_text(text))
 
 
 def _chapter_xhtml(chapter: Chapter, language: str) -> str:

@@ -23,7 +23,10 @@ OPF = "{http://www.idpf.org/2007/opf}"
 SMIL = "{http://www.w3.org/ns/SMIL}"
 CLOCK = re.compile(r"^(\d+):(\d\d):(\d\d(?:\.\d+)?)$")
 RATE = 24_000
-BOOKS = ["sample.epub", "lighthouse.md", "harbour.txt", "epub2.epub"]  # an EPUB 2 gets a new EPUB 3 of its text
+# An EPUB 2 gets a new EPUB 3 of its text; the last three are round three's item 14: control characters in a
+# text, an EPUB whose names are the ones a read-along book makes, and a read-along book narrated again.
+BOOKS = ["sample.epub", "lighthouse.md", "harbour.txt", "epub2.epub", "controls.txt", "collides.epub", "renarrated.epub"]
+AUTHORS_CSS = b"/* the author's own */ p { margin: 0 }\n"
 
 MARKDOWN = """# The Lighthouse
 
@@ -60,9 +63,13 @@ def books(small_model, sample_render, tmp_path_factory):
     as MP3 (packed as they are), and the session's sample EPUB and its EPUB 2 (FLAC chapters, made MP3):
     each input's output folder, by file name."""
     folder = tmp_path_factory.mktemp("readalong")
-    inputs = (folder / "lighthouse.md", folder / "harbour.txt")
+    inputs = (folder / "lighthouse.md", folder / "harbour.txt", folder / "controls.txt", folder / "collides.epub",
+              folder / "renarrated.epub")
     inputs[0].write_text(MARKDOWN)
     inputs[1].write_text(TEXT)
+    inputs[2].write_text(TEXT.replace("CHAPTER II", "CHAPTER\x01II") + "\x1a")  # a DOS end-of-file, a stray \x01
+    _with_readalong_names(package(sample_render["sample.epub"])[0].book.source, inputs[3])
+    shutil.copy(sample_render["sample.epub"] / package(sample_render["sample.epub"])[0].readalong.file, inputs[4])
     from pocket_batch.core.config import ModelOptions, RunConfig, VerifyOptions
 
     config = RunConfig(inputs=inputs, output=folder / "out", voice="alba", workers=0,
@@ -71,6 +78,18 @@ def books(small_model, sample_render, tmp_path_factory):
     result = render(config, show_progress=False)
     assert not result.failed
     return config, {book.source.name: book.folder for book in result.books} | sample_render
+
+
+def _with_readalong_names(source, target):
+    """The EPUB with an item named as the first overlay is and the author's own file where the style would go."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.endswith(".opf"):
+                data = data.replace(b"<manifest>", b'<manifest><item id="mo-001" href="readalong/readalong.css" '
+                                                   b'media-type="text/css"/>')
+            zout.writestr(info, data)
+        zout.writestr("OEBPS/readalong/readalong.css", AUTHORS_CSS)
 
 
 def package(folder):
@@ -178,6 +197,24 @@ def test_the_original_epub_is_all_there_with_spans_added_and_skipped_matter_unvo
     ch1 = etree.fromstring(zf.read("OEBPS/ch1.xhtml"))
     refs = [a.get("href") for a in ch1.iter("{*}a")]
     assert refs == ["notes.xhtml#n1", "#fn2"] and {el.get("id") for el in ch1.iter()} >= {"fn2"}
+
+
+def test_14_generated_names_never_take_the_sources_and_a_read_along_book_is_narrated_anew(books):
+    _, folders = books
+    _, zf = package(folders["collides.epub"])
+    _, items, found = overlays(zf)
+    assert zf.read("OEBPS/readalong/readalong.css") == AUTHORS_CSS and items["mo-001"].get("media-type") == "text/css"
+    assert found and not any(smil.startswith("OEBPS/readalong/") for _, smil, _ in found)
+    _, first = package(folders["sample.epub"])
+    _, zf = package(folders["renarrated.epub"])
+    _, items, found = overlays(zf)
+    smils = sorted(i.get("href") for i in items.values() if i.get("media-type") == "application/smil+xml")
+    assert len(smils) == len(found) == len(overlays(first)[2])  # the book's own overlays replaced, not doubled
+    for doc, _, _ in found:
+        ids = [el.get("id") for el in etree.fromstring(zf.read(doc)).iter() if el.get("id")]
+        assert len(ids) == len(set(ids)), doc
+    manifest, _ = package(folders["controls.txt"])
+    assert [c.title for c in manifest.chapters] == ["CHAPTER I", "CHAPTERII"]
 
 
 def test_a_rerun_with_everything_cached_rebuilds_the_same_bytes(books):

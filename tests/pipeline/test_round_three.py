@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,22 @@ def test_15_a_long_input_name_gets_a_state_file_the_file_system_takes(tmp_path):
     for path in paths:
         write_json(path, {"ok": True})  # with its temp name, too: no "File name too long"
     assert layout.book_state(Path("a.txt")).name == "a.txt.json"  # short names are as they were: states found again
+
+
+def test_14_a_read_along_book_is_published_only_well_formed(tmp_path):
+    from pocket_batch.postproc.readalong.package import Package, container_xml, xml_text
+
+    opf = (b'<package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata/><manifest>'
+           b'<item id="a" href="a.xhtml" media-type="application/xhtml+xml"/></manifest><spine><itemref idref="a"/>'
+           b'</spine></package>')
+    authors = b"<html><body><p>An author's page, left as it is.</p></body></html>"
+    package = Package({"mimetype": b"application/epub+zip", "META-INF/container.xml": container_xml("OEBPS/p.opf"),
+                       "OEBPS/p.opf": opf, "OEBPS/a.xhtml": authors}, "book.epub")
+    package.set_meta("media:narrator", "Pocket TTS \x01voice\x1a")  # a voice name with control characters
+    package.write(tmp_path / "ok.epub")
+    assert b"Pocket TTS voice" in zipfile.ZipFile(tmp_path / "ok.epub").read("OEBPS/p.opf")
+    package.files["OEBPS/a.xhtml"] = b"<html><body><p>A heading \x01 made by us</p></body></html>"
+    with pytest.raises(PocketBatchError, match="OEBPS/a.xhtml would not be well-formed XML"):
+        package.write(tmp_path / "broken.epub")
+    assert not (tmp_path / "broken.epub").exists()
+    assert xml_text("CHAPTER\x01II\x1a") == "CHAPTERII"
