@@ -10,14 +10,14 @@ from markdown_it import MarkdownIt
 
 from pocket_batch.ingest.marks import escape
 from pocket_batch.ingest.structure import Extracted, Para, Section
-from pocket_batch.ingest.text import read_text_file
+from pocket_batch.ingest.text import read_book_text
 
 BREAK_INLINE = {"softbreak", "hardbreak"}
 
 
 def extract_markdown(path: Path) -> Extracted:
     # text_join off: an escaped bracket (`\\[`) stays a token of its own, so it stays escaped (ingest/marks.py).
-    tokens = MarkdownIt("commonmark").enable("table").disable("text_join").parse(read_text_file(path))
+    tokens = MarkdownIt("commonmark").enable("table").disable("text_join").parse(read_book_text(path))
     levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
     chapter_level = min(levels, default=0)
     title_level = None

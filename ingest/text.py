@@ -51,10 +51,14 @@ def _try(data: bytes, encoding: str, path: Path) -> str:
         raise PocketBatchError(f"{path}: undecodable text (not UTF-8, UTF-16 or cp1252; byte {exc.start})") from None
 
 
+def read_book_text(path: Path) -> str:
+    """A book's text; control characters (a DOS end-of-file Ctrl-Z, a stray \\x01) are not text and go."""
+    return CONTROL.sub("", read_text_file(path))
+
+
 def read_text_file(path: Path) -> str:
-    """A text file's text; control characters (a DOS end-of-file Ctrl-Z, a stray \\x01) are not text and go."""
     try:
-        return CONTROL.sub("", decode(path.read_bytes(), path))
+        return decode(path.read_bytes(), path)
     except OSError as exc:
         raise PocketBatchError(f"{path}: cannot read ({exc.strerror})") from None
 
@@ -77,7 +81,7 @@ def is_heading(block: str) -> bool:
 
 
 def extract_text(path: Path) -> Extracted:
-    text = read_text_file(path)
+    text = read_book_text(path)
     warnings = ["text looks like mojibake (UTF-8 decoded as cp1252 somewhere upstream)"] if MOJIBAKE.search(text) else []
     sections: list[Section] = [Section(path.stem, [], spoken_title=False)]
     for block in blocks(text):
