@@ -28,6 +28,7 @@ MATTER = {"cover": "cover", "titlepage": "title page", "title-page": "title page
 MATTER_TITLES = re.compile(r"^\s*(cover|title\s*page|half\s*title|copyright( page)?|(table of )?contents|index|"
                            r"colophon|imprint|list of (illustrations|figures|tables))\s*$", re.I)
 FEW_SENTENCES = 3  # matter guessed from a title or a copyright line alone is skipped only if this short
+NEAR_MISS = 5 * FEW_SENTENCES  # read, with a warning, up to this long; longer ones are chapters, read silently
 SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)]*(\s|$)")
 COPYRIGHT_TEXT = re.compile(r"all rights reserved|\bISBN\b|copyright \u00a9|\u00a9\s*\d{4}", re.I)
 XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([\w.-]+)[\"']")
@@ -265,5 +266,7 @@ def _title_matter(section: Section, warnings: list[str]) -> str | None:
     sentences = sum(len(SENTENCE_END.findall(p.text)) for p in section.paras)
     if sentences <= FEW_SENTENCES:
         return guess
+    if sentences > NEAR_MISS:  # plainly a chapter (a running copyright line in every section says nothing)
+        return None
     warnings.append(f"{section.title!r} is read: it looks like front matter ({guess}) but has {sentences} sentences")
     return None

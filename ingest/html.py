@@ -20,6 +20,7 @@ BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "td", "
               "table", "tr", "ul", "ol", "dl", "figure", "main", "body", "tbody", "thead", "center"}
 SILENT_TAGS = {"script", "style", "head", "img", "svg", "math", "audio", "video", "object", "nav",
                "rt", "rp", "noscript", "template"}
+MATH_TOKENS = {"mi", "mn", "mo", "mtext", "ms"}
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 NOTE_MARK = re.compile(r"^\W?(\d{1,3}|[ivxlc]{1,5}|[a-z]|[*\u2020\u2021\u00a7\u00b6]+)\W?$", re.I)
 PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, load_dtd=False,
@@ -86,6 +87,14 @@ def is_note(el, note_ids: set[str]) -> bool:
 
 def word_count(text: str) -> int:
     return len(text.split())
+
+
+def formula_words(math) -> int:
+    """A MathML formula's spoken length: one word per identifier, number and operator, and its text's words;
+    an annotation (its TeX source, say) is not part of it."""
+    return sum(word_count(el.text or "") if local(el) in ("mtext", "ms") else int(bool((el.text or "").strip()))
+               for el in math.iter() if local(el) in MATH_TOKENS
+               and not any(local(a) in ("annotation", "annotation-xml") for a in el.iterancestors()))
 
 
 @dataclass
@@ -157,7 +166,9 @@ class Walker:
             alt = " ".join((el.get("alttext") or "").split())
             if alt and self.reading.math == "alttext":
                 return False  # read by inline_text
-            self.omit("math", word_count(alt or " ".join(el.itertext())), alt[:40])
+            # Counted by its own words, or its alttext's if more: a placeholder alttext ("Alternative text not
+            # available") is four words for any formula.
+            self.omit("math", max(formula_words(el), word_count(alt)), alt[:40])
         elif tag == "img":
             alt = " ".join((el.get("alt") or "").split())
             if alt and self.reading.image_alt == "read":

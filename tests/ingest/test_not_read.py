@@ -64,3 +64,23 @@ def test_inspect_reports_words_not_read(tmp_path):
     report = inspect_book(notes_and_math_book().write(tmp_path / "poem.epub"))
     assert report.words_not_read == 184 + 13 + 9 + 13
     assert {n.kind for n in report.not_read} == {"notes", "math", "image text", "outside the reading order"}
+
+
+def test_8_math_is_counted_by_its_own_words_not_its_placeholder(tmp_path):
+    formula = ('<math xmlns="http://www.w3.org/1998/Math/MathML" alttext="Alternative text not available"><semantics>'
+               '<mrow><msup><mi>x</mi><mn>2</mn></msup><mo>+</mo><mi>y</mi><mo>=</mo><mn>3</mn>'
+               '<mtext>for all reals</mtext></mrow><annotation encoding="application/x-tex">x^2+y=3</annotation>'
+               '</semantics></math>')
+    book = sample_book(docs=[Doc("c1.xhtml", f"<h1>One</h1><p>So {formula} holds, and {formula} again.</p>")],
+                       toc=[("One", "c1.xhtml", [])], landmarks=[])
+    book = read_book(book.write(tmp_path / "b.epub"), estimate_tokens, 50)
+    assert words_by_kind(book)["math"] == 2 * 9  # x 2 + y = 3 for all reals: nine words each, not four
+
+
+def test_8_a_long_section_with_a_copyright_line_is_read_without_a_warning(tmp_path):
+    prose = "".join(f"<p>Sentence {n} of the chapter explains a matrix.</p>" for n in range(40))
+    footer = "<p>Copyright \u00a9 2020 The Author. All rights reserved.</p>"
+    docs = [Doc(f"c{n}.xhtml", f"<h1>Chapter {n}</h1>{prose}{footer}") for n in range(1, 6)]
+    book = read_book(sample_book(docs=docs, toc=[(f"Chapter {n}", f"c{n}.xhtml", []) for n in range(1, 6)],
+                                 landmarks=[]).write(tmp_path / "b.epub"), estimate_tokens, 50)
+    assert len(book.chapters) == 5 and not any("front matter" in w for w in book.warnings)
