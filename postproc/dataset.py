@@ -55,12 +55,28 @@ class Entry:
         return f"{self.voice.name}/{self.row.id}.wav"
 
 
-def split_of(text: str, config: CorpusConfig) -> str:
-    """By a hash of the text: stable as rows are appended, and one text is in one split for every voice."""
+def split_point(text: str, config: CorpusConfig) -> float:
+    """Where a text falls in [0, 1), by a hash: stable as rows are appended, the same for every voice."""
     digest = hashlib.sha256(f"{config.split_seed}:{text}".encode()).digest()
-    point = int.from_bytes(digest[:8], "big") / 2**64
-    train, validation, _ = config.splits
-    return "train" if point < train else "validation" if point < train + validation else "test"
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def assign_splits(texts: list[str], config: CorpusConfig) -> dict[str, str]:
+    """Text -> split, by its point against the ratios. A split with a share that no text falls into (20 prompts
+    and a 5% test split) takes the text whose point lies nearest its range, from the largest split, so each split
+    the card names has a row once there are as many distinct texts as splits."""
+    bounds = np.cumsum(config.splits)
+    points = {text: split_point(text, config) for text in dict.fromkeys(texts)}
+    chosen = {text: SPLITS[min(int(np.searchsorted(bounds, point, side="right")), 2)] for text, point in points.items()}
+    for n, split in enumerate(SPLITS):
+        members = {s: [t for t, c in chosen.items() if c == s] for s in SPLITS}
+        if members[split] or not config.splits[n] or len(points) < len(SPLITS):
+            continue
+        donor = max(SPLITS, key=lambda s: len(members[s]))
+        low, high = (bounds[n - 1] if n else 0.0), bounds[n]
+        nearest = min(members[donor], key=lambda t: max(low - points[t], points[t] - high, 0.0))
+        chosen[nearest] = split
+    return chosen
 
 
 def write_wav(target: Path, x: np.ndarray, config: CorpusConfig) -> int:
@@ -79,14 +95,21 @@ def write_wav(target: Path, x: np.ndarray, config: CorpusConfig) -> int:
 def write_dataset(config: CorpusConfig, source: ModelSource, voices: dict[str, Voice], entries: list[Entry],
                   failures: list[dict], cache: AudioCache) -> None:
     out, wavs = config.output, config.output / "wavs"
+    splits = assign_splits([e.chunk.normalized for e in entries], config)
+    before = _written(out / "manifest.jsonl", wavs, {e.file for e in entries}, config)
     rows = []
     for e in entries:
-        samples = write_wav(wavs / e.file, cache.read(e.key), config)
+        if (kept := before.get(e.file)) and kept["key"] == e.key:  # this take, evened so, is there: left as it is
+            samples, digest = kept["samples"], kept["sha256"]
+        else:
+            samples = write_wav(wavs / e.file, cache.read(e.key), config)
+            digest = sha256_file(wavs / e.file)
         rows.append({"id": e.row.id, "voice": e.voice.name, "file_name": e.file, "text": e.row.text,
-                     "normalized": e.chunk.normalized, "split": split_of(e.chunk.normalized, config),
+                     "normalized": e.chunk.normalized, "split": splits[e.chunk.normalized],
                      "samples": samples, "sample_rate": config.sample_rate,
                      "duration": round(samples / config.sample_rate, 3), "key": e.key,
-                     "seed": int(e.key[:12], 16), "model": source.fingerprint, "qa_flags": e.flags})
+                     "seed": int(e.key[:12], 16), "model": source.fingerprint, "qa_flags": e.flags,
+                     "evened": _evened(config), "sha256": digest})
     kept = {wavs / r["file_name"] for r in rows}
     for stale in wavs.glob("*/*.wav"):  # a take that no longer passes is not left for loaders to find
         if stale not in kept:
@@ -99,6 +122,23 @@ def write_dataset(config: CorpusConfig, source: ModelSource, voices: dict[str, V
     write_json(out / "report.json", {"kept": len(rows), "failed": len(failures), "failures": failures})
     write_corpus_report(out / "report.html", f"Corpus from {config.csv.name}", rows, failures, cache)
     _write_card(out / "README.md", config, source, voices, rows, failures)
+
+
+def _evened(config: CorpusConfig) -> list:
+    """What a dataset WAV is made with beyond its take: the same take evened otherwise is another file."""
+    return [config.target_lufs, config.ceiling, config.sample_rate]
+
+
+def _written(manifest: Path, wavs: Path, files: set[str], config: CorpusConfig) -> dict[str, dict]:
+    """file_name -> row, for the WAVs among `files` (this run's: never a path the manifest names) that an earlier
+    run wrote and that are still as it wrote them, with these settings: appending rows writes only the new ones."""
+    try:
+        rows = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return {}
+    return {row["file_name"]: row for row in rows
+            if isinstance(row, dict) and row.get("file_name") in files and row.get("evened") == _evened(config)
+            and isinstance(row.get("samples"), int) and (wavs / row["file_name"]).is_file() and sha256_file(wavs / row["file_name"]) == row.get("sha256")}
 
 
 def _write_audiofolder(folder: Path, wavs: Path, rows: list[dict]) -> None:

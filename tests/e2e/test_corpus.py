@@ -83,9 +83,13 @@ def test_200_rows_two_voices_load_with_datasets_and_ljspeech_then_append_20(corp
               for v in ("alba", "marius")}
     assert {row[0]: [int(n) for n in row[1:4]] for row in page.found["voices"]} == counts
 
+    written = {p: p.stat().st_mtime_ns for p in (config.output / "wavs").glob("*/*.wav")}
     config = corpus_config(prompts(tmp_path / "prompts.csv", range(220)))
     again = build_corpus(config, show_progress=False)
     assert (again.kept, again.synthesized) == (440, 40)  # exactly the 20 new rows, in both voices
+    # Item 9: and only their 40 WAVs are written; the 400 already there are left as they are.
+    now = {p: p.stat().st_mtime_ns for p in (config.output / "wavs").glob("*/*.wav")}
+    assert len(now) == 440 and {p for p in now if written.get(p) != now[p]} == set(now) - set(written)
 
 
 def test_failing_takes_are_regenerated_then_reported_and_left_out(corpus_config, tmp_path):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig, QAOptions
-from pocket_batch.postproc.dataset import SPLITS, split_of
+from pocket_batch.postproc.dataset import SPLITS, assign_splits
 from pocket_batch.postproc.qa import failing, qa_flags, silence_ratio
 
 QA = QAOptions()
@@ -54,9 +55,20 @@ def test_silence_ratio_of_silence_and_of_sound():
 def test_splits_follow_the_ratios_and_never_move_a_text():
     config = CorpusConfig(csv=Path("p.csv"))
     texts = [f"utterance number {n}" for n in range(4000)]
-    picked = [split_of(t, config) for t in texts]
+    splits = assign_splits(texts, config)
+    picked = [splits[t] for t in texts]
     share = {s: picked.count(s) / len(texts) for s in SPLITS}
     assert abs(share["train"] - 0.9) < 0.02 and abs(share["validation"] - 0.05) < 0.015
-    assert [split_of(t, config) for t in texts] == picked  # a text always lands in the same split
-    reseeded = [split_of(t, config.model_copy(update={"split_seed": 1})) for t in texts]
-    assert reseeded != picked
+    more = assign_splits(texts + [f"an appended line {n}" for n in range(500)], config)
+    assert [more[t] for t in texts] == picked  # a text stays in its split as rows are appended
+    reseeded = assign_splits(texts, config.model_copy(update={"split_seed": 1}))
+    assert [reseeded[t] for t in texts] != picked
+
+
+@pytest.mark.parametrize("count", [3, 5, 20, 40])
+def test_9_every_split_the_card_names_has_a_row_however_few_texts(count):
+    config = CorpusConfig(csv=Path("p.csv"))
+    texts = [f"prompt {n}" for n in range(count)]
+    splits = assign_splits(texts + texts[:2], config)  # a text twice (two voices) is one text, in one split
+    assert set(splits) == set(texts) and set(splits.values()) == set(SPLITS)
+    assert set(assign_splits(texts[:2], config).values()) <= set(SPLITS)  # fewer texts than splits: no demand
