@@ -428,9 +428,13 @@ def optional_values(args: list[str]) -> list[str]:
 
 def _run(args: list[str]) -> int:
     try:
-        code = app(args, standalone_mode=False)  # click returns an Exit's code instead of raising it
-        stop.check()
-        return code if isinstance(code, int) else 0
+        try:
+            code = app(args, standalone_mode=False)  # click returns an Exit's code instead of raising it
+            stop.check()
+            return code if isinstance(code, int) else 0
+        except Exception:
+            stop.check()  # after a stop, whatever ended the run (Ray's SystemError) is that stop
+            raise
     except PocketBatchError as exc:
         _error(str(exc))
         return exc.exit_code
@@ -442,7 +446,7 @@ def _run(args: list[str]) -> int:
         _error(os_error_line(exc))
         return ExitCode.COULD_NOT_RUN
     except KeyboardInterrupt:
-        _error("interrupted; run the same command again to resume where it stopped")
+        _error("stopped by Ctrl-C; run the same command again to resume where it stopped")
         return ExitCode.INTERRUPTED
     except Terminated:
         _error("stopped by SIGTERM; run the same command again to resume where it stopped")

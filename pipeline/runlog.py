@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pocket_batch.core.layout import OutputLayout
+from pocket_batch.pipeline import stop
 
 log = logging.getLogger("pocket_batch")
 
@@ -27,7 +28,10 @@ def run_log(output: Path) -> Iterator[Path]:
     try:
         yield path
     except BaseException as exc:
-        log.error("run stopped: %s: %s", type(exc).__name__, exc)
+        if asked := stop.requested():  # whatever exception carried it out (Ray's SystemError, say)
+            log.warning("run stopped by %s; the same command resumes it", asked)
+        else:
+            log.error("run stopped: %s: %s", type(exc).__name__, exc)
         raise
     finally:
         log.removeHandler(handler)

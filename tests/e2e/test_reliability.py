@@ -98,26 +98,31 @@ def test_a_full_or_read_only_disk_ends_in_one_line(small_model, notes, tmp_path,
     assert result.stderr.rstrip().endswith(reason) and "Traceback" not in result.stderr
 
 
-def test_sigterm_stops_a_ray_run_in_one_line_and_a_rerun_resumes(small_model, tmp_path):
+@pytest.mark.parametrize("how, code, name", [("SIGTERM", 143, "SIGTERM"), ("Ctrl-C", 130, "Ctrl-C")])
+def test_3_a_stop_during_ray_synthesis_is_one_line_and_a_rerun_resumes(small_model, tmp_path, how, code, name):
     (tmp_path / "inbox").mkdir()
-    write_book(tmp_path / "inbox" / "book.txt", sentences=12)
+    write_book(tmp_path / "inbox" / "book.txt", sentences=20)
     job = write_job(tmp_path, small_model, workers=2)
     run = subprocess.Popen([*CLI, "run", str(job)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                            start_new_session=True)
     out = tmp_path / "out"
     deadline = time.monotonic() + 300
-    while not list(out.glob("logs/*.log")) or "to synthesize" not in next(out.glob("logs/*.log")).read_text():
+    while not list((out / "cache").glob("*/*.wav")):  # synthesis under way: the driver waits inside Ray
         assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be stopped"
         time.sleep(0.1)
-    os.kill(run.pid, signal.SIGTERM)
+    if how == "SIGTERM":
+        os.kill(run.pid, signal.SIGTERM)
+    else:
+        os.killpg(run.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     try:
         stderr = run.communicate(timeout=120)[1]
     finally:
         kill_session(run.pid)  # whatever Ray left behind, should the test fail
     lines = [line for line in stderr.splitlines() if line.strip()]
-    assert run.returncode == 143, stderr
-    assert lines[-1] == "error: stopped by SIGTERM; run the same command again to resume where it stopped"
-    assert "Traceback" not in stderr and "SIGTERM" not in "".join(lines[:-1])
-    assert lock_holder(out) is None
+    assert run.returncode == code, stderr
+    assert lines[-1] == f"error: stopped by {name}; run the same command again to resume where it stopped"
+    assert "Traceback" not in stderr and "SystemError" not in stderr and name not in "".join(lines[:-1]), stderr
+    assert "run stopped by" in next(out.glob("logs/*.log")).read_text() and lock_holder(out) is None
+    assert not list(out.glob("book/*.m4b"))  # nothing half-written
     assert cli("run", job).returncode == 0
     assert (out / "book" / "manifest.json").is_file()

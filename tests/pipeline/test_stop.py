@@ -10,11 +10,12 @@ from pocket_batch.pipeline import stop
 
 @pytest.fixture
 def handler(monkeypatch):
-    monkeypatch.setattr(stop, "_requested", False)
-    previous = signal.getsignal(signal.SIGTERM), sys.unraisablehook
+    monkeypatch.setattr(stop, "_requested", None)
+    previous = signal.getsignal(signal.SIGTERM), sys.unraisablehook, signal.getsignal(signal.SIGINT)
     stop.install()
     yield
     signal.signal(signal.SIGTERM, previous[0])
+    signal.signal(signal.SIGINT, previous[2])
     sys.unraisablehook = previous[1]
 
 
