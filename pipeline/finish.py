@@ -19,13 +19,13 @@ from pocket_batch.synth.model.source import ModelSource
 from pocket_batch.synth.model.voices import Voice
 
 
-def finish_book(config: RunConfig, source: ModelSource, voice: Voice, cache: AudioCache, book: Book, folder: Path,
-                audio: dict[str, ChunkAudio], params: dict, verifier: str | None, on_chapter: OnChapter | None = None,
+def finish_book(config: RunConfig, source: ModelSource, voice: Voice, others: dict[str, Voice], cache: AudioCache,
+                book: Book, folder: Path, audio: dict[str, ChunkAudio], params: dict, verifier: str | None, on_chapter: OnChapter | None = None,
                 keep: frozenset[int] = frozenset(), redone: tuple[RedoneChunk, ...] = ()) -> Manifest:
-    """`audio` by chunk id; `verifier` names the verdicts' folder when the book was verified; chapters in
+    """`others`: the voices the book's chunks name besides the narrator, by name; `audio` by chunk id; `verifier` names the verdicts' folder when the book was verified; chapters in
     `keep` have their files already."""
     folder.mkdir(parents=True, exist_ok=True)
-    voice_info = voice.provenance | {"kind": voice.kind, "name": voice.name, "fingerprint": voice.fingerprint}
+    voice_info = described(voice)
     result = assemble(book, audio, Assembly(cache, folder, config.postproc, book_tags(book, voice.name), on_chapter),
                       keep)
     model = {"config": str(source.config_path), "fingerprint": source.fingerprint,
@@ -38,10 +38,16 @@ def finish_book(config: RunConfig, source: ModelSource, voice: Voice, cache: Aud
         (folder / "verify.json").unlink(missing_ok=True)  # a report of an earlier, verified render
     manifest = write_manifest(folder, book, result, config=config.model_dump(mode="json"),
                               model=model, voice=voice_info,
+                              voices={name: described(other) for name, other in others.items()},
                               loudness={"preset": config.postproc.loudness} | preset.model_dump(),
                               verifier=verifier, readalong=readalong, redone=list(redone))
     write_book_report(folder / "report.html", manifest, cache)
     return manifest
+
+
+def described(voice: Voice) -> dict:
+    """A voice as the manifest records it: where it came from (a clone's sample and consent, with their SHA-256)."""
+    return voice.provenance | {"kind": voice.kind, "name": voice.name, "fingerprint": voice.fingerprint}
 
 
 def _readalong(book: Book, result: Audiobook, options: PostprocOptions, narrator: str) -> ReadAlong | None:

@@ -287,7 +287,8 @@ class Run:
         verifier = self.verifier if self.verifies(book) else None
         folder = self.book_dir(book)
         with EncodeProgress(book.source.name) if self.show_progress else contextlib.nullcontext() as progress:
-            manifest = finish_book(self.config, self.source, self.voice, self.cache, book, folder, audio, params,
+            others = {c.voice: self.cast.others[c.voice] for c in book.chunks if c.voice}
+            manifest = finish_book(self.config, self.source, self.voice, others, self.cache, book, folder, audio, params,
                                    verifier.store.root.name if verifier else None,
                                    progress.chapter if progress else None, keep, redone)
         keys = keys if keys is not None else [c.key for ch in manifest.chapters for c in ch.chunks]

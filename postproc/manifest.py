@@ -20,8 +20,8 @@ from pocket_batch.postproc.placement import PlacedChunk
 from pocket_batch.postproc.readalong.build import ReadAlong
 
 
-MANIFEST_VERSION = 4  # 2: what is not read, by kind; every output file with its size and hash. 3: verification.
-# 4: the read-along book
+MANIFEST_VERSION = 5  # 2: what is not read, by kind; every output file with its size and hash. 3: verification.
+# 4: the read-along book. 5: every other voice the text names, with its provenance
 
 
 class WordEntry(Record):
@@ -172,7 +172,9 @@ class Manifest(Record):
     loudness: dict
     config: dict
     model: dict
-    voice: dict
+    voice: dict  # the narrator's
+    voices: dict[str, dict] = {}  # every other voice, by the name the text or map gives it: a clone's sample and
+    # consent record with their SHA-256, as the narrator's
     software: dict
     chapters: list[ChapterEntry]
     max_length_chunks: list[str]
@@ -225,7 +227,7 @@ def seconds(samples: int) -> float:
 
 
 def write_manifest(folder: Path, book: Book, result: Audiobook, *, config: dict, model: dict, voice: dict,
-                   loudness: dict, verifier: str | None = None, readalong: ReadAlong | None = None,
+                   voices: dict[str, dict], loudness: dict, verifier: str | None = None, readalong: ReadAlong | None = None,
                    redone: list | None = None) -> Manifest:
     out = folder
     placed = [p for c in result.chapters for p in c.placement.chunks]
@@ -245,7 +247,7 @@ def write_manifest(folder: Path, book: Book, result: Audiobook, *, config: dict,
                         sample_rate=SAMPLE_RATE, samples=result.samples, duration=seconds(result.samples),
                         chunks=sum(len(c.placement.chunks) for c in result.chapters),
                         distinct_chunks=len({p.audio.key for c in result.chapters for p in c.placement.chunks})),
-        loudness=loudness, config=config, model=model, voice=voice, software=software_versions(),
+        loudness=loudness, config=config, model=model, voice=voice, voices=voices, software=software_versions(),
         chapters=[_chapter(c, out) for c in result.chapters],
         max_length_chunks=[p.chunk.id for c in result.chapters for p in c.placement.chunks if p.audio.max_length],
         files=[_file(path, out) for path in (result.m4b, *result.subtitles, *(c.file for c in result.chapters),

@@ -89,15 +89,22 @@ def test_clone_without_consent_is_refused_before_anything_is_written(notes, make
 
 def test_24_bit_stereo_48k_sample_with_consent_is_cloned(make_config, tmp_path):
     text = tmp_path / "short.txt"
-    text.write_text("Hello there.")
+    letter = write_sample(tmp_path / "letter writer.wav", 3.0)
+    letter_consent = write_consent(letter)
+    text.write_text(f"Hello there.\n\n[voice: {letter}]A letter, in a clone of its own.[/voice]\n")
     sample = write_sample(tmp_path / "speaker.wav", 4.0, rate=48_000, channels=2, subtype="PCM_24")
     consent = write_consent(sample)
     config = make_config([text], voice=str(sample))
     render(config, show_progress=False)
-    voice = json.loads((config.output / "manifest.json").read_text())["voice"]
+    manifest = json.loads((config.output / "manifest.json").read_text())
+    voice = manifest["voice"]
     assert voice["kind"] == "clone"
     assert voice["sample_sha256"] == digest(sample)
     assert voice["consent_sha256"] == digest(consent)
+    # Item 19: a clone a voice mark names is recorded as the narrator's is, sample and consent by their SHA-256.
+    other = manifest["voices"][str(letter)]
+    assert other["kind"] == "clone" and other["sample_sha256"] == digest(letter)
+    assert other["consent_sha256"] == digest(letter_consent) and other["speaker"] == "Test Speaker"
 
 
 @pytest.mark.parametrize("seconds, amplitude, reason", [(0.5, 0.3, "at least"), (4.0, 0.0, "silent")])

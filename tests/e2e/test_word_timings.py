@@ -66,7 +66,7 @@ def spoken_book(tmp_path_factory):
     write_verify_report(out / "verify.json", result, backend.name)
     readalong = write_readalong(book, result, out / "Two Cities.readalong.epub", PostprocOptions(format="flac"),
                                 "the reading", by_word=True)
-    manifest = write_manifest(out, book, result, config={}, model={}, voice={}, loudness={},
+    manifest = write_manifest(out, book, result, config={}, model={}, voice={}, voices={}, loudness={},
                               verifier=backend.name, readalong=readalong)
     return out, manifest, book
 
