@@ -2,20 +2,27 @@
 
 The book is read again from its source (which must be the bytes that were rendered), every
 other chunk keeps the take the manifest names, and the chapters without a redone chunk keep
-their files. The M4B, subtitles, read-along book, manifest and review page are written again,
-each atomically; the manifest lists every redo with the key it replaced.
+their files. The M4B, subtitles, read-along book, manifest and review page are written again into
+a stage inside the book's folder and published together once every one is made: a redo that fails
+leaves the book as it was, never new audio under an old manifest. The manifest lists every redo
+with the key it replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pocket_batch.core.config import RunConfig
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.core.files import sha256_file
+from pocket_batch.core.files import SCRATCH_PREFIX, sha256_file
 from pocket_batch.core.layout import OutputLayout
 from pocket_batch.core.records import Book, ChunkAudio, Take
 from pocket_batch.postproc.manifest import MANIFEST, ChunkEntry, Manifest, RedoneChunk, read_manifest
@@ -77,12 +84,40 @@ def redo(folder: Path, ids: list[str], flagged: bool = False, seed: int | None =
         redone = tuple(manifest.redone) + tuple(record for _, record in fresh.values())
         touched = {c.chapter for c in book.chunks if c.id in fresh}
         keep = frozenset(ch.index for ch in book.chapters) - touched
-        manifest = run.finish_book(book, audio, manifest.model["params"], keep=keep, redone=redone)
+        with staged(folder) as stage:
+            manifest = run.finish_book(book, audio, manifest.model["params"], keep=keep, redone=redone, into=stage)
     log.info("redo %s: %d chunks, chapters %s written again", folder, len(fresh), sorted(touched))
     flags = {chunk_id: (list(take.verdict.flags) if take.verdict else []) + (["max length reached"] * take.max_length)
              for chunk_id, (take, _) in fresh.items()}
     return RedoResult(folder, [record for _, record in fresh.values()], flags, sorted(touched), synthesized,
                       time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def staged(folder: Path) -> Iterator[Path]:
+    """A stage for a book's outputs, holding its chapter files as they are (linked); on success every file in it
+    replaces its namesake in `folder`, the manifest last. On failure the stage goes and `folder` is untouched."""
+    stage = Path(tempfile.mkdtemp(dir=folder, prefix=f"{SCRATCH_PREFIX}redo-"))
+    try:
+        for kept in sorted((folder / "chapters").glob("*")):
+            if kept.is_file() and not kept.is_symlink():
+                (stage / "chapters").mkdir(exist_ok=True)
+                _link_or_copy(kept, stage / "chapters" / kept.name)
+        yield stage
+        made = sorted((p for p in stage.rglob("*") if p.is_file()), key=lambda p: (p.name == MANIFEST, str(p)))
+        for path in made:
+            target = folder / path.relative_to(stage)
+            target.parent.mkdir(exist_ok=True)
+            os.replace(path, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, target)
 
 
 def _render_config(manifest: Manifest, folder: Path, workers: int | None) -> RunConfig:

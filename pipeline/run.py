@@ -281,15 +281,16 @@ class Run:
                           warnings=book.warnings, **book_outputs(folder, manifest), **counts)
 
     def finish_book(self, book: Book, audio: dict[str, ChunkAudio], params: dict, keys: list[str] | None = None,
-                    keep: frozenset[int] = frozenset(), redone: tuple[RedoneChunk, ...] = ()) -> Manifest:
+                    keep: frozenset[int] = frozenset(), redone: tuple[RedoneChunk, ...] = (),
+                    into: Path | None = None) -> Manifest:
         """Every output of the book, and its state marked done with `keys` (by default the manifest's);
-        chapters in `keep` have their files already (see `redo`)."""
+        chapters in `keep` have their files already, and `into` is a stage the outputs are made in (see `redo`)."""
         verifier = self.verifier if self.verifies(book) else None
         folder = self.book_dir(book)
         with EncodeProgress(book.source.name) if self.show_progress else contextlib.nullcontext() as progress:
             others = {c.voice: self.cast.others[c.voice] for c in book.chunks if c.voice}
-            manifest = finish_book(self.config, self.source, self.voice, others, self.cache, book, folder, audio, params,
-                                   verifier.store.root.name if verifier else None,
+            manifest = finish_book(self.config, self.source, self.voice, others, self.cache, book, into or folder, audio,
+                                   params, verifier.store.root.name if verifier else None,
                                    progress.chapter if progress else None, keep, redone)
         keys = keys if keys is not None else [c.key for ch in manifest.chapters for c in ch.chunks]
         self._write_state(book.source, folder, keys, status=DONE, audio_seconds=manifest.outputs.duration)

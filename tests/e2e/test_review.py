@@ -180,3 +180,25 @@ def test_a_redone_chunk_of_a_verified_book_is_heard_again_and_keeps_its_takes(sm
     assert after.verification.verified == before.verification.verified
     assert chunk.id in after.verification.flagged and [r.id for r in after.redone] == [chunk.id]
 
+
+
+def test_19_a_redo_that_fails_late_leaves_the_book_as_it_was(rendered, tmp_path, monkeypatch):
+    from pocket_batch.pipeline import finish
+
+    out = tmp_path / "out"
+    shutil.copytree(rendered.output, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file() and "logs" not in p.parts}
+
+    def full_disk(*args, **kwargs):  # the last output of all: the M4B, chapters and read-along are made by now
+        raise OSError(28, "No space left on device", str(out / "report.html"))
+
+    monkeypatch.setattr(finish, "write_book_report", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        redo(out, ["ch002-s00002"], show_progress=False)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file() and "logs" not in p.parts}
+    changed = {name for name in before if after.get(name) != before[name]} | (set(after) - set(before))
+    assert {name.parts[0] for name in changed} <= {".pocket-batch", "cache"}  # the new take is cached, nothing else
+    monkeypatch.undo()
+    result = redo(out, ["ch002-s00002"], show_progress=False)  # the same redo, once there is room
+    assert result.chapters == [2] and read_manifest(out).intact(out)
+    assert not list(out.rglob(".pocket-batch-scratch-*"))
