@@ -10,7 +10,6 @@ from typing import Annotated, Optional
 
 import typer
 from pydantic import BaseModel, ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from pocket_batch.core.config import (CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
@@ -339,7 +338,7 @@ def bench_synth(
     """Stock pocket-tts (fp32, int8) vs the pipeline (batch 1, batched), same chunks, one session."""
     from pocket_batch.benchmarks.synth import bench_synth as run
 
-    run(chunks, workers, batch_size, model_dir, only, Console(width=170), repeat, verify, voice_seconds)  # a wide table, even in a log
+    run(chunks, workers, batch_size, model_dir, only, views.wide(), repeat, verify, voice_seconds)  # a wide table, even in a log
 
 
 @bench_app.command("decoder")
@@ -353,7 +352,7 @@ def bench_decoder(
     """Mimi's decoder in fp32, bf16 and with int8 linear layers on the same latents: ms per frame, SNR against fp32."""
     from pocket_batch.benchmarks.decoder import bench_decoder as run
 
-    run(chunks, model_dir, Console(width=170), rounds, language)
+    run(chunks, model_dir, views.wide(), rounds, language)
 
 
 @bench_app.command("driver")
@@ -367,7 +366,7 @@ def bench_driver(
     """The driver's own CPU per chunk, with instant stand-in workers: how many real workers one driver feeds."""
     from pocket_batch.benchmarks.driver import bench_driver as run
 
-    run(workers, chunks, batch_size, worker_rate, Console(width=170), pace)
+    run(workers, chunks, batch_size, worker_rate, views.wide(), pace)
 
 
 @bench_app.command("postproc")
@@ -382,7 +381,7 @@ def bench_postproc(
     from pocket_batch.benchmarks.postproc import bench_postproc as run
 
     workdir.mkdir(parents=True, exist_ok=True)
-    run(hours, model_dir, workdir, loudness, Console(width=170), readalong)
+    run(hours, model_dir, workdir, loudness, views.wide(), readalong)
 
 
 def main() -> None:

@@ -21,6 +21,11 @@ err = Console(stderr=True, markup=False, highlight=False)
 out = Console(markup=False, highlight=False)
 
 
+def wide() -> Console:
+    """A benchmark's console: a wide table, even in a log; text as it is, like every console here."""
+    return Console(width=170, markup=False, highlight=False)
+
+
 def labelled(label: str, style: str, message: str) -> Text:
     """`label` in its colour, then the message as it is."""
     return Text.assemble((label, style), " ", message)
