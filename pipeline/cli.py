@@ -99,7 +99,7 @@ def render(
     every chunk verified with a speech recognizer (exit 4 when some still fail, listed in verify.json)."""
     from pocket_batch.ingest.dialogue import read_voice_map
     from pocket_batch.ingest.selection import parse_seconds
-    from pocket_batch.pipeline.run import render as run_render
+    from pocket_batch.synth.model.source import ModelSource
 
     config = RunConfig(
         inputs=tuple(inputs), output=output, voice=voice, consent=consent,
@@ -115,6 +115,9 @@ def render(
         chunk_timeout=chunk_timeout,
         verify=VerifyOptions(enabled=verify, backend=verify_backend, max_wer=verify_max_wer, retries=verify_retries),
     )
+    ModelSource(config.model).require()  # offline without the model: its one line before the run's imports
+    from pocket_batch.pipeline.run import render as run_render
+
     result = run_render(config)
     views.show_runs([result])
     if result.failed:

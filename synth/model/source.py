@@ -171,12 +171,25 @@ class ModelSource:
         } | ({"decoder": "bf16"} if self.options.decoder == "bf16" else {})
           | ({"decoder_linears": "int8"} if self.options.decoder_int8 else {}))[:16]
 
-    @property
+    @cached_property
     def file_refs(self) -> list[str]:
-        """The weight and tokenizer files the config names: local paths, or `hf://` references."""
-        config = self.config
-        return [ref for ref in (config.weights_path, config.flow_lm.weights_path, config.mimi.weights_path,
-                                config.flow_lm.lookup_table.tokenizer_path) if ref]
+        """The weight and tokenizer files the config names: local paths, or `hf://` references. Read from the
+        YAML as it is, without pocket-tts (seconds of imports), so `require` can answer at once."""
+        try:
+            raw = yaml.safe_load(self.config_path.read_text()) or {}
+            flow = raw.get("flow_lm") or {}
+            refs = (raw.get("weights_path"), flow.get("weights_path"), (raw.get("mimi") or {}).get("weights_path"),
+                    (flow.get("lookup_table") or {}).get("tokenizer_path"))
+        except (AttributeError, yaml.YAMLError):  # not a mapping: the config's own check says what is wrong
+            return []
+        return [str(ref) for ref in refs if ref]
+
+    def require(self) -> None:
+        """The model's files are on disk, or Hugging Face can be reached: decided before anything heavy loads,
+        so a start without either ends in its one line within a second, not after seconds of imports."""
+        if self.fetches and not hub_reachable():
+            raise PocketBatchError(UNREACHABLE.format(what="the Pocket TTS model", reason="Hugging Face is not reachable "
+                                                      "and its files are not in the local cache"))
 
     @cached_property
     def fetches(self) -> bool:

@@ -52,7 +52,7 @@ def test_5_an_unreachable_hub_is_decided_once_without_retries(notes, tmp_path):
     result = run(notes, "--voice", "fantine", "-o", tmp_path / "out", env={"HF_ENDPOINT": "http://127.0.0.1:9"})
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()  # no "Retrying in 8s [Retry 4/5]" before it
-    assert line.startswith("error: could not fetch the Pocket TTS tokenizer from Hugging Face") and "make-random" in line
+    assert line.startswith("error: could not fetch the Pocket TTS model from Hugging Face") and "make-random" in line
 
 
 def test_5_a_model_on_disk_never_asks_the_hub(small_model):
