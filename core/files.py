@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,6 +92,21 @@ def read_record(path: Path, kind: type[T]) -> T:
     """The record `write_record` kept at `path`, validated against its type: OSError if it cannot be read,
     ValueError (pydantic's errors are ValueErrors) if it is not JSON or not such a record."""
     return _adapter(kind).validate_json(path.read_bytes())
+
+
+def link_file(source: Path, link: Path) -> None:
+    """`link` names the same file as `source` (replacing whatever it named), or, on a file system without hard
+    links, holds a copy of it."""
+    if link.exists() and link.samefile(source):
+        return
+    link.parent.mkdir(parents=True, exist_ok=True)
+    temporary = link.with_name(f".{link.name}.link")
+    temporary.unlink(missing_ok=True)
+    try:
+        os.link(source, temporary)
+    except OSError:  # a file system without hard links: a copy
+        shutil.copyfile(source, temporary)
+    os.replace(temporary, link)
 
 
 def sha256_file(path: Path, block: int = 1 << 20) -> str:

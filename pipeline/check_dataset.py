@@ -43,7 +43,10 @@ def _hear(recording: Recording, options: VerifyOptions, backend: Backend) -> tup
     global _backend  # one recognizer per process: its decoders load on its first recording
     if _backend is None or _backend.fingerprint != backend.fingerprint:
         _backend = backend
-    audio, rate = sf.read(recording.audio, dtype="float32", always_2d=True)
+    try:
+        audio, rate = sf.read(recording.audio, dtype="float32", always_2d=True)
+    except (OSError, RuntimeError) as exc:  # a header that opens over samples that do not decode
+        raise PocketBatchError(f"{recording.audio}: not readable audio ({exc})") from None
     mono = audio.mean(axis=1)
     if not mono.size:  # nothing to hear: flagged as it is, not given to the recognizer
         return Verdict(backend.name, "", 1.0, None, ("empty: the recording has no samples",)), 0, rate

@@ -22,7 +22,7 @@ from pathlib import Path
 from pocket_batch.core.config import RunConfig
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.core.files import SCRATCH_PREFIX, sha256_file
+from pocket_batch.core.files import SCRATCH_PREFIX, link_file, sha256_file
 from pocket_batch.core.layout import OutputLayout
 from pocket_batch.core.records import Book, ChunkAudio, Take
 from pocket_batch.postproc.manifest import MANIFEST, ChunkEntry, Manifest, RedoneChunk, read_manifest
@@ -101,8 +101,7 @@ def staged(folder: Path) -> Iterator[Path]:
     try:
         for kept in sorted((folder / "chapters").glob("*")):
             if kept.is_file() and not kept.is_symlink():
-                (stage / "chapters").mkdir(exist_ok=True)
-                _link_or_copy(kept, stage / "chapters" / kept.name)
+                link_file(kept, stage / "chapters" / kept.name)
         yield stage
         made = sorted((p for p in stage.rglob("*") if p.is_file()), key=lambda p: (p.name == MANIFEST, str(p)))
         for path in made:
@@ -111,13 +110,6 @@ def staged(folder: Path) -> Iterator[Path]:
             os.replace(path, target)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # a file system without hard links
-        shutil.copy2(source, target)
 
 
 def _render_config(manifest: Manifest, folder: Path, workers: int | None) -> RunConfig:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import soundfile as sf
 from pocket_batch.ingest.csvfile import Utterance
 from pocket_batch.core.audio import resample
 from pocket_batch.core.config import SAMPLE_RATE, SYNTHETIC, CorpusConfig
-from pocket_batch.core.files import atomic_open, atomic_path, sha256_file, write_json
+from pocket_batch.core.files import atomic_open, atomic_path, link_file, sha256_file, write_json
 from pocket_batch.core.records import Chunk, ChunkAudio
 from pocket_batch.postproc.report import write_corpus_report
 from pocket_batch.postproc.loudness import chunk_level, db_to_gain, limit
@@ -150,7 +148,7 @@ def _write_audiofolder(folder: Path, wavs: Path, rows: list[dict]) -> None:
         for stale in (p for p in target.glob("*/*.wav") if p not in wanted):
             stale.unlink()
         for r in chosen:
-            _link(wavs / r["file_name"], target / r["file_name"])
+            link_file(wavs / r["file_name"], target / r["file_name"])
         if chosen:
             _write_jsonl(target / "metadata.jsonl", [{"file_name": r["file_name"], "transcription": r["normalized"],
                                                      "text": r["text"], "speaker": r["voice"]} for r in chosen])
@@ -159,20 +157,6 @@ def _write_audiofolder(folder: Path, wavs: Path, rows: list[dict]) -> None:
             for empty in sorted(target.glob("**/*"), reverse=True) + ([target] if target.is_dir() else []):
                 if empty.is_dir() and not any(empty.iterdir()):
                     empty.rmdir()
-
-
-def _link(source: Path, link: Path) -> None:
-    """`link` names the same file as `source` (a new WAV replaces an older take's link)."""
-    if link.exists() and link.samefile(source):
-        return
-    link.parent.mkdir(parents=True, exist_ok=True)
-    temporary = link.with_name(f".{link.name}.link")
-    temporary.unlink(missing_ok=True)
-    try:
-        os.link(source, temporary)
-    except OSError:  # a file system without hard links: a copy
-        shutil.copyfile(source, temporary)
-    os.replace(temporary, link)
 
 
 def _write_ljspeech(path: Path, rows: list[dict]) -> None:

@@ -112,8 +112,9 @@ class Package:
             if item.get("media-overlay") in ids:
                 del item.attrib["media-overlay"]
         for meta in list(self.el("metadata").iter(f"{{{OPF}}}meta")):
-            if meta.get("property", "").startswith("media:") and (meta.get("refines") or "#").lstrip("#") in ids | {""}:
-                meta.getparent().remove(meta)
+            refines = (meta.get("refines") or "").removeprefix("#")
+            if meta.get("property", "").startswith("media:") and (not refines or refines in ids):
+                meta.getparent().remove(meta)  # the book's and each removed overlay's durations, narrator, style
         return len(overlays)
 
     def _unwrap_spans(self, path: str, ids: set[str]) -> None:
