@@ -157,6 +157,9 @@ class PostprocOptions(Strict):
 # Word error rate over which each recognizer calls a take garbled: pocketsphinx heard correct natural speech
 # at up to 0.29 (docs/design.md); whisper hears correct speech well, so past 0.3 words are wrong.
 MAX_WER = {"pocketsphinx": 0.5, "whisper": 0.3}
+Check = Literal["words", "voice", "quality", "mos"]
+# DNSMOS costs about 0.36 s of one core per take of up to 9 s (more than hearing it): asked for, not default.
+DEFAULT_CHECKS: tuple[Check, ...] = ("words", "voice", "quality")
 
 
 class VerifyOptions(Strict):
@@ -171,6 +174,28 @@ class VerifyOptions(Strict):
     max_misfit: float = 0.2  # the text's fit, per frame, may be this much worse than free recognition's
     max_word_misfit: float = 3.0  # two words in a row this much worse are missing from the audio
     whisper_model: str = "small.en"  # faster-whisper weights, from the Hugging Face cache
+    checks: tuple[Check, ...] = Field(
+        DEFAULT_CHECKS, description="What is checked: words (the recognizer), voice (speaker likeness), quality "
+                                    "(noise, clipping, pauses, cut endings, pace), mos (DNSMOS scores: slower).")
+    # A voice the recognizer cannot hear: the median word error rate of its first takes past this, over at
+    # least `unheard_min_takes` of them (espeak's en-us+m3: 0.62, +f2: 0.08; a human reading: 0.09; docs/guide/checks.md).
+    unheard_wer: float = 0.4
+    unheard_min_takes: int = 5
+    min_similarity: float = Field(0.6, description="Speaker similarity to the voice's reference under which a take is "
+                                                   "another voice, whatever the book's own takes say.")
+    similarity_margin: float = 0.12  # ... or this far under the median of the voice's takes (and 4 robust sigmas)
+    # Voiced seconds under which a take's embedding is too unsteady to judge (a human reading's 1.5 s clauses
+    # reach 0.74 of their speaker's centroid, 0.54 at 0.7 s: docs/guide/checks.md).
+    voice_min_seconds: float = 2.0
+    min_snr_db: float = 12.0  # a take noisier than this is flagged, whatever the others
+    snr_margin_db: float = 12.0  # ... or this far under the median of its voice's takes
+    max_pause: float = 2.5  # seconds of silence inside a take
+    max_end_db: float = -12.0  # a take whose last 20 ms are this loud against its peak ends mid-sound
+    max_clipped: float = 0.001  # fraction of samples at full scale
+    pace_ratio: float = 1.8  # seconds per word this many times the voice's median, or as many times under
+    pace_min_words: int = 4  # takes with fewer words are too short to judge their pace
+    mos_margin: float = 1.0  # DNSMOS BAK or OVRL this far under the voice's median
+    min_mos: float = 2.0  # DNSMOS BAK or OVRL under this, whatever the others
 
 
 class Synthesis(Strict):

@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     COULD_NOT_RUN = 2
     LOCKED = 3
     FLAGGED = 4
+    UNVERIFIED = 5
     INTERRUPTED = 130
     TERMINATED = 143
 
@@ -24,6 +25,8 @@ EXIT_MEANINGS = {
                             "or cluster, a full disk or a read-only folder (one line names the file and the reason)",
     ExitCode.LOCKED: "another run holds the output folder; this one touched nothing",
     ExitCode.FLAGGED: "every input finished, but some chunks still fail verification (listed in each book's verify.json)",
+    ExitCode.UNVERIFIED: "every input finished and nothing is flagged, but the words of some chunks could not be verified: "
+                         "the recognizer cannot hear their voice (one line names it; verify.json lists them)",
     ExitCode.INTERRUPTED: "Ctrl-C; rerunning the same command resumes where it stopped",
     ExitCode.TERMINATED: "SIGTERM (128 + 15); rerunning the same command resumes where it stopped",
 }

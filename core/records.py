@@ -92,8 +92,34 @@ class WordTime:
 
 
 @dataclass(frozen=True)
+class Sound:
+    """What one take sounds like, measured on its audio alone (verify/sound.py, verify/speaker.py)."""
+
+    seconds: float
+    voiced_seconds: float  # without its silences: what pace and the speaker embedding rest on
+    snr_db: float  # loud frames over the noise floor (its quietest tenth)
+    clipped: float  # fraction of samples at full scale
+    longest_pause: float  # seconds of the longest silence between two sounds
+    end_db: float  # the last 20 ms against the loudest 20 ms: near 0, the take ends mid-sound
+    embedding: tuple[float, ...] = ()  # the speaker embedding, when the voice check runs
+    mos: tuple[float, float, float] | None = None  # DNSMOS SIG, BAK, OVRL, when the mos check runs
+
+
+# A flag's kind is the word before its colon; every kind not named here is about the words.
+FLAG_KINDS = ("words", "voice", "quality", "pace")
+
+
+def flag_kind(flag: str) -> str:
+    kind = flag.split(":", 1)[0]
+    return kind if kind in FLAG_KINDS else "words"
+
+
+@dataclass(frozen=True)
 class Verdict:
-    """What verification found in one chunk's audio: no flags means it says its text."""
+    """What verification found in one take's audio: no flags means it says its text, in its voice, cleanly.
+
+    The recognizer's fields and `sound` are measured on the take alone and stored by its audio key;
+    the rest is judged against the book's (or dataset's) own takes of the same voice (verify/gates.py)."""
 
     backend: str
     transcript: str  # what the recognizer heard, normalized words
@@ -101,10 +127,33 @@ class Verdict:
     misfit: float | None  # how much worse the text fits the audio than free recognition (None: it did not align)
     flags: tuple[str, ...] = ()
     words: tuple[WordTime, ...] = ()  # aligned text words, in samples of the chunk
+    sound: Sound | None = None
+    similarity: float | None = None  # to the voice's reference: its cloned sample, else the book's centroid of it
+    drift: float | None = None  # to the book's centroid of the voice (the same as similarity without a sample)
+    pace: float | None = None  # voiced seconds per word
+    words_checked: bool = True  # False: the recognizer cannot hear this voice; its word flags are `advisory`
+    advisory: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
         return not self.flags
+
+    @property
+    def status(self) -> str:
+        """passed, flagged, or unverified (nothing flagged, but its words could not be checked)."""
+        return "flagged" if self.flags else "passed" if self.words_checked else "unverified"
+
+    def count(self, kind: str) -> int:
+        return sum(flag_kind(f) == kind for f in self.flags)
+
+    def scores(self) -> dict[str, float]:
+        """The take's scores as flat numbers: what the manifest, the reports and a corpus's columns carry."""
+        out = {"similarity": self.similarity, "drift": self.drift, "pace": self.pace}
+        if sound := self.sound:
+            out |= {"snr_db": sound.snr_db, "clipped": sound.clipped, "longest_pause": sound.longest_pause,
+                    "end_db": sound.end_db}
+            out |= dict(zip(("mos_sig", "mos_bak", "mos_ovrl"), sound.mos or ()))
+        return {name: value for name, value in out.items() if value is not None}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from pocket_batch.core.errors import PocketBatchError
 
 TEXT_COLUMNS = ("transcription", "normalized_text", "normalized", "text", "sentence", "transcript")
+SPEAKER_COLUMNS = ("speaker", "speaker_id", "voice")  # whose voice a row is, where the metadata says
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Recording:
     text: str
     audio: Path
     where: str  # the metadata file and line, for messages
+    speaker: str = ""  # whose voice: its speaker column, else the folder its audio is in (the quality gates' group)
 
 
 def read_dataset(folder: Path) -> list[Recording]:
@@ -80,7 +82,8 @@ def _ljspeech(metadata: Path, wavs: Path) -> list[Recording]:
             raise PocketBatchError(f"{metadata} line {n}: expected id|text or id|text|normalized")
         text = fields[2] if len(fields) > 2 and fields[2].strip() else fields[1]
         where = f"{metadata} line {n}"
-        recordings.append(Recording(fields[0], text, _inside(wavs, f"{fields[0]}.wav", where), where))
+        audio = _inside(wavs, f"{fields[0]}.wav", where)
+        recordings.append(Recording(fields[0], text, audio, where, _folder(wavs, audio, metadata.parent.name)))
     return recordings
 
 
@@ -112,9 +115,16 @@ def _audiofolder(metadata: Path) -> list[Recording]:
         if not isinstance(row.get("file_name"), str) or column is None or not isinstance(row[column], str):
             raise PocketBatchError(f"{where}: needs file_name and a text column ({', '.join(TEXT_COLUMNS)}), "
                                    "both text")
-        recordings.append(Recording(row["file_name"], row[column], _inside(metadata.parent, row["file_name"], where),
-                                    where))
+        audio = _inside(metadata.parent, row["file_name"], where)
+        speaker = next((str(row[c]) for c in SPEAKER_COLUMNS if row.get(c) not in (None, "")), None)
+        recordings.append(Recording(row["file_name"], row[column], audio, where,
+                                    speaker or _folder(metadata.parent, audio, metadata.parent.name)))
     return recordings
+
+
+def _folder(root: Path, audio: Path, name: str) -> str:
+    """The folder of a recording, relative to `root`: `alba` for a corpus's voice folders; `name` for `root`."""
+    return audio.parent.relative_to(root).as_posix() if audio.parent != root else name
 
 
 def _inside(folder: Path, name: str, where: str) -> Path:

@@ -1,15 +1,17 @@
-"""`pocket-batch verify DATASET`: the same check as a run's, over recordings that already exist.
+"""`pocket-batch verify DATASET`: the same checks as a run's, over recordings that already exist.
 
-Each recording is heard by the recognizer against its transcript; verify.json gets, per
-utterance, the transcript heard, the word error rate, the flags and the aligned word times.
-Recordings are spread over one process per core, each with its own recognizer.
+Each recording is heard by the recognizer against its transcript and measured (speaker embedding,
+noise, pauses, ending, pace); then each is judged against the recordings of its own speaker (its
+speaker column, else its folder), the reference being their robust centroid. verify.json gets, per
+utterance, the transcript heard, the word error rate, the scores, the flags and the aligned word
+times. Recordings are spread over one process per core, each with its own models.
 """
 
 from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile as sf
@@ -20,8 +22,10 @@ from pocket_batch.core.files import write_json
 from pocket_batch.core.records import Verdict
 from pocket_batch.ingest.datasets import Recording, read_dataset
 from pocket_batch.verify.backends import make_backend, verdicts_fingerprint
+from pocket_batch.verify.gates import Gates, Heard
 from pocket_batch.verify.hearing import Backend
 from pocket_batch.verify.judge import verify_audio
+from pocket_batch.verify.words import words
 
 
 @dataclass(frozen=True)
@@ -29,19 +33,24 @@ class DatasetCheck:
     report: Path
     verdicts: list[tuple[Recording, Verdict]]
     seconds: float  # of audio heard
+    notes: list[str]  # one line per speaker the recognizer cannot hear
 
     @property
     def flagged(self) -> list[tuple[Recording, Verdict]]:
         return [(r, v) for r, v in self.verdicts if not v.passed]
 
+    @property
+    def unverified(self) -> list[tuple[Recording, Verdict]]:
+        return [(r, v) for r, v in self.verdicts if v.status == "unverified"]
+
 
 _backend: Backend | None = None
 
 
-def _hear(recording: Recording, options: VerifyOptions, backend: Backend) -> tuple[Verdict, int, int]:
-    """The recording's verdict, its sample count and its rate (word times are in its samples)."""
+def _hear(recording: Recording, options: VerifyOptions, backend: Backend | None) -> tuple[Verdict, int, int]:
+    """The recording's verdict as measured alone, its sample count and its rate (word times are in its samples)."""
     global _backend  # one recognizer per process: its decoders load on its first recording
-    if _backend is None or _backend.fingerprint != backend.fingerprint:
+    if backend is not None and (_backend is None or _backend.fingerprint != backend.fingerprint):
         _backend = backend
     try:
         audio, rate = sf.read(recording.audio, dtype="float32", always_2d=True)
@@ -50,7 +59,7 @@ def _hear(recording: Recording, options: VerifyOptions, backend: Backend) -> tup
     mono = audio.mean(axis=1)
     if not mono.size:  # nothing to hear: flagged as it is, not given to the recognizer
         return Verdict(backend.name, "", 1.0, None, ("empty: the recording has no samples",)), 0, rate
-    return verify_audio(_backend, mono, rate, recording.text, options), mono.size, rate
+    return verify_audio(_backend if backend else None, mono, rate, recording.text, options), mono.size, rate
 
 
 def _check_readable(recordings: list[Recording]) -> None:
@@ -67,8 +76,9 @@ def check_dataset(folder: Path, options: VerifyOptions, report: Path | None = No
                   workers: int | None = None) -> DatasetCheck:
     recordings = read_dataset(folder)
     _check_readable(recordings)
-    backend = make_backend(options, [r.text for r in recordings])
-    backend.check()
+    backend = make_backend(options, [r.text for r in recordings]) if "words" in options.checks else None
+    if backend:
+        backend.check()
     report = report or folder / "verify.json"
     workers = workers or os.cpu_count() or 1
     if workers == 1:
@@ -77,18 +87,25 @@ def check_dataset(folder: Path, options: VerifyOptions, report: Path | None = No
         with ProcessPoolExecutor(workers) as pool:
             heard = list(pool.map(_hear, recordings, [options] * len(recordings), [backend] * len(recordings),
                                   chunksize=4))
-    verdicts = [(r, v) for r, (v, _, _) in zip(recordings, heard)]
+    takes = [Heard(r.speaker, len(words(r.text)), v) for r, (v, _, _) in zip(recordings, heard)]
+    gates = Gates(options, takes)
+    verdicts = [(r, gates.judge(take)) for r, take in zip(recordings, takes)]
+    notes = gates.notes(backend.name if backend else options.backend)
     write_json(report, {
-        "dataset": str(folder), "verifier": verdicts_fingerprint(backend, options),
+        "dataset": str(folder), "verifier": verdicts_fingerprint(backend, options) if backend else "",
+        "checks": list(options.checks), "notes": notes,
         "utterances": len(verdicts), "flagged": sum(not v.passed for _, v in verdicts),
-        "results": [{"id": r.id, "audio": str(r.audio.relative_to(folder)), "text": r.text} | _verdict(v, rate)
-                    for r, (v, _, rate) in zip(recordings, heard)],
+        "unverified": sum(v.status == "unverified" for _, v in verdicts),
+        "results": [{"id": r.id, "audio": str(r.audio.relative_to(folder)), "text": r.text, "speaker": r.speaker}
+                    | _verdict(v, rate) for (r, v), (_, _, rate) in zip(verdicts, heard)],
     })
-    return DatasetCheck(report, verdicts, sum(samples / rate for _, samples, rate in heard))
+    return DatasetCheck(report, verdicts, sum(samples / rate for _, samples, rate in heard), notes)
 
 
 def _verdict(verdict: Verdict, rate: int) -> dict:
-    data = asdict(verdict)
-    data["words"] = [[w.word, round(w.start / rate, 3), round(w.end / rate, 3)] for w in verdict.words]  # seconds
-    data["passed"] = verdict.passed
-    return data
+    return {
+        "status": verdict.status, "passed": verdict.passed, "flags": list(verdict.flags),
+        "advisory": list(verdict.advisory), "transcript": verdict.transcript, "wer": verdict.wer,
+        "misfit": verdict.misfit, "scores": verdict.scores(),
+        "words": [[w.word, round(w.start / rate, 3), round(w.end / rate, 3)] for w in verdict.words],  # seconds
+    }

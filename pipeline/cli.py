@@ -6,14 +6,14 @@ import difflib
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, get_args
 
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
 from pocket_batch.core.config import (CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
-                                     QAOptions, RunConfig, Synthesis, VerifyOptions)
+                                     QAOptions, RunConfig, Synthesis, VerifyOptions, Check)
 from pocket_batch.core.errors import ExitCode, PocketBatchError, Terminated, os_error_line
 from pocket_batch.pipeline import stop, views
 from pocket_batch.pipeline.views import err
@@ -55,6 +55,19 @@ Verify = Annotated[Optional[bool], option(VerifyOptions, "enabled", "--verify/--
 VerifyBackend = Annotated[str, option(VerifyOptions, "backend", "--verify-backend")]
 VerifyMaxWer = Annotated[Optional[float], option(VerifyOptions, "max_wer", "--verify-max-wer")]
 VerifyRetries = Annotated[int, option(VerifyOptions, "retries", "--verify-retries")]
+Checks = Annotated[Optional[str], option(VerifyOptions, "checks", "--checks", show_default=False,
+                                         metavar="words,voice,quality[,mos]")]
+
+
+def checks(value: str | None) -> dict:
+    """`--checks words,voice` as VerifyOptions fields (nothing when the option is absent: the default)."""
+    if value is None:
+        return {}
+    names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
+    unknown = [n for n in names if n not in get_args(Check)]
+    if unknown or not names:
+        raise PocketBatchError(f"--checks {value!r}: choose from {', '.join(get_args(Check))}, separated by commas")
+    return {"checks": names}
 
 
 @app.command()
@@ -256,14 +269,19 @@ def verify(
     backend: VerifyBackend = default(VerifyOptions, "backend"),
     max_wer: VerifyMaxWer = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Processes, one recognizer each (default: one per core).")] = None,
+    check: Checks = None,
 ) -> None:
-    """Check an existing speech corpus: does each recording say its transcript? Exit 4 when some do not."""
+    """Check an existing speech corpus: does each recording say its transcript, in its speaker's voice, cleanly?
+    Exit 4 when some are flagged, 5 when none is but some could not be verified."""
     from pocket_batch.pipeline.check_dataset import check_dataset
 
-    result = check_dataset(dataset, VerifyOptions(backend=backend, max_wer=max_wer), report, workers)
+    options = VerifyOptions(backend=backend, max_wer=max_wer, **checks(check))
+    result = check_dataset(dataset, options, report, workers)
     views.show_dataset_check(result)
     if result.flagged:
         raise typer.Exit(ExitCode.FLAGGED)
+    if result.unverified:
+        raise typer.Exit(ExitCode.UNVERIFIED)
 
 
 @app.command()

@@ -106,15 +106,25 @@ def show_inspect(report) -> None:
 
 
 def show_dataset_check(result) -> None:
-    """Every flagged utterance with what was heard, then the totals."""
-    table = Table("id", "flags", "heard", "WER", title=f"flagged utterances ({len(result.flagged)})")
+    """Every flagged utterance with what was heard and its scores, a line per speaker not heard, then the totals."""
+    table = Table("id", "flags", "heard", "WER", "similarity", "SNR dB", title=f"flagged utterances ({len(result.flagged)})")
     for recording, verdict in result.flagged:
-        table.add_row(recording.id, "; ".join(verdict.flags), first_line(verdict.transcript, 60), f"{verdict.wer:.2f}")
+        scores = verdict.scores()
+        table.add_row(recording.id, "; ".join(verdict.flags), first_line(verdict.transcript, 60),
+                      f"{verdict.wer:.2f}" if verdict.words_checked else "", _number(scores.get("similarity")),
+                      _number(scores.get("snr_db"), 0))
     if result.flagged:
         err.print(table)
-    passed = len(result.verdicts) - len(result.flagged)
+    for note in result.notes:
+        warning(note)
+    passed = sum(v.status == "passed" for _, v in result.verdicts)
+    unverified = f", {len(result.unverified)} unverified" if result.unverified else ""
     say(f"{len(result.verdicts)} utterances ({clock(result.seconds)} of audio): {passed} pass, "
-        f"{len(result.flagged)} flagged; report: {result.report}")
+        f"{len(result.flagged)} flagged{unverified}; report: {result.report}")
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
 
 
 def show_status(report) -> None:

@@ -8,12 +8,14 @@ words were not heard, which words were heard twice); on its own it decides only 
 
 from __future__ import annotations
 
+from dataclasses import replace
 
 import numpy as np
 
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.core.records import Verdict, WordTime
 from pocket_batch.verify.hearing import Backend, Hearing, Span
+from pocket_batch.verify.sound import measure
 from pocket_batch.verify.words import Edit, edits, word_error_rate, words
 
 # Words too common to count as heard twice: a recognizer inserts them into correct speech.
@@ -23,11 +25,15 @@ COMMON = frozenset("a an and are as at be but by for from had has have he her hi
 REPEAT_WINDOW = 4  # a content word heard twice within this many words is a repetition
 
 
-def verify_audio(backend: Backend, audio: np.ndarray, rate: int, text: str, options: VerifyOptions) -> Verdict:
+def verify_audio(backend: Backend | None, audio: np.ndarray, rate: int, text: str, options: VerifyOptions) -> Verdict:
+    """What one take measures on its own: its words heard (without a backend: not checked) and its sound."""
+    sound = measure(audio, rate, options.checks) if {"voice", "quality", "mos"} & set(options.checks) else None
+    if backend is None:
+        return Verdict(backend="", transcript="", wer=0.0, misfit=None, sound=sound, words_checked=False)
     expected = words(text)
     max_wer = backend.max_wer if options.max_wer is None else options.max_wer
     hearing = backend.hear(audio, rate, expected, max_wer)
-    return judge(hearing, expected, rate, options, backend.name, max_wer)
+    return replace(judge(hearing, expected, rate, options, backend.name, max_wer), sound=sound)
 
 
 def judge(hearing: Hearing, expected: list[str], rate: int, options: VerifyOptions, backend: str,
