@@ -1,8 +1,8 @@
 """The job's optional `notify` command, run through the shell, in the job file's folder, when a job ends.
 
 It reads the summary on stdin and finds the outcome in its environment:
-POCKET_BATCH_EXIT (0 all done, 1 some failed, 2 could not run), POCKET_BATCH_STATUS
-(done / some-failed / could-not-run), POCKET_BATCH_SUMMARY and POCKET_BATCH_LOG.
+POCKET_BATCH_EXIT (0 all done, 1 some failed, 2 could not run, 4 flagged, 5 unverified), POCKET_BATCH_STATUS
+(done / some-failed / could-not-run / flagged / unverified), POCKET_BATCH_SUMMARY and POCKET_BATCH_LOG.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 from pocket_batch.core.errors import ExitCode
 from pocket_batch.pipeline.runlog import log
 
-STATUS = {ExitCode.DONE: "done", ExitCode.SOME_FAILED: "some-failed", ExitCode.COULD_NOT_RUN: "could-not-run"}
+STATUS = {ExitCode.DONE: "done", ExitCode.SOME_FAILED: "some-failed", ExitCode.COULD_NOT_RUN: "could-not-run",
+          ExitCode.FLAGGED: "flagged", ExitCode.UNVERIFIED: "unverified"}
 NOTIFY_TIMEOUT_SECONDS = 120
 
 

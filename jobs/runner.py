@@ -30,9 +30,10 @@ class JobResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        if any(run.failed for run in self.runs):
-            return ExitCode.SOME_FAILED
-        return ExitCode.FLAGGED if any(run.flagged for run in self.runs) else ExitCode.DONE
+        return max((run.exit_code for run in self.runs), key=SEVERITY.index, default=ExitCode.DONE)
+
+
+SEVERITY = [ExitCode.DONE, ExitCode.UNVERIFIED, ExitCode.FLAGGED, ExitCode.SOME_FAILED]  # a job says its worst run's
 
 
 def run_job(path: Path, show_progress: bool = True) -> JobResult:

@@ -107,9 +107,11 @@ def render(
     verify_backend: VerifyBackend = default(VerifyOptions, "backend"),
     verify_max_wer: VerifyMaxWer = None,
     verify_retries: VerifyRetries = default(VerifyOptions, "retries"),
+    check: Checks = None,
 ) -> None:
     """Narrate books (EPUB, Markdown, text): a chaptered M4B, per-chapter files, subtitles and a manifest;
-    every chunk verified with a speech recognizer (exit 4 when some still fail, listed in verify.json)."""
+    every chunk checked for its words, voice and sound (exit 4 when some still fail, listed in verify.json; 5 when
+    none fails but some could not be verified)."""
     from pocket_batch.ingest.dialogue import read_voice_map
     from pocket_batch.ingest.selection import parse_seconds
     from pocket_batch.synth.model.source import ModelSource
@@ -126,17 +128,15 @@ def render(
         postproc=PostprocOptions(loudness=loudness, format=format, subtitles=subtitles, readalong=readalong, rate=rate),
         workers=workers, address=address, batch_size=batch_size, chunk_retries=chunk_retries,
         chunk_timeout=chunk_timeout,
-        verify=VerifyOptions(enabled=verify, backend=verify_backend, max_wer=verify_max_wer, retries=verify_retries),
+        verify=VerifyOptions(enabled=verify, backend=verify_backend, max_wer=verify_max_wer, retries=verify_retries,
+                             **checks(check)),
     )
     ModelSource(config.model).require()  # offline without the model: its one line before the run's imports
     from pocket_batch.pipeline.run import render as run_render
 
     result = run_render(config)
     views.show_runs([result])
-    if result.failed:
-        raise typer.Exit(ExitCode.SOME_FAILED)
-    if result.flagged:
-        raise typer.Exit(ExitCode.FLAGGED)
+    raise typer.Exit(result.exit_code)
 
 
 @app.command("run")

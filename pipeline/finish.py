@@ -40,7 +40,8 @@ def finish_book(config: RunConfig, source: ModelSource, voice: Voice, others: di
                               model=model, voice=voice_info,
                               voices={name: described(other) for name, other in others.items()},
                               loudness={"preset": config.postproc.loudness} | preset.model_dump(),
-                              verifier=verifier, readalong=readalong, redone=list(redone))
+                              verifier=verifier, readalong=readalong, redone=list(redone),
+                              checks=config.verify.checks if verifier else ())
     write_book_report(folder / "report.html", manifest, cache)
     return manifest
 

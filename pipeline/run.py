@@ -14,9 +14,11 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from pocket_batch.core.cpu import Cpu
-from pocket_batch.core.config import RunConfig
-from pocket_batch.core.errors import PocketBatchError, one_line, os_error_line
+from pocket_batch.core.config import SAMPLE_RATE, RunConfig
+from pocket_batch.core.errors import ExitCode, PocketBatchError, one_line, os_error_line
 from pocket_batch.core.files import sha256_file, sha256_json
 from pocket_batch.core.layout import OutputLayout, inside, safe_name
 from pocket_batch.core.measure import clock
@@ -55,6 +57,7 @@ class BookResult:
     verified: int = 0  # chunks heard by the recognizer
     regenerated: int = 0  # chunks taken again after failing verification
     flagged: int = 0  # chunks that still fail verification (kept, and listed in verify.json)
+    unverified: int = 0  # chunks whose words the recognizer could not check, nothing else flagged
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,14 @@ class RunResult:
     def flagged(self) -> int:
         """Chunks, over every book, that still fail verification."""
         return sum(b.flagged for b in self.books)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.failed:
+            return ExitCode.SOME_FAILED
+        if self.flagged:
+            return ExitCode.FLAGGED
+        return ExitCode.UNVERIFIED if any(b.unverified for b in self.books) else ExitCode.DONE
 
 
 @dataclass(frozen=True)
@@ -230,10 +241,22 @@ class Run:
             failures = synth.run(tasks, summary)
             takes, retaken = {}, 0
             if verifier:
-                first = {key: chunk for key, chunk in verified.items() if key not in failures}
-                takes, retaken = verify_takes(verifier, first, lambda todo, n: self._retake(synth, todo, n),
-                                              self.cache.read)
+                first = {key: (chunk, self.cast.of(chunk).name) for key, chunk in verified.items() if key not in failures}
+                takes, gates, retaken = verify_takes(verifier, first, lambda todo, n: self._retake(synth, todo, n),
+                                                     self.cache.read, self._references(verifier))
+                for note in gates.notes(verifier.backend.name if verifier.backend else ""):
+                    log.warning(note)
+                    self.notes += (note,)
         return Synthesized(len(tasks) + retaken, failures, takes)
+
+    def _references(self, verifier: Verifier) -> dict[str, np.ndarray]:
+        """What each cloned voice should sound like: its sample's speaker embedding (a preset's is its takes')."""
+        if "voice" not in verifier.options.checks:
+            return {}
+        from pocket_batch.verify.speaker import embed
+
+        voices = [self.cast.narrator, *self.cast.others.values()]
+        return {v.name: embed(v.audio, SAMPLE_RATE) for v in voices if v.kind == "clone" and v.audio is not None}
 
     def _retake(self, synth: Synthesizer, todo: list[Takes], attempt: int) -> int:
         """Take `attempt` of each chunk: its key appended to its takes, unless it failed every retry."""
@@ -342,7 +365,8 @@ def verification_counts(manifest: Manifest) -> dict[str, int]:
     check = manifest.verification
     if check is None:
         return {}
-    return {"verified": check.verified, "regenerated": check.regenerated, "flagged": len(check.flagged)}
+    return {"verified": check.verified, "regenerated": check.regenerated, "flagged": len(check.flagged),
+            "unverified": len(check.unverified)}
 
 
 def failure_line(source: Path, exc: Exception) -> str:

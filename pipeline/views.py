@@ -65,6 +65,10 @@ def show_runs(runs) -> None:
                 err.print(labelled(f"{book.flagged} chunks still fail verification", "yellow",
                                    f"(kept): {book.m4b.parent / 'verify.json'} lists them with where to hear each"),
                           soft_wrap=True)
+            if book.unverified:
+                err.print(labelled(f"{book.unverified} chunks unverified", "yellow",
+                                   "(their voice is one the recognizer cannot hear; nothing else flagged): "
+                                   f"{book.m4b.parent / 'verify.json'} lists them"), soft_wrap=True)
         for book in run.failed:
             error(book.error)
 

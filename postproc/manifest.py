@@ -20,8 +20,9 @@ from pocket_batch.postproc.placement import PlacedChunk
 from pocket_batch.postproc.readalong.build import ReadAlong
 
 
-MANIFEST_VERSION = 5  # 2: what is not read, by kind; every output file with its size and hash. 3: verification.
-# 4: the read-along book. 5: every other voice the text names, with its provenance
+MANIFEST_VERSION = 6  # 2: what is not read, by kind; every output file with its size and hash. 3: verification.
+# 4: the read-along book. 5: every other voice the text names, with its provenance. 6: the quality gates' scores,
+# statuses and the chunks whose words could not be verified
 
 
 class WordEntry(Record):
@@ -37,6 +38,7 @@ class TakeEntry(Record):
     key: str
     wer: float
     flags: list[str]
+    scores: dict[str, float] = {}  # as ChunkCheck's
 
 
 class ChunkCheck(Record):
@@ -46,9 +48,14 @@ class ChunkCheck(Record):
     transcript: str
     wer: float
     misfit: float | None
-    flags: list[str]
+    flags: list[str]  # each starts with its kind: voice:, quality:, pace:, or a words flag (missing words:, garbled:, ...)
     takes: list[TakeEntry]
     words: list[WordEntry]
+    status: str = "passed"  # passed, flagged, or unverified (its voice is one the recognizer cannot hear)
+    advisory: list[str] = []  # the word flags of an unverified chunk: what the recognizer heard, not trusted
+    # similarity (to the voice's reference), drift (to the book's centroid of it), pace (voiced s a word),
+    # snr_db, clipped, longest_pause, end_db, and mos_sig/mos_bak/mos_ovrl when DNSMOS ran
+    scores: dict[str, float] = {}
 
 
 class ChunkEntry(Record):
@@ -137,6 +144,8 @@ class Verification(Record):
     verified: int  # chunks heard
     regenerated: int  # chunks taken again with a new seed after failing
     flagged: list[str]  # ids of chunks still failing, kept (verify.json says what each lacks)
+    unverified: list[str] = []  # ids of chunks whose words the recognizer could not check (nothing else flagged)
+    checks: list[str] = []  # words, voice, quality, mos: what was checked
 
 
 class ReadAlongEntry(Record):
@@ -228,14 +237,17 @@ def seconds(samples: int) -> float:
 
 def write_manifest(folder: Path, book: Book, result: Audiobook, *, config: dict, model: dict, voice: dict,
                    voices: dict[str, dict], loudness: dict, verifier: str | None = None, readalong: ReadAlong | None = None,
-                   redone: list | None = None) -> Manifest:
+                   redone: list | None = None, checks: tuple[str, ...] = ()) -> Manifest:
     out = folder
     placed = [p for c in result.chapters for p in c.placement.chunks]
     verification = None
     if verifier:
         verification = Verification(verifier=verifier, verified=sum(p.audio.verdict is not None for p in placed),
                                     regenerated=sum(len(p.audio.takes) > 1 for p in placed),
-                                    flagged=[p.chunk.id for p in placed if p.audio.verdict and not p.audio.verdict.passed])
+                                    flagged=[p.chunk.id for p in placed if p.audio.verdict and not p.audio.verdict.passed],
+                                    unverified=[p.chunk.id for p in placed
+                                                if p.audio.verdict and p.audio.verdict.status == "unverified"],
+                                    checks=list(checks))
     manifest = Manifest(
         synthetic_speech=SyntheticSpeech(ai_generated=True, statement=SYNTHETIC),
         book=BookEntry(source=str(book.source), sha256=sha256_file(book.source), title=book.title,
@@ -288,7 +300,7 @@ def _check(p: PlacedChunk, chapter_start: int) -> ChunkCheck | None:
         return None
     return ChunkCheck(
         passed=verdict.passed, transcript=verdict.transcript, wer=verdict.wer, misfit=verdict.misfit,
-        flags=list(verdict.flags),
-        takes=[TakeEntry(attempt=t.attempt, key=t.key, wer=t.verdict.wer, flags=list(t.verdict.flags))
-               for t in p.audio.takes],
+        flags=list(verdict.flags), status=verdict.status, advisory=list(verdict.advisory), scores=verdict.scores(),
+        takes=[TakeEntry(attempt=t.attempt, key=t.key, wer=t.verdict.wer, flags=list(t.verdict.flags),
+                         scores=t.verdict.scores()) for t in p.audio.takes],
         words=[WordEntry(word=w, start=chapter_start + s, end=chapter_start + e) for w, s, e in p.words()])

@@ -10,8 +10,9 @@ from pocket_batch.verify.hearing import Backend
 from pocket_batch.verify.words import words
 
 # Settings that change a verdict: with the backend's own fingerprint, they name the verdicts' folder.
-JUDGED_WITH = ("max_wer", "max_misfit", "max_word_misfit")
-JUDGE_VERSION = 1  # raised when verify/judge.py decides differently, so stored verdicts are heard again
+# (The gates' thresholds are not among them: they judge stored measures anew on every run.)
+JUDGED_WITH = ("max_wer", "max_misfit", "max_word_misfit", "checks")
+JUDGE_VERSION = 2  # raised when verify/judge.py or what verify/sound.py measures changes, so takes are heard again
 
 
 def make_backend(options: VerifyOptions, texts: Iterable[str] = ()) -> Backend:
@@ -25,9 +26,12 @@ def make_backend(options: VerifyOptions, texts: Iterable[str] = ()) -> Backend:
     return SphinxBackend(tuple(dict.fromkeys(s for s in (" ".join(words(t)) for t in texts) if s)))
 
 
-def verdicts_fingerprint(backend: Backend, options: VerifyOptions) -> str:
-    judged = repr([JUDGE_VERSION] + [getattr(options, name) for name in JUDGED_WITH])
-    return f"{backend.name}-" + hashlib.sha256(f"{backend.fingerprint} {judged}".encode()).hexdigest()[:12]
+def verdicts_fingerprint(backend: Backend | None, options: VerifyOptions) -> str:
+    """Names the folder of stored verdicts: the recognizer (none when words are not checked) and the settings."""
+    judged = repr([JUDGE_VERSION] + [list(getattr(options, name)) if name == "checks" else getattr(options, name)
+                                     for name in JUDGED_WITH])
+    name, fingerprint = (backend.name, backend.fingerprint) if backend else ("measured", "")
+    return f"{name}-" + hashlib.sha256(f"{fingerprint} {judged}".encode()).hexdigest()[:12]
 
 
 def check_backend(options: VerifyOptions) -> None:

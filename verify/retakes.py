@@ -1,8 +1,11 @@
 """A chunk that fails verification is taken again with a new seed, up to the retries allowed.
 
-The best take is kept: the first that passes, else the one with fewest flags and lowest word
-error rate, so the book stays whole and what still fails is reported. How a take is made is
-the caller's (`Retake`): this loop only decides which chunks need another and which take wins.
+Every flag counts alike for a retake: words, voice, quality or pace. The first takes of every chunk
+set each voice's norms (verify/gates.py), and every take is judged against them. The best take is
+kept: the first that passes, else the best by `gates.rank` (fewest word flags, then voice, then
+quality and pace; then the lower word error rate and the higher similarity), so the book stays whole
+and what still fails is reported. How a take is made is the caller's (`Retake`): this loop only
+decides which chunks need another and which take wins.
 """
 
 from __future__ import annotations
@@ -10,8 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from pocket_batch.core.records import Chunk, Take, Verdict
+from pocket_batch.verify.gates import Gates, Heard, rank
 from pocket_batch.verify.verifier import ReadAudio, Verifier
+from pocket_batch.verify.words import words
 
 
 @dataclass
@@ -20,14 +27,15 @@ class Takes:
 
     chunk: Chunk
     keys: list[str]
-    verdicts: list[Verdict] = field(default_factory=list)
+    voice: str = ""  # whose voice reads it: the gates' group
+    verdicts: list[Verdict] = field(default_factory=list)  # judged
 
     @property
     def best(self) -> int:
         passing = [i for i, v in enumerate(self.verdicts) if v.passed]
         if passing:
             return passing[0]
-        return min(range(len(self.verdicts)), key=lambda i: (len(self.verdicts[i].flags), self.verdicts[i].wer, i))
+        return min(range(len(self.verdicts)), key=lambda i: (rank(self.verdicts[i]), i))
 
     @property
     def kept_key(self) -> str:
@@ -43,15 +51,17 @@ class Takes:
 
 
 # Makes attempt `n` of each chunk: appends its key to `keys` (nothing where synthesis failed every retry)
-# and says how many takes it synthesized.
+# and says how many takes it synthesized (the caller counts them).
 Retake = Callable[[list[Takes], int], int]
 
 
-def verify_takes(verifier: Verifier, first: dict[str, Chunk], retake: Retake,
-                 read: ReadAudio) -> tuple[dict[str, Takes], int]:
-    """Hear each first take (by key; already synthesized), and retake the failing ones: the takes by first
-    key, and how many retakes were synthesized."""
-    takes = {key: Takes(chunk, [key]) for key, chunk in first.items()}
+def verify_takes(verifier: Verifier, first: dict[str, tuple[Chunk, str]], retake: Retake, read: ReadAudio,
+                 references: dict[str, np.ndarray] | None = None) -> tuple[dict[str, Takes], Gates, int]:
+    """Hear each first take (by key, with its chunk and voice; already synthesized), set the voices' norms from
+    them, and retake the flagged ones: the takes by first key, the gates that judged them, and how many
+    retakes were synthesized."""
+    takes = {key: Takes(chunk, [key], voice) for key, (chunk, voice) in first.items()}
+    gates: Gates | None = None
     synthesized = 0
     for attempt in range(verifier.options.retries + 1):
         if attempt:
@@ -59,7 +69,15 @@ def verify_takes(verifier: Verifier, first: dict[str, Chunk], retake: Retake,
             if not todo:
                 break
             synthesized += retake(todo, attempt)
+        heard = {id(t): _heard(t, verifier.verdict(t.keys[-1], t.chunk.normalized, read))
+                 for t in takes.values() if len(t.keys) > len(t.verdicts)}
+        if gates is None:
+            gates = Gates(verifier.options, list(heard.values()), references)
         for t in takes.values():
-            if len(t.keys) > len(t.verdicts):
-                t.verdicts.append(verifier.verdict(t.keys[-1], t.chunk.normalized, read))
-    return takes, synthesized
+            if id(t) in heard:
+                t.verdicts.append(gates.judge(heard[id(t)]))
+    return takes, gates or Gates(verifier.options, [], references), synthesized
+
+
+def _heard(takes: Takes, verdict: Verdict) -> Heard:
+    return Heard(takes.voice, len(words(takes.chunk.normalized)), verdict)

@@ -1,4 +1,4 @@
-"""A run's recognizer and its verdict store: a verdict is looked up first, and heard only once.
+"""A run's recognizer and its verdict store: a verdict is looked up first, and heard and measured only once.
 
 The backend is built once, when the run knows every text it will verify (a backend may listen
 for those words above others); in-process workers hear with this same backend.
@@ -23,7 +23,7 @@ ReadAudio = Callable[[str], np.ndarray]  # a take's samples by its key, read onl
 class Verifier:
     def __init__(self, options: VerifyOptions, root: Path, texts: Iterable[str] = ()):
         self.options = options
-        self.backend = make_backend(options, texts)
+        self.backend = make_backend(options, texts) if "words" in options.checks else None  # None: words unchecked
         self.store = VerdictStore(root, verdicts_fingerprint(self.backend, options))
 
     def verdict(self, key: str, text: str, read: ReadAudio) -> Verdict:
