@@ -18,14 +18,14 @@ import statistics
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from pocket_batch.core.cpu import Cpu
-from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions, default_workers
+from pocket_batch.core.config import DEFAULT_CHECKS, SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions, default_workers
 from pocket_batch.synth.work import run_tasks
 from pocket_batch.synth.model.cache import AudioCache
 from pocket_batch.synth.pool.ray_pool import RayExecutor
@@ -43,7 +43,7 @@ class Setup:
     quantize: bool
     workers: int = 0  # 0: stock pocket-tts in one process
     batch_size: int = 1
-    verify: bool = False  # workers verify each chunk (pocketsphinx) as they make it
+    checks: tuple[str, ...] = ()  # what workers check of each chunk as they make it (none: not verified)
     decoder: str = "fp32"  # the batched workers' Mimi decoder: fp32 or bf16
     decoder_int8: bool = False  # its transformer's linear layers in int8
 
@@ -72,10 +72,13 @@ def setups(workers: int, batch_size: int) -> list[Setup]:
 
 
 def verify_setups(workers: int, batch_size: int) -> list[Setup]:
-    """The default pipeline, without and with verification: what verifying costs."""
+    """The default pipeline unverified, hearing words only, with every default gate, and with DNSMOS too:
+    what each costs."""
     plain = _default(workers, batch_size)
-    return [Setup("stock pocket-tts, 1 process, int8", True), plain,
-            Setup(f"{plain.name}, verified", True, workers, batch_size, True, plain.decoder, plain.decoder_int8)]
+    gated = [("verified, words only", ("words",)), ("verified, words + voice + quality", DEFAULT_CHECKS),
+             ("verified, words + voice + quality + mos", (*DEFAULT_CHECKS, "mos"))]
+    return [Setup("stock pocket-tts, 1 process, int8", True), plain] + [
+        replace(plain, name=f"{plain.name}, {label}", checks=checks) for label, checks in gated]
 
 
 def _default(workers: int, batch_size: int) -> Setup:
@@ -173,8 +176,8 @@ def _pipeline(options: ModelOptions, texts: list[str], setup: Setup, voice_spec:
 
     voice = resolve_voice(voice_spec, ModelSource(options))
     tasks = [SynthTask(f"bench{n:05d}", text, voice.fingerprint, n, 50) for n, text in enumerate(texts)]
-    verify = VerifyOptions() if setup.verify else None
-    backend = make_backend(verify, texts) if verify else None  # listening for the run's sentences, as a run does
+    verify = VerifyOptions(checks=setup.checks) if setup.checks else None
+    backend = make_backend(verify, texts) if verify and "words" in verify.checks else None  # as a run listens
     make_worker = functools.partial(SynthWorker, options, batch_size=setup.batch_size, verify=verify, backend=backend)
     sizes: list[int] = []
     with tempfile.TemporaryDirectory() as tmp, RayExecutor(make_worker, setup.workers) as executor:
@@ -234,11 +237,14 @@ def _print(rows: list[dict], console: Console) -> None:
     for count in dict.fromkeys(r["chunks"] for r in rows):
         group = [r for r in rows if r["chunks"] == count]
         stock = max((r["speed"] for r in group if r["config"].startswith("stock")), default=None)
-        plain = next((r["speed"] for r in group if r["config"] + ", verified" in {g["config"] for g in group}), None)
+        plain = next((r["speed"] for r in group if any(g["config"].startswith(r["config"] + ", verified")
+                                                      for g in group)), None)
+        words = next((r["speed"] for r in group if r["config"].endswith("words only")), None)
         for r in group:
             ratio = f"{r['speed'] / stock:.2f}×" if stock else ""
-            if r["config"].endswith("verified") and plain:
-                ratio += f" (wall +{plain / r['speed'] - 1:.0%} vs unverified)"
+            if ", verified" in r["config"] and plain:
+                ratio += f" (wall +{plain / r['speed'] - 1:.0%} vs unverified"
+                ratio += f", +{words / r['speed'] - 1:.0%} vs words only)" if words and "words +" in r["config"] else ")"
             speeds = r["speeds"]
             runs = f"{speeds[0]:.2f}–{speeds[-1]:.2f} ({len(speeds)} runs)" if len(speeds) > 1 else "1 run"
             table.add_row(r["config"], str(r["chunks"]), f"{r['audio_s']:.0f}", f"{r['wall_s']:.1f}",

@@ -190,7 +190,7 @@ class VerifyOptions(Strict):
     min_snr_db: float = 12.0  # a take noisier than this is flagged, whatever the others
     snr_margin_db: float = 12.0  # ... or this far under the median of its voice's takes
     max_pause: float = 2.5  # seconds of silence inside a take
-    max_end_db: float = -12.0  # a take whose last 20 ms are this loud against its peak ends mid-sound
+    max_end_db: float = 10.0  # a take whose last 20 ms are this far over its noise floor ends mid-sound
     max_clipped: float = 0.001  # fraction of samples at full scale
     pace_ratio: float = 1.8  # seconds per word this many times the voice's median, or as many times under
     pace_min_words: int = 4  # takes with fewer words are too short to judge their pace

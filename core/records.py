@@ -100,7 +100,7 @@ class Sound:
     snr_db: float  # loud frames over the noise floor (its quietest tenth)
     clipped: float  # fraction of samples at full scale
     longest_pause: float  # seconds of the longest silence between two sounds
-    end_db: float  # the last 20 ms against the loudest 20 ms: near 0, the take ends mid-sound
+    end_db: float  # the last 20 ms over the noise floor: a finished take ends at its floor, a cut one above it
     embedding: tuple[float, ...] = ()  # the speaker embedding, when the voice check runs
     mos: tuple[float, float, float] | None = None  # DNSMOS SIG, BAK, OVRL, when the mos check runs
 
@@ -131,7 +131,8 @@ class Verdict:
     similarity: float | None = None  # to the voice's reference: its cloned sample, else the book's centroid of it
     drift: float | None = None  # to the book's centroid of the voice (the same as similarity without a sample)
     pace: float | None = None  # voiced seconds per word
-    words_checked: bool = True  # False: the recognizer cannot hear this voice; its word flags are `advisory`
+    # False: the recognizer cannot hear this voice, its word flags are `advisory`; None: words were not checked
+    words_checked: bool | None = True
     advisory: tuple[str, ...] = ()
 
     @property
@@ -141,7 +142,7 @@ class Verdict:
     @property
     def status(self) -> str:
         """passed, flagged, or unverified (nothing flagged, but its words could not be checked)."""
-        return "flagged" if self.flags else "passed" if self.words_checked else "unverified"
+        return "flagged" if self.flags else "unverified" if self.words_checked is False else "passed"
 
     def count(self, kind: str) -> int:
         return sum(flag_kind(f) == kind for f in self.flags)

@@ -15,10 +15,12 @@ from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.layout import OutputLayout
-from pocket_batch.core.records import Chunk, ChunkAudio
+from pocket_batch.core.records import Chunk, ChunkAudio, Verdict
 from pocket_batch.pipeline.synthesizer import Synthesizer
 from pocket_batch.verify.backends import check_backend, hears
+from pocket_batch.verify.gates import Gates, Heard
 from pocket_batch.verify.verifier import Verifier
+from pocket_batch.verify.words import words
 from pocket_batch.postproc.dataset import Entry, write_dataset
 from pocket_batch.postproc.qa import failing, qa_flags
 from pocket_batch.synth.work import plan_work
@@ -37,7 +39,7 @@ class Item:
     voice: Voice
     chunk: Chunk
     key: str = ""  # of the current take
-    kept: tuple[str, ChunkAudio, list[str]] | None = None  # (key, audio, flags) of the take that passed
+    kept: tuple[str, ChunkAudio, list[str], dict] | None = None  # (key, audio, flags, scores) of the take that passed
     attempts: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (attempt, key, failing flags)
 
 
@@ -61,7 +63,7 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResu
     layout = OutputLayout(config.output)
     cache = AudioCache(layout.cache)
     verifier = _verifier(config, layout, [item.chunk.normalized for item in items])
-    synthesized = 0
+    synthesized, gates = 0, None
     with Synthesizer(config, list({i.voice.fingerprint: i.voice for i in items}.values()), cache, verifier,
                      show_progress) as synth:
         for attempt in range(config.qa.retries + 1):
@@ -70,11 +72,18 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResu
                 break
             count, failures = _synthesize(config, source, todo, cache, attempt, synth)
             synthesized += count
+            heard = {id(i): Heard(i.voice.name, len(words(i.chunk.normalized)),
+                                  verifier.verdict(i.key, i.chunk.normalized, cache.read))
+                     for i in todo if verifier and i.key not in failures}
+            if verifier and gates is None:  # each voice's norms, from the first take of every row
+                gates = Gates(verifier.options, list(heard.values()))
+                for note in gates.notes(verifier.backend.name if verifier.backend else ""):
+                    log.warning(note)
             for item in todo:
                 if item.key in failures:  # the worker failed on every retry: counts as a failed take
                     item.attempts.append((attempt, item.key, [f"synthesis failed: {failures[item.key].reason}"]))
                 else:
-                    _judge(config, source, item, cache, attempt, verifier)
+                    _judge(config, source, item, cache, attempt, gates.judge(heard[id(item)]) if gates else None)
     entries = [Entry(i.row, i.voice, i.chunk, *i.kept) for i in items if i.kept]
     failures = [{"id": i.row.id, "voice": i.voice.name, "row": i.row.row,
                  "attempts": [{"attempt": a, "key": k, "flags": f} for a, k, f in i.attempts]} for i in items if not i.kept]
@@ -121,15 +130,17 @@ def _synthesize(config, source, todo: list[Item], cache: AudioCache, attempt: in
 
 
 def _judge(config: CorpusConfig, source: ModelSource, item: Item, cache: AudioCache, attempt: int,
-           verifier: Verifier | None) -> None:
-    """Model-free QA, then (when on) what the recognizer heard: any failing flag rejects the take."""
+           verdict: Verdict | None) -> None:
+    """Model-free QA, then (when on) the quality gates' verdict: any failing flag rejects the take."""
     audio = cache.get(item.key)
     flags = qa_flags(cache.read(item.key), SAMPLE_RATE, source.count_tokens(item.chunk.normalized),
                      audio.max_length, config.qa)
-    if verifier:
-        flags += [f"verify: {flag}" for flag in verifier.verdict(item.key, item.chunk.normalized, cache.read).flags]
+    if verdict:
+        flags += [f"verify: {flag}" for flag in verdict.flags]
     bad = failing(flags, config.qa)
     if bad:
         item.attempts.append((attempt, item.key, bad))
     else:
-        item.kept = (item.key, audio, flags)
+        scores = {"status": verdict.status, "wer": verdict.wer if verdict.words_checked else None} | verdict.scores() \
+            if verdict else {}
+        item.kept = (item.key, audio, flags, scores)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,7 @@ class Entry:
     key: str
     audio: ChunkAudio
     flags: list[str]
+    scores: dict = field(default_factory=dict)  # the quality gates' status, wer, similarity, pace, snr_db, ...
 
     @property
     def file(self) -> str:  # relative to wavs/
@@ -107,7 +108,7 @@ def write_dataset(config: CorpusConfig, source: ModelSource, voices: dict[str, V
                      "samples": samples, "sample_rate": config.sample_rate,
                      "duration": round(samples / config.sample_rate, 3), "key": e.key,
                      "seed": int(e.key[:12], 16), "model": source.fingerprint, "qa_flags": e.flags,
-                     "evened": _evened(config), "sha256": digest})
+                     "evened": _evened(config), "sha256": digest} | e.scores)
     kept = {wavs / r["file_name"] for r in rows}
     for stale in wavs.glob("*/*.wav"):  # a take that no longer passes is not left for loaders to find
         if stale not in kept:
@@ -151,12 +152,17 @@ def _write_audiofolder(folder: Path, wavs: Path, rows: list[dict]) -> None:
             link_file(wavs / r["file_name"], target / r["file_name"])
         if chosen:
             _write_jsonl(target / "metadata.jsonl", [{"file_name": r["file_name"], "transcription": r["normalized"],
-                                                     "text": r["text"], "speaker": r["voice"]} for r in chosen])
+                                                     "text": r["text"], "speaker": r["voice"]}
+                                                    | {c: r[c] for c in SCORE_COLUMNS if c in r} for r in chosen])
         else:  # a split without rows has no folder: the loader would refuse an empty one
             (target / "metadata.jsonl").unlink(missing_ok=True)
             for empty in sorted(target.glob("**/*"), reverse=True) + ([target] if target.is_dir() else []):
                 if empty.is_dir() and not any(empty.iterdir()):
                     empty.rmdir()
+
+
+# The quality gates' scores a trainer filters on, as audiofolder columns (manifest.jsonl has them all).
+SCORE_COLUMNS = ("status", "wer", "similarity", "pace", "snr_db", "mos_sig", "mos_bak", "mos_ovrl")
 
 
 def _write_ljspeech(path: Path, rows: list[dict]) -> None:
@@ -201,6 +207,10 @@ def _write_card(path: Path, config: CorpusConfig, source: ModelSource, voices: d
               "- LJSpeech: `metadata.csv` (`voice/id|text|normalized`), audio in `wavs/`; per split in `splits/`.",
               "- Hugging Face: `load_dataset(\"audiofolder\", data_dir=\"audiofolder\")`: splits `train`, `validation`, "
               "`test`; columns `audio`, `transcription`, `text`, `speaker`.",
-              "- `manifest.jsonl`: duration, voice, seed, cache key, model fingerprint and QA flags per utterance.", ""]
+              "- `manifest.jsonl`: duration, voice, seed, cache key, model fingerprint and QA flags per utterance, with the "
+              "quality gates' scores: `status` (passed, or unverified where the recognizer cannot hear the voice), "
+              "`wer`, `similarity` to the voice's centroid, `pace` (voiced seconds a word), `snr_db`, `clipped`, "
+              "`longest_pause`, `end_db` (and `mos_*` with the mos check). The audiofolder metadata carries "
+              "status, wer, similarity, pace and snr_db as columns to filter on.", ""]
     with atomic_open(path) as f:
         f.write("\n".join(lines))

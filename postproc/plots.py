@@ -88,3 +88,17 @@ def histogram(values: list[float], label: str, prefix: str, bins: int = 30) -> s
         axes.set_xlabel(label)
         axes.set_ylabel("count")
         return svg(figure, prefix)
+
+
+def scores_plot(points: list[tuple[float, float, bool]], label: str, prefix: str) -> str:
+    """One score of every chunk over the book (time in s, value, flagged): flagged chunks in the alert colour."""
+    with _style():
+        figure, axes = _figure(7.0, 1.6)
+        for flagged, colour in ((False, ACCENT), (True, ALERT)):
+            chosen = [(t, v) for t, v, f in points if f is flagged]
+            if chosen:
+                axes.plot(*zip(*chosen), linestyle="none", marker="o", markersize=2.5 + flagged * 2, color=colour)
+        axes.set_xlim(0, max((t for t, _, _ in points), default=1) or 1)
+        axes.xaxis.set_major_formatter(lambda value, _: _minutes(value))
+        axes.set_ylabel(label)
+        return svg(figure, prefix)

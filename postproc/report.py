@@ -17,7 +17,7 @@ from pocket_batch.core.config import PRESETS
 from pocket_batch.core.files import atomic_open
 from pocket_batch.core.measure import clock
 from pocket_batch.postproc.manifest import ChunkEntry, Manifest
-from pocket_batch.postproc.plots import histogram, level_plot, timeline
+from pocket_batch.postproc.plots import histogram, level_plot, scores_plot, timeline
 from pocket_batch.synth.model.cache import AudioCache
 
 CURVE_WINDOW_S = 3.0  # as LoudnessMeter.curve measures
@@ -82,8 +82,11 @@ def write_book_report(target: Path, manifest: Manifest, cache: AudioCache) -> No
                    ("Chapters", str(len(manifest.chapters))),
                    ("Loudness", escape(f"{manifest.loudness['preset']}: target {preset.target:g} "
                                        f"{'LUFS' if preset.measure == 'lufs' else 'dB RMS'}, ceiling {preset.ceiling:g} dBTP")),
-                   ("Verification", escape(f"{check.verified} chunks heard by {check.verifier}, {check.regenerated} "
-                                           f"regenerated, {len(check.flagged)} still flagged") if check else "off"),
+                   ("Verification", escape(f"{check.verified} chunks checked ({', '.join(check.checks) or 'words'}) by "
+                                           f"{check.verifier}, {check.regenerated} regenerated, {len(check.flagged)} "
+                                           f"still flagged" + (f", {len(check.unverified)} unverified (their voice is "
+                                                               "one the recognizer cannot hear)"
+                                                               if check.unverified else "")) if check else "off"),
                    ("Files", " · ".join(f'<a href="{href(folder / f, folder)}">{escape(f)}</a>' for f in
                                         manifest.outputs.files() + ([manifest.readalong.file] if manifest.readalong else [])))]),
             f'<p class="ai">{escape(manifest.synthetic_speech.statement)}</p></header>',
@@ -91,10 +94,28 @@ def write_book_report(target: Path, manifest: Manifest, cache: AudioCache) -> No
             timeline([(c.start, c.end, c.title) for c in manifest.chapters],
                      [c.start for _, c, _ in flagged], "timeline"), "</section>",
             _chapter_table(manifest, folder, flagged),
+            _scores(chunks),
             _levels(manifest, preset.target, preset.measure),
             _flagged(flagged, folder, cache), _redone(manifest)]
     with atomic_open(target) as f:
         f.write(page(f"Review: {book.title}", [part for part in body if part]))
+
+
+SCORE_PLOTS = (("similarity", "speaker similarity to its voice's reference"), ("snr_db", "signal over noise floor (dB)"),
+               ("pace", "voiced seconds a word"), ("mos_ovrl", "DNSMOS overall"))
+
+
+def _scores(chunks) -> str:
+    """The quality gates' scores of every chunk over the book, flagged chunks marked: where the voice drifts or
+    the sound degrades."""
+    figures = []
+    for name, label in SCORE_PLOTS:
+        points = [(c.start, c.verify.scores[name], bool(c.verify.flags)) for _, c in chunks
+                  if c.verify and name in c.verify.scores]
+        if points:
+            figures.append(f'<figure class="scores"><figcaption>{escape(label)}</figcaption>'
+                           f"{scores_plot(points, name, f'scores-{name}')}</figure>")
+    return f'<section id="scores"><h2>Voice and sound over the book</h2>{"".join(figures)}</section>' if figures else ""
 
 
 def _other_voices(chunks) -> list[tuple[str, str]]:

@@ -168,7 +168,7 @@ class Gates:
         if sound.longest_pause > o.max_pause:
             flags.append(f"quality: a pause of {sound.longest_pause:.1f} s inside the take")
         if sound.end_db > o.max_end_db:
-            flags.append(f"quality: ends mid-sound (its last 20 ms at {sound.end_db:.0f} dB of its peak)")
+            flags.append(f"quality: ends mid-sound (its last 20 ms {sound.end_db:.0f} dB over its noise floor)")
         return flags
 
     def _mos(self, mos: tuple[float, float, float], norms: VoiceNorms) -> list[str]:

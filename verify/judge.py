@@ -29,7 +29,7 @@ def verify_audio(backend: Backend | None, audio: np.ndarray, rate: int, text: st
     """What one take measures on its own: its words heard (without a backend: not checked) and its sound."""
     sound = measure(audio, rate, options.checks) if {"voice", "quality", "mos"} & set(options.checks) else None
     if backend is None:
-        return Verdict(backend="", transcript="", wer=0.0, misfit=None, sound=sound, words_checked=False)
+        return Verdict(backend="", transcript="", wer=0.0, misfit=None, sound=sound, words_checked=None)
     expected = words(text)
     max_wer = backend.max_wer if options.max_wer is None else options.max_wer
     hearing = backend.hear(audio, rate, expected, max_wer)

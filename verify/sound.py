@@ -77,15 +77,18 @@ def signal(audio: np.ndarray, rate: int) -> dict[str, float]:
     level = 10 * np.log10(energy)
     loud = np.flatnonzero(level > level.max() - SILENCE_DB)
     gaps = np.diff(loud) - 1 if loud.size > 1 else np.zeros(1)
-    peak = np.convolve(energy, np.ones(2) / 2, mode="valid").max() if n > 1 else energy.max()
-    return {
-        "voiced_seconds": round(loud.size / 100, 2),
+    floor = np.percentile(energy, 10)
+    measures = {
+        "voiced_seconds": (loud.size / 100, 2),
         # the loud frames over the noise floor; a clean take's floor is its pauses, a noisy one's is its noise
-        "snr_db": round(float(10 * np.log10(np.percentile(energy, 95) / np.percentile(energy, 10))), 1),
-        "clipped": round(float(np.mean(np.abs(audio) >= FULL_SCALE)), 5),
-        "longest_pause": round(float(gaps.max()) / 100, 2),
-        "end_db": round(float(10 * np.log10(np.mean(energy[-2:]) / peak)), 1),
+        "snr_db": (10 * np.log10(np.percentile(energy, 95) / floor), 1),
+        "clipped": (np.mean(np.abs(audio) >= FULL_SCALE), 5),
+        "longest_pause": (gaps.max() / 100, 2),
+        "end_db": (10 * np.log10(np.mean(energy[-2:]) / floor), 1),
     }
+    # Rounded, and -0.0 made 0.0: numpy's sums differ in their last bits with the array's alignment, and the
+    # same take must read the same in any process.
+    return {name: round(float(value), digits) + 0.0 for name, (value, digits) in measures.items()}
 
 
 def measure(audio: np.ndarray, rate: int, checks) -> Sound:

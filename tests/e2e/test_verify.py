@@ -141,3 +141,69 @@ def test_16_a_recording_with_no_samples_is_flagged_not_a_crash(tmp_path):
     report = json.loads((lj / "verify.json").read_text())
     assert [(r["id"], r["flags"]) for r in report["results"] if not r["passed"]] == [
         ("es03", ["empty: the recording has no samples"])]
+
+
+def mixed_folder(tmp_path: Path) -> Path:
+    """espeak's f2 reading ten sentences, but row 4 read by m3 and row 7 under white noise at 10 dB SNR."""
+    import numpy as np
+    import soundfile as sf
+
+    folder = tmp_path / "mixed"
+    (folder / "wavs").mkdir(parents=True)
+    rows = []
+    for n, line in enumerate((SPEECH / "voices" / "f2" / "metadata.csv").read_text().splitlines(), start=1):
+        key, text = line.split("|")
+        voice = "m3" if n == 4 else "f2"
+        key = key.replace("f2", voice)
+        audio, rate = sf.read(SPEECH / "voices" / voice / "wavs" / f"{key}.wav", dtype="float32")
+        if n == 7:
+            noise = np.random.default_rng(7).standard_normal(audio.size)
+            audio = np.clip(audio + noise * np.sqrt(np.mean(audio**2) / 10 / np.mean(noise**2)), -1, 1)
+        sf.write(folder / "wavs" / f"{key}.wav", audio, rate, subtype="PCM_16")
+        rows.append(f"{key}|{text}\n")
+    (folder / "metadata.csv").write_text("".join(rows))
+    return folder
+
+
+def test_verify_flags_exactly_the_row_in_another_voice_and_the_row_under_noise(tmp_path):
+    folder = mixed_folder(tmp_path)
+    result = run("verify", folder)
+    assert result.returncode == ExitCode.FLAGGED, result.stderr
+    report = json.loads((folder / "verify.json").read_text())
+    flagged = {r["id"]: r["flags"] for r in report["results"] if r["flags"]}
+    assert set(flagged) == {"m3-04", "f2-07"}, flagged
+    assert any(f.startswith("voice:") for f in flagged["m3-04"])
+    assert any(f.startswith("quality: noise") for f in flagged["f2-07"])
+    for row in report["results"]:  # every row with its scores
+        assert {"similarity", "snr_db", "pace", "end_db", "longest_pause"} <= set(row["scores"]), row
+        assert row["speaker"] == "mixed"
+    assert report["checks"] == ["words", "voice", "quality"] and report["notes"] == []
+
+
+def test_verify_on_a_voice_the_recognizer_cannot_hear_says_so_once_and_flags_no_words(tmp_path):
+    """espeak's m3: pocketsphinx mishears its right texts (median word error rate 0.44); it is unverified, exit 5."""
+    result = run("verify", SPEECH / "voices" / "m3", "--report", tmp_path / "verify.json")
+    assert result.returncode == ExitCode.UNVERIFIED, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "cannot hear" in line]
+    assert len(lines) == 1 and "voice m3" in lines[0] and "median word error rate" in lines[0], result.stderr
+    report = json.loads((tmp_path / "verify.json").read_text())
+    assert report["flagged"] == 0 and report["unverified"] == 10
+    assert all(r["status"] == "unverified" and not r["flags"] for r in report["results"])
+    assert "10 unverified" in result.stderr
+
+
+def test_verify_on_a_voice_it_hears_well_keeps_every_check(tmp_path):
+    result = run("verify", SPEECH / "voices" / "f2", "--report", tmp_path / "verify.json")
+    assert result.returncode == ExitCode.DONE, result.stderr
+    report = json.loads((tmp_path / "verify.json").read_text())
+    assert report["flagged"] == report["unverified"] == 0 and "cannot hear" not in result.stderr
+
+
+def test_checks_chooses_the_gates_and_refuses_an_unknown_one(tmp_path):
+    result = run("verify", SPEECH / "voices" / "m3", "--report", tmp_path / "v.json", "--checks", "voice,quality")
+    assert result.returncode == ExitCode.DONE, result.stderr  # words not checked: nothing to say about them
+    report = json.loads((tmp_path / "v.json").read_text())
+    assert report["checks"] == ["voice", "quality"] and all(r["transcript"] == "" for r in report["results"])
+    bad = run("verify", SPEECH / "voices" / "m3", "--checks", "words,colour")
+    assert bad.returncode == ExitCode.COULD_NOT_RUN and bad.stderr.strip().count("\n") == 0, bad.stderr
+    assert "--checks" in bad.stderr
