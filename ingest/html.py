@@ -22,6 +22,12 @@ SILENT_TAGS = {"script", "style", "head", "img", "svg", "math", "audio", "video"
                "rt", "rp", "noscript", "template"}
 MATH_TOKENS = {"mi", "mn", "mo", "mtext", "ms"}
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# Print page numbers: the EPUB accessibility convention (epub:type="pagebreak", role="doc-pagebreak").
+PAGE_BREAKS = {"pagebreak"}
+# Line and verse numbers beside a poem or a play: the class names books use for them, and z3998's type.
+LINE_NUMBER_CLASSES = {"lnum", "linenum", "line-num", "linenumber", "line-number", "lineno", "line-no", "linenr",
+                       "verse-num", "versenum", "verse-number"}
+LINE_NUMBER_TYPES = {"z3998:line-number", "linenum"}
 NOTE_MARK = re.compile(r"^\W?(\d{1,3}|[ivxlc]{1,5}|[a-z]|[*\u2020\u2021\u00a7\u00b6]+)\W?$", re.I)
 PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, load_dtd=False,
                          huge_tree=False, remove_comments=True, remove_pis=True)
@@ -53,6 +59,12 @@ def epub_types(el) -> set[str]:
 
 def parse_xhtml(data: bytes) -> etree._Element | None:
     return etree.fromstring(data, PARSER) if data.strip() else None
+
+
+def is_line_number(el) -> bool:
+    """A line or verse number set beside the text (by its class or type, and holding only a number)."""
+    marked = set((el.get("class") or "").lower().split()) & LINE_NUMBER_CLASSES or epub_types(el) & LINE_NUMBER_TYPES
+    return bool(marked) and bool(re.fullmatch(r"\W*(\d{1,5}|[ivxlc]{1,8})\W*", "".join(el.itertext()).strip(), re.I))
 
 
 def noteref_targets(root) -> set[str]:
@@ -162,6 +174,13 @@ class Walker:
         tag = local(el)
         if is_note(el, self.reading.note_ids):
             self._omit_notes(el)
+        elif epub_types(el) & PAGE_BREAKS:  # each listed, an empty marker too: its number is in an attribute
+            text = " ".join(" ".join(el.itertext()).split())
+            page = el.get("title") or el.get("aria-label") or text
+            self.out.append(Event("omit", "page numbers", words=word_count(text), detail=page[:40]))
+        elif is_line_number(el):
+            text = " ".join(el.itertext()).strip()
+            self.out.append(Event("omit", "line numbers", words=word_count(text), detail=text))
         elif tag == "math":
             alt = " ".join((el.get("alttext") or "").split())
             if alt and self.reading.math == "alttext":

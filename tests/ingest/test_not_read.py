@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pocket_batch.core.config import IngestOptions
 from pocket_batch.ingest.book import read_book
 from pocket_batch.pipeline.inspect import estimate_tokens, inspect_book
@@ -84,3 +86,29 @@ def test_8_a_long_section_with_a_copyright_line_is_read_without_a_warning(tmp_pa
     book = read_book(sample_book(docs=docs, toc=[(f"Chapter {n}", f"c{n}.xhtml", []) for n in range(1, 6)],
                                  landmarks=[]).write(tmp_path / "b.epub"), estimate_tokens, 50)
     assert len(book.chapters) == 5 and not any("front matter" in w for w in book.warnings)
+
+
+POEM = ("<h1>I. The Burial of the Dead</h1>"
+        '<p>April is the cruellest month, breeding<span epub:type="pagebreak" id="page174" title="174">174</span></p>'
+        '<p>Lilacs out of the dead land, mixing <span class="lnum" style="float:right">5</span></p>'
+        '<p>Memory and desire, stirring <span role="doc-pagebreak" id="page175" aria-label="175"/></p>'
+        '<p>Dull roots with spring rain.<span class="linenum">10</span></p>'
+        "<p>Summer surprised us, coming over the Starnbergersee, and we stopped in the colonnade, and went on in "
+        "sunlight, into the Hofgarten.</p>")
+
+
+def test_page_break_markers_and_line_numbers_are_not_read_and_are_counted_by_kind(tmp_path):
+    """The EPUB accessibility page markers (epub:type and role, with the number as text or in an attribute) and
+    line numbers by their class names: none is read, each is one item of its kind, with its words."""
+    path = sample_book(docs=[Doc("ch1.xhtml", POEM)], toc=[("I. The Burial of the Dead", "ch1.xhtml", [])],
+                       landmarks=[]).write(tmp_path / "poem.epub")
+    book = read_book(path, estimate_tokens, 50)
+    spoken = set(re.findall(r"[a-z0-9]+", " ".join(c.normalized for c in book.chunks).lower()))
+    assert not spoken & {"hundred", "seventy", "four", "five", "ten", "174", "175", "5", "10"}, spoken
+    assert "breeding Lilacs" in " ".join(c.text for c in book.chunks).replace(",", "")
+    items = [(o.kind, o.words, o.detail) for o in book.omitted]
+    assert [i for i in items if i[0] == "page numbers"] == [("page numbers", 1, "174"), ("page numbers", 0, "175")]
+    assert [i for i in items if i[0] == "line numbers"] == [("line numbers", 1, "5"), ("line numbers", 1, "10")]
+    report = inspect_book(path, options=IngestOptions())
+    kinds = {(n.kind, n.words) for n in report.not_read}
+    assert ("page numbers", 1) in kinds and ("line numbers", 1) in kinds
