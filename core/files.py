@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -107,6 +108,15 @@ def link_file(source: Path, link: Path) -> None:
     except OSError:  # a file system without hard links: a copy
         shutil.copyfile(source, temporary)
     os.replace(temporary, link)
+
+
+def package_file(package: str, *parts: str, install: str) -> Path:
+    """A file shipped inside an installed package, found without importing the package (its imports may not
+    work here, or cost what the file does not need); ImportError naming `install` when it is not installed."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{package} is not installed: pip install {install}")
+    return Path(next(iter(spec.submodule_search_locations)), *parts)
 
 
 def sha256_file(path: Path, block: int = 1 << 20) -> str:

@@ -141,6 +141,7 @@ def _judge(config: CorpusConfig, source: ModelSource, item: Item, cache: AudioCa
     if bad:
         item.attempts.append((attempt, item.key, bad))
     else:
-        scores = {"status": verdict.status, "wer": verdict.wer if verdict.words_checked else None} | verdict.scores() \
-            if verdict else {}
+        scores = {}
+        if verdict:  # a word error rate only where the words were heard and trusted
+            scores = {"status": verdict.status, "wer": verdict.wer if verdict.words_checked else None} | verdict.scores()
         item.kept = (item.key, audio, flags, scores)

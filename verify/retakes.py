@@ -69,13 +69,12 @@ def verify_takes(verifier: Verifier, first: dict[str, tuple[Chunk, str]], retake
             if not todo:
                 break
             synthesized += retake(todo, attempt)
-        heard = {id(t): _heard(t, verifier.verdict(t.keys[-1], t.chunk.normalized, read))
-                 for t in takes.values() if len(t.keys) > len(t.verdicts)}
+        fresh = [(t, _heard(t, verifier.verdict(t.keys[-1], t.chunk.normalized, read)))
+                 for t in takes.values() if len(t.keys) > len(t.verdicts)]
         if gates is None:
-            gates = Gates(verifier.options, list(heard.values()), references)
-        for t in takes.values():
-            if id(t) in heard:
-                t.verdicts.append(gates.judge(heard[id(t)]))
+            gates = Gates(verifier.options, [heard for _, heard in fresh], references)
+        for t, heard in fresh:
+            t.verdicts.append(gates.judge(heard))
     return takes, gates or Gates(verifier.options, [], references), synthesized
 
 

@@ -10,13 +10,13 @@ script hops by 1 s: nine times the cost for the same average) and averaged.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 
 import numpy as np
 from scipy.signal import resample_poly
 
+from pocket_batch.core.files import package_file
 from pocket_batch.core.records import Sound
 
 RATE = 16_000
@@ -31,10 +31,7 @@ _session = None
 
 
 def model_path() -> Path:
-    spec = importlib.util.find_spec("speechmos")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("speechmos is not installed: pip install speechmos==0.0.1.1")
-    return Path(next(iter(spec.submodule_search_locations))) / "dnsmos_models" / "sig_bak_ovr.onnx"
+    return package_file("speechmos", "dnsmos_models", "sig_bak_ovr.onnx", install="speechmos==0.0.1.1")
 
 
 def session():
@@ -92,14 +89,16 @@ def signal(audio: np.ndarray, rate: int) -> dict[str, float]:
 
 
 def measure(audio: np.ndarray, rate: int, checks) -> Sound:
-    """The take's Sound: the signal measures always, the embedding for the voice check, DNSMOS for mos."""
-    embedding = ()
-    if "voice" in checks and audio.size:
-        from pocket_batch.verify.speaker import embed
+    """The take's Sound: the signal measures always, the embedding for the voice check, DNSMOS for mos (both
+    models hear 16 kHz: the take is resampled once for them)."""
+    embedding, mos = (), None
+    if {"voice", "mos"} & set(checks) and audio.size:
+        wav = resample_poly(audio, RATE, rate).astype(np.float32) if rate != RATE else audio
+        if "voice" in checks:
+            from pocket_batch.verify.speaker import embed
 
-        embedding = tuple(round(float(x), 5) for x in embed(audio, rate))
-    mos = None
-    if "mos" in checks:
-        scores = dnsmos(audio, rate)
-        mos = (scores["sig"], scores["bak"], scores["ovrl"])
+            embedding = tuple(round(float(x), 5) for x in embed(wav, RATE))
+        if "mos" in checks:
+            scores = dnsmos(wav, RATE)
+            mos = (scores["sig"], scores["bak"], scores["ovrl"])
     return Sound(seconds=round(audio.size / rate, 3), embedding=embedding, mos=mos, **signal(audio, rate))

@@ -9,12 +9,13 @@ their unit embeddings) is as resemblyzer computes it, so similarities read the s
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 
 import numpy as np
 from scipy.signal import resample_poly
+
+from pocket_batch.core.files import package_file
 
 RATE = 16_000
 PARTIAL_FRAMES = 160  # 1.6 s of 10 ms frames per partial utterance
@@ -27,10 +28,7 @@ _encoder = None
 
 def weights_path() -> Path:
     """resemblyzer's encoder weights, found without importing the package (see the module's doc)."""
-    spec = importlib.util.find_spec("resemblyzer")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("resemblyzer is not installed: pip install resemblyzer==0.1.4")
-    return Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+    return package_file("resemblyzer", "pretrained.pt", install="resemblyzer==0.1.4")
 
 
 def _load():
