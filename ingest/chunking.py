@@ -30,6 +30,7 @@ class Piece:
     pause: float | None = None
     role: str = "narration"
     normalized: str = ""
+    heading: bool = False
 
 
 @dataclass
@@ -56,7 +57,7 @@ def make_chapter(index: int, section: Section, split: SentenceSplitter, normaliz
     pieces: list[Piece] = []
     heading = section.title if section.spoken_title and section.title.strip() else None
     if heading:
-        pieces.append(Piece(heading, Boundary.PARAGRAPH))
+        pieces.append(Piece(heading, Boundary.PARAGRAPH, heading=True))
     for para in section.paras:
         para_runs, open_voice.voice = runs(para.text, open_voice.voice)
         if roles:
@@ -68,9 +69,10 @@ def make_chapter(index: int, section: Section, split: SentenceSplitter, normaliz
             if run.pause is not None and pieces:
                 pieces[-1].pause = run.pause
         if len(pieces) > added:
+            pieces[added].heading = para.heading
             pieces[-1].boundary = Boundary.SECTION if para.section_break else Boundary.PARAGRAPH
-    for n, piece in enumerate(pieces):
-        piece.normalized = normalize.heading(piece.text) if n == 0 and heading else normalize(piece.text)
+    for piece in pieces:
+        piece.normalized = normalize.heading(piece.text) if piece.heading else normalize(piece.text)
     silent = [Omission("nothing to speak", section.title, len(p.text.split()), p.text[:40])
               for p in pieces if not speakable(p.normalized)]
     kept: list[Piece] = []

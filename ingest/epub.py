@@ -219,7 +219,7 @@ def _sections(docs, starts, reading: html.Reading, notes, warnings: list[str]
                     sections[-1] = (Section(anchor.title or sections[-1][0].title, [], spoken_title=False,
                                             start=sections[-1][0].start), anchor.matter or sections[-1][1])
             elif event.kind == "block":
-                sections[-1][0].paras.append(Para(event.value))
+                sections[-1][0].paras.append(Para(event.value, heading=event.heading))
                 if not sections[-1][0].title and event.heading:
                     sections[-1][0].title = event.value
             elif event.kind == "break" and sections[-1][0].paras:

@@ -33,7 +33,7 @@ def extract_markdown(path: Path) -> Extracted:
             text = inline_text(token)
             if pending_heading is not None and pending_heading == title_level:
                 sections[0].title = text
-                sections[0].paras.append(Para(text, section_break=True))
+                sections[0].paras.append(Para(text, section_break=True, heading=True))
             elif pending_heading is not None:
                 _add_heading(sections, text, pending_heading == chapter_level)
             elif text:
@@ -44,7 +44,7 @@ def extract_markdown(path: Path) -> Extracted:
     title = sections[0].title
     if len(sections[0].paras) == (1 if title_level else 0) and len(sections) > 1:
         opening, first = sections.pop(0), sections[0]  # a lone book title opens the first chapter
-        heading = [Para(first.title)] if first.spoken_title else []
+        heading = [Para(first.title, heading=True)] if first.spoken_title else []
         sections[0] = Section(first.title, opening.paras + heading + first.paras, spoken_title=False)
     return Extracted(title=title, sections=[s for s in sections if s.paras or s.spoken_title])
 
@@ -56,7 +56,7 @@ def _add_heading(sections: list[Section], text: str, is_chapter: bool) -> None:
     # A sub-heading is read as its own paragraph after a section pause.
     if sections[-1].paras:
         sections[-1].paras[-1].section_break = True
-    sections[-1].paras.append(Para(text))
+    sections[-1].paras.append(Para(text, heading=True))
 
 
 def inline_text(token) -> str:

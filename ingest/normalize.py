@@ -18,6 +18,7 @@ from pathlib import Path
 from num2words import num2words
 
 from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.files import package_file
 
 PRIVATE_USE = 0xF0000  # plane 15: never in a book, never matched by \w
 Rule = tuple[re.Pattern, Callable[[re.Match], str] | str]
@@ -39,8 +40,40 @@ CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "\u00a3": ("pound", "
               "\u20ac": ("euro", "euros", "cent", "cents"), "\u00a5": ("yen", "yen", "sen", "sen")}
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December"]
-KEEP_CAPS = {"I", "A", "OK", "TV", "UK", "US", "USA", "EU", "UN", "BBC", "NASA", "FBI", "CIA", "DNA", "AI"}
+# Kings, queens and popes: "Henry VIII" is "Henry the Eighth"; any other name before a numeral says its number
+# ("World War II", "Apollo XI"), and only after a word of NUMBERED.
+REGNAL_NAMES = set("""Alexander Alfonso Amenhotep Anne Benedict Boniface Carlos Catherine Charles Christian Clement
+Constantine Edward Elizabeth Ferdinand Francis Frederick Friedrich George Gregory Gustav Gustavus Haakon Henri Henry
+Innocent Ivan James Joao John Juan Karl Leo Leopold Louis Ludwig Manuel Mary Mehmed Napoleon Nicholas Olav Otto Paul
+Pedro Peter Philip Philippe Pius Ptolemy Ramesses Rameses Richard Robert Sixtus Stephen Thutmose Urban Victor
+Wilhelm William""".split())
+NUMBERED = set("""Act Apollo Appendix Article Book Canto Chapter Class Epistle Grade Part Phase Psalm Round Scene Section
+Series Stage Type Volume Vol. War""".split())
+LETTER_SOUNDS = {"A": "EY", "B": "B IY", "C": "S IY", "D": "D IY", "E": "IY", "F": "EH F", "G": "JH IY", "H": "EY CH",
+                 "I": "AY", "J": "JH EY", "K": "K EY", "L": "EH L", "M": "EH M", "N": "EH N", "O": "OW", "P": "P IY",
+                 "Q": "K Y UW", "R": "AA R", "S": "EH S", "T": "T IY", "U": "Y UW", "V": "V IY",
+                 "W": "D AH B AH L Y UW", "X": "EH K S", "Y": "W AY", "Z": "Z IY"}
 ROMAN = re.compile(r"^(?=[MDCLXVI])M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
+
+
+@functools.cache
+def spelled_words() -> dict[str, bool]:
+    """Every word of the CMU pronouncing dictionary (pocketsphinx's wheel carries it), with whether its first
+    pronunciation is its letters' names ("fbi", "isbn": True; "nasa", "chess": False) and, for any other
+    word said both ways ("us": "AH S" or "Y UW EH S"), None."""
+    path = package_file("pocketsphinx", "model", "en-us", "cmudict-en-us.dict", install="pocketsphinx")
+    words: dict[str, bool | None] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry, _, phones = line.partition(" ")
+        word = entry.split("(")[0]
+        if not word.isalpha() or not word.isascii():
+            continue
+        letters = " ".join(LETTER_SOUNDS[c] for c in word.upper()) == phones
+        if word not in words:
+            words[word] = letters
+        elif letters and words[word] is False:
+            words[word] = None
+    return words
 
 
 def roman_to_int(text: str) -> int | None:
@@ -147,10 +180,14 @@ class Normalizer:
         return " ".join(text.split())
 
     def heading(self, text: str) -> str:
-        """A heading: roman numerals standing alone are numbers here ("XII", "Book III")."""
-        if roman_to_int(text.strip().rstrip(".")) and self.number_language:
-            return num2words(roman_to_int(text.strip().rstrip(".")), lang=self.number_language)
-        return self(text)
+        """A heading: a roman numeral standing alone, or opening it before a stop, is a number ("XII", "II. A
+        GAME OF CHESS" -> "Two. A game of chess"); "I Remember" keeps its pronoun."""
+        m = re.match(r"\s*([IVXLCDMivxlcdm]+)(?:([.:)])\s*|\s*$)(.*)", text, re.S)
+        value = roman_to_int(m.group(1)) if m else None
+        if not value or not self.number_language:
+            return self(text)
+        said = num2words(value, lang=self.number_language).capitalize()
+        return f"{said}." if not m.group(3).strip() else f"{said}. {self(m.group(3))}"
 
     def _generic_rules(self) -> list[Rule]:
         lang = self.number_language
@@ -165,9 +202,11 @@ class Normalizer:
             return num2words(value, lang=lang)
 
         dashes = (re.compile(r"\s*[\u2014\u2013]\s*"), ", ")
+        capitals = (re.compile(r"\b([A-ZÀ-Þ]{2,})(s)?\b"), _capitals_elsewhere)
         if not lang:
-            return [ENGLISH_RULES[0], dashes]
-        return [ENGLISH_RULES[0], dashes, *language_rules(lang), (re.compile(r"\d+"), number)]
+            return [ENGLISH_RULES[0], dashes, capitals]
+        named = (re.compile(r"\b([A-ZÀ-Þ][a-zß-ÿ]+)\s+([IVXLCDM]+)\b(?![\w'])"), lambda m: _named_roman_in(m, lang))
+        return [ENGLISH_RULES[0], dashes, named, *language_rules(lang), (re.compile(r"\d+"), number), capitals]
 
 
 # Words other languages need around numbers: percent, and the months of a date written 3/4/2024 (day first).
@@ -310,14 +349,116 @@ def _email(m: re.Match) -> str:
     return f"{user.replace('.', ' dot ')} at {host.replace('.', ' dot ')}"
 
 
-def _shouted(m: re.Match) -> str:
-    word = m.group()
-    return word if word in KEEP_CAPS else word.lower()
+def _capitals(m: re.Match) -> str:
+    """A word in capitals: an initialism letter by letter ("ISBN" -> "I S B N"), a word in lower case.
+
+    Among other words in capitals (a heading, a shout) a word is read as the dictionary first says it ("THE
+    FBI FILES": "the F B I files", "WELCOME TO THE US": "us"); alone among lower-case words, as letters if it
+    is ever said so ("the US" -> "U S"). A word the dictionary does not know is spelled when it is short or
+    has no vowel ("BRD", "XQZ"), else read as a word ("GRADGRIND")."""
+    word, plural = m.group(1), m.group(2) or ""
+    known = spelled_words().get(word.lower(), "unknown")
+    text = m.string
+    before = re.search(r"(\S+)\s+$", text[:m.start()])
+    after = re.match(r"\s*[-\u2010]?\s*(\S+)", text[m.end():])
+    shouting = any(w and re.fullmatch(r"\W*(?:[A-Z]{2,}|[AI])\W*", w.group(1)) for w in (before, after))
+    if known == "unknown":
+        spell = len(word) <= 3 or not re.search(r"[AEIOUY]", word)
+    else:
+        spell = known is True or (known is None and not shouting)
+    if spell:
+        return " ".join(word) + plural
+    starts = re.search(r"(?:^|[.!?:]\W*\s)\W*$", text[:m.start()])  # a sentence's first word keeps its capital
+    return (word.capitalize() if starts else word.lower()) + plural
 
 
 def _heading_roman(m: re.Match) -> str:
     value = roman_to_int(m.group(2))
     return f"{m.group(1).capitalize()} {_words(value)}" if value else m.group()
+
+
+def _named_roman(m: re.Match) -> str:
+    """ "Henry VIII" -> "Henry the Eighth"; "World War II" -> "World War two"."""
+    name, numeral = m.group(1), m.group(2)
+    value = roman_to_int(numeral)
+    if not value or (numeral == "I" and name not in REGNAL_NAMES):
+        return m.group()
+    if name in REGNAL_NAMES:
+        return f"{name} the {num2words(value, to='ordinal').capitalize()}"
+    return f"{name} {_words(value)}"
+
+
+def _capitals_elsewhere(m: re.Match) -> str:
+    """Capitals in a language without a pronouncing dictionary here: a short word alone among lower-case words
+    is an initialism ("la SNCF", "die EU"), spelled; among other capitals (a heading) a word, in lower case."""
+    word, text = m.group(1), m.string
+    before = re.search(r"(\S+)\s+$", text[:m.start()])
+    after = re.match(r"\s*(\S+)", text[m.end():])
+    shouting = any(w and re.fullmatch(r"\W*[A-ZÀ-Þ]{2,}\W*", w.group(1)) for w in (before, after))
+    if len(word) <= 4 and not shouting:
+        return " ".join(word) + (m.group(2) or "")
+    starts = re.search(r"(?:^|[.!?:]\W*\s)\W*$", text[:m.start()])
+    return (word.capitalize() if starts else word.lower()) + (m.group(2) or "")
+
+
+def _named_roman_in(m: re.Match, lang: str) -> str:
+    """A ruler's numeral as the language says it: "Louis XIV" -> "Louis quatorze" (French: cardinals but for
+    "premier"), "Felipe II" -> "Felipe segundo" (Spanish, Italian, Portuguese: ordinals to ten), "Heinrich
+    VIII" -> "Heinrich der Achte" (German)."""
+    name, numeral = m.group(1), m.group(2)
+    value = roman_to_int(numeral)
+    if not value or numeral == "I" and len(name) < 3:
+        return m.group()
+    base = lang[:2]
+    if base == "de":
+        return f"{name} der {num2words(value, lang=lang, to='ordinal').capitalize()}"
+    if base == "fr":
+        return f"{name} {'premier' if value == 1 else num2words(value, lang=lang)}"
+    if base in ("es", "it", "pt") and value <= 10:
+        return f"{name} {num2words(value, lang=lang, to='ordinal')}"
+    return f"{name} {num2words(value, lang=lang)}"
+
+
+def _digits(text: str) -> str:
+    """Digit by digit, a pause between the groups that a hyphen, a space or a bracket marks: "978-0-14" ->
+    "nine seven eight, zero, one four"."""
+    groups = [g for g in re.split(r"[^\dXx]+", text) if g]
+    return ", ".join(" ".join("ex" if d in "Xx" else _words(int(d)) for d in group) for group in groups)
+
+
+def _fraction(m: re.Match) -> str:
+    top, bottom = int(m.group(1)), int(m.group(2))
+    if bottom == 2:
+        name = "half" if top == 1 else "halves"
+    elif bottom == 4:
+        name = "quarter" if top == 1 else "quarters"
+    else:
+        name = num2words(bottom, to="ordinal") + ("" if top == 1 else "s")
+    return f"{_words(top)} {name}"
+
+
+def _date_us(m: re.Match) -> str:
+    month, day, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return m.group()
+    return f"{MONTHS[month - 1]} {num2words(day, to='ordinal')}, {num2words(year, to='year')}"
+
+
+UNITS = {"km": "kilometer", "m": "meter", "cm": "centimeter", "mm": "millimeter", "kg": "kilogram", "g": "gram",
+         "mg": "milligram", "lb": "pound", "lbs": "pound", "oz": "ounce", "ft": "foot", "mi": "mile", "mph": "miles per hour",
+         "km/h": "kilometers per hour", "kph": "kilometers per hour", "l": "liter", "ml": "milliliter", "kW": "kilowatt",
+         "W": "watt", "V": "volt", "Hz": "hertz", "kHz": "kilohertz", "MHz": "megahertz", "GB": "gigabyte",
+         "MB": "megabyte", "KB": "kilobyte", "TB": "terabyte", "\u00b0C": "degree Celsius", "\u00b0F": "degree Fahrenheit"}
+
+
+def _unit(m: re.Match) -> str:
+    amount, unit = m.group(1), UNITS[m.group(2)]
+    one = amount in ("1", "1.0")
+    if not one and not unit.endswith(("per hour", "hertz", "Celsius", "Fahrenheit")):
+        unit = {"foot": "feet"}.get(unit, unit + "s")
+    elif not one:
+        unit = unit.replace("degree ", "degrees ")
+    return f"{amount} {unit}"
 
 
 ENGLISH_RULES: list[Rule] = [
@@ -328,7 +469,17 @@ ENGLISH_RULES: list[Rule] = [
     (re.compile(r"\bSt\.(?=\s+[A-Z])"), "Saint"),
     (re.compile(r"\bSt\."), "Street"),
     (re.compile(r"\bNo\.\s*(?=\d)"), "number "),
-    (re.compile(r"\b(Chapter|Book|Part|Volume|Act|Scene)\s+([IVXLCDM]+)\b", re.I), _heading_roman),
+    (re.compile(r"\b(Chapter|Book|Part|Volume|Act|Scene|Canto)\s+([IVXLCDM]+)\b", re.I), _heading_roman),
+    (re.compile(r"\b([A-Z][a-z]+\.?)\s+([IVXLCDM]+)\b(?![\w'])"), _named_roman),
+    (re.compile(r"\bISBN(?:-1[03])?:?\s*([\dXx][\d\s-]{8,}[\dXx])\b"), lambda m: f"I S B N {_digits(m.group(1))}"),
+    (re.compile(r"\b97[89](?:-\d+){3}-[\dX]\b"), lambda m: _digits(m.group())),
+    (re.compile(r"(?<![\w-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}\b"), lambda m: _digits(m.group())),
+    (re.compile(r"(?<![\w-])\+\d{1,3}(?:[\s.-]\d{2,4}){2,4}\b"), lambda m: _digits(m.group())),
+    (re.compile(r"\b\d{3}-\d{4}\b"), lambda m: _digits(m.group())),
+    (re.compile(r"\b\d{7,}\b"), lambda m: _digits(m.group())),  # an account, a serial: not one number
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), _date_us),
+    (re.compile(r"(?<![\d/])\b(\d{1,2})/(\d{1,2})\b(?![/\d])"), _fraction),
+    (re.compile(r"\b(\d+(?:\.\d+)?)\s?(" + "|".join(map(re.escape, sorted(UNITS, key=len, reverse=True))) + r")(?![\w/])"), _unit),
     (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), _date_iso),
     (re.compile(r"(?P<sym>[$\u00a3\u20ac\u00a5])\s?(?P<whole>\d[\d,]*)(?:\.(?P<frac>\d+))?(?:\s(?P<scale>million|billion|trillion|thousand))?"), _currency),
     (re.compile(r"\b(\d{1,2}):(\d{2})\s?([ap]\.?m\.?)?(?=\W|$)", re.I), _time),
@@ -343,6 +494,6 @@ ENGLISH_RULES: list[Rule] = [
     (re.compile(r"\b(\d[\d,]*)\.(\d+)\b"), _decimal),
     (re.compile(r"\b\d{1,3}(?:,\d{3})+\b|\b\d+\b"), _cardinal),
     (re.compile("[" + re.escape("".join(SYMBOLS)) + "]"), lambda m: SYMBOLS[m.group()]),
-    (re.compile(r"\b[A-Z]{2,}(?:'[A-Z]+)?\b"), _shouted),
+    (re.compile(r"\b([A-Z]{2,})('?s)?\b"), _capitals),
     (re.compile(r"[*_~`|<>{}\[\]\\^]"), " "),
 ]

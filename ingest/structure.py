@@ -11,6 +11,7 @@ from pocket_batch.core.records import Omission
 class Para:
     text: str
     section_break: bool = False  # a scene break (* * *, <hr>, a sub-heading) follows
+    heading: bool = False  # a heading inside the chapter: its numerals are numbers ("II. A GAME OF CHESS")
 
 
 @dataclass

@@ -405,6 +405,20 @@ def bench_postproc(
     run(hours, model_dir, workdir, loudness, views.wide(), readalong)
 
 
+@bench_app.command("normalize")
+def bench_normalize(
+    language: Annotated[list[str], typer.Option(help="Languages of the held-out sets (repeat the option).")] = ["en", "fr", "de", "es", "it"],
+    nemo_python: Annotated[Optional[str], typer.Option(help="A Python with nemo-text-processing installed, to compare with NeMo.")] = None,
+    nemo_cache: Annotated[Path, typer.Option(help="Where NeMo's compiled grammars are kept between runs.")] = Path("models/nemo-grammars"),
+    show: Annotated[bool, typer.Option("--show", help="Print every sentence either one says wrong.")] = False,
+) -> None:
+    """Text normalization against NeMo's on held-out sentences per language: share said right, time a sentence."""
+    from pocket_batch.benchmarks.normalize import bench_normalize as run
+
+    nemo_cache.mkdir(parents=True, exist_ok=True)
+    run(language, nemo_python, nemo_cache.resolve(), show, views.wide())
+
+
 def main() -> None:
     """Entry point: `pocket-batch FILE ...` runs `render`; errors are one line, not a traceback."""
     args, verbose = _verbosity(sys.argv[1:])

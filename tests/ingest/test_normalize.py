@@ -23,7 +23,7 @@ from pocket_batch.core.errors import PocketBatchError
     ("Salt & pepper at 20\u00b0 in \u00a7 4.", "Salt and pepper at twenty degrees in section four."),
     ("\u201cWait\u201d \u2014 she said \u2018no\u2019.", "\"Wait\", she said 'no'."),
     ("See https://www.example.com/a/b or mail jo.doe@mail.org now.", "See example dot com or mail jo dot doe at mail dot org now."),
-    ("I AM SO ANGRY at the BBC.", "I am so angry at the BBC."),
+    ("I AM SO ANGRY at the BBC.", "I am so angry at the B B C."),
     ("Chapter XIV", "Chapter fourteen"),
 ])
 def test_english(written, spoken):
