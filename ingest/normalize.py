@@ -19,6 +19,7 @@ from num2words import num2words
 
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import package_file
+from pocket_batch.ingest.languages import CAPITALS, language_rules, roman_to_int, say
 
 PRIVATE_USE = 0xF0000  # plane 15: never in a book, never matched by \w
 Rule = tuple[re.Pattern, Callable[[re.Match], str] | str]
@@ -53,7 +54,6 @@ LETTER_SOUNDS = {"A": "EY", "B": "B IY", "C": "S IY", "D": "D IY", "E": "IY", "F
                  "I": "AY", "J": "JH EY", "K": "K EY", "L": "EH L", "M": "EH M", "N": "EH N", "O": "OW", "P": "P IY",
                  "Q": "K Y UW", "R": "AA R", "S": "EH S", "T": "T IY", "U": "Y UW", "V": "V IY",
                  "W": "D AH B AH L Y UW", "X": "EH K S", "Y": "W AY", "Z": "Z IY"}
-ROMAN = re.compile(r"^(?=[MDCLXVI])M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 
 
 @functools.cache
@@ -74,16 +74,6 @@ def spelled_words() -> dict[str, bool]:
         elif letters and words[word] is False:
             words[word] = None
     return words
-
-
-def roman_to_int(text: str) -> int | None:
-    if not text or not ROMAN.match(text.upper()):
-        return None
-    values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
-    total = 0
-    for a, b in zip(text.upper(), text.upper()[1:] + " "):
-        total += -values[a] if values.get(b, 0) > values[a] else values[a]
-    return total
 
 
 def load_lexicon(path: Path) -> dict[str, str]:
@@ -195,68 +185,13 @@ class Normalizer:
         def number(m: re.Match) -> str:
             value = int(m.group().replace(",", ""))
             if 1100 <= value <= 1999:  # four digits read as a year ("neunzehnhundert..."), as the language says them
-                try:
-                    return num2words(value, lang=lang, to="year")
-                except NotImplementedError:
-                    pass
-            return num2words(value, lang=lang)
+                return say(value, lang, "year")
+            return say(value, lang)
 
         dashes = (re.compile(r"\s*[\u2014\u2013]\s*"), ", ")
-        capitals = (re.compile(r"\b([A-ZÀ-Þ]{2,})(s)?\b"), _capitals_elsewhere)
         if not lang:
-            return [ENGLISH_RULES[0], dashes, capitals]
-        named = (re.compile(r"\b([A-ZÀ-Þ][a-zß-ÿ]+)\s+([IVXLCDM]+)\b(?![\w'])"), lambda m: _named_roman_in(m, lang))
-        return [ENGLISH_RULES[0], dashes, named, *language_rules(lang), (re.compile(r"\d+"), number), capitals]
-
-
-# Words other languages need around numbers: percent, and the months of a date written 3/4/2024 (day first).
-PERCENT = {"fr": "pour cent", "de": "Prozent", "es": "por ciento", "it": "per cento", "pt": "por cento",
-           "nl": "procent"}
-MONTH_NAMES = {
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
-    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
-    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
-    "pt": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
-    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
-}
-CURRENCY_CODES = {"\u20ac": "EUR", "$": "USD", "\u00a3": "GBP"}
-AMOUNT = r"(\d+(?:[.,]\d{1,2})?)"
-
-
-def language_rules(lang: str) -> list[Rule]:
-    """Amounts, percentages, decimals and day-first dates said in `lang` (num2words), before bare numbers."""
-    base = lang[:2]
-
-    def value(text: str) -> float | int:
-        return float(text.replace(",", ".")) if re.search(r"[.,]", text) else int(text)
-
-    def money(amount: str, symbol: str) -> str:
-        try:
-            said = num2words(float(value(amount)), lang=lang, to="currency", currency=CURRENCY_CODES[symbol])
-        except (NotImplementedError, KeyError, TypeError):
-            return f"{num2words(value(amount), lang=lang)} {symbol}"
-        zero = num2words(0, lang=lang)  # a whole amount: "cinq euros", not "cinq euros et zéro centimes"
-        return re.sub(rf"(?:,|\s+[^\s,]+)\s+{re.escape(zero)}\s+\S+$", "", said)
-
-    def date(m: re.Match) -> str:
-        day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        if not (1 <= day <= 31 and 1 <= month <= 12) or base not in MONTH_NAMES:
-            return m.group(0)
-        # German says a date's day as an ordinal, in the form it takes after "am", "vom", "bis zum"
-        said_day = num2words(day, lang=lang, to="ordinal") + "n" if base == "de" else num2words(day, lang=lang)
-        return f"{said_day} {MONTH_NAMES[base].split()[month - 1]} {num2words(year, lang=lang, to='year')}"
-
-    rules: list[Rule] = [
-        (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), date),
-        (re.compile(rf"{AMOUNT}\s?([\u20ac$\u00a3])"), lambda m: money(m.group(1), m.group(2))),
-        (re.compile(rf"([\u20ac$\u00a3])\s?{AMOUNT}"), lambda m: money(m.group(2), m.group(1))),
-        (re.compile(r"(\d+,\d+)"), lambda m: num2words(value(m.group(1)), lang=lang)),
-    ]
-    if base in PERCENT:
-        rules.insert(0, (re.compile(r"(\d+(?:,\d+)?)\s?%"),
-                         lambda m: f"{num2words(value(m.group(1)), lang=lang)} {PERCENT[base]}"))
-    return rules
+            return [ENGLISH_RULES[0], dashes, CAPITALS]
+        return [ENGLISH_RULES[0], dashes, *language_rules(lang), (re.compile(r"\d+"), number), CAPITALS]
 
 
 def number_language(language: str) -> str | None:
@@ -388,42 +323,17 @@ def _named_roman(m: re.Match) -> str:
     return f"{name} {_words(value)}"
 
 
-def _capitals_elsewhere(m: re.Match) -> str:
-    """Capitals in a language without a pronouncing dictionary here: a short word alone among lower-case words
-    is an initialism ("la SNCF", "die EU"), spelled; among other capitals (a heading) a word, in lower case."""
-    word, text = m.group(1), m.string
-    before = re.search(r"(\S+)\s+$", text[:m.start()])
-    after = re.match(r"\s*(\S+)", text[m.end():])
-    shouting = any(w and re.fullmatch(r"\W*[A-ZÀ-Þ]{2,}\W*", w.group(1)) for w in (before, after))
-    if len(word) <= 4 and not shouting:
-        return " ".join(word) + (m.group(2) or "")
-    starts = re.search(r"(?:^|[.!?:]\W*\s)\W*$", text[:m.start()])
-    return (word.capitalize() if starts else word.lower()) + (m.group(2) or "")
-
-
-def _named_roman_in(m: re.Match, lang: str) -> str:
-    """A ruler's numeral as the language says it: "Louis XIV" -> "Louis quatorze" (French: cardinals but for
-    "premier"), "Felipe II" -> "Felipe segundo" (Spanish, Italian, Portuguese: ordinals to ten), "Heinrich
-    VIII" -> "Heinrich der Achte" (German)."""
-    name, numeral = m.group(1), m.group(2)
-    value = roman_to_int(numeral)
-    if not value or numeral == "I" and len(name) < 3:
-        return m.group()
-    base = lang[:2]
-    if base == "de":
-        return f"{name} der {num2words(value, lang=lang, to='ordinal').capitalize()}"
-    if base == "fr":
-        return f"{name} {'premier' if value == 1 else num2words(value, lang=lang)}"
-    if base in ("es", "it", "pt") and value <= 10:
-        return f"{name} {num2words(value, lang=lang, to='ordinal')}"
-    return f"{name} {num2words(value, lang=lang)}"
-
-
 def _digits(text: str) -> str:
     """Digit by digit, a pause between the groups that a hyphen, a space or a bracket marks: "978-0-14" ->
     "nine seven eight, zero, one four"."""
     groups = [g for g in re.split(r"[^\dXx]+", text) if g]
     return ", ".join(" ".join("ex" if d in "Xx" else _words(int(d)) for d in group) for group in groups)
+
+
+def _decade(year: int) -> str:
+    """1920s: "nineteen twenties"."""
+    said = num2words(year, to="year")
+    return said[:-1] + "ies" if said.endswith("y") else said + "s"
 
 
 def _fraction(m: re.Match) -> str:
@@ -490,6 +400,8 @@ ENGLISH_RULES: list[Rule] = [
     (re.compile(r"\b(\d[\d,]*(?:\.\d+)?)\s?%"), lambda m: f"{m.group(1)} percent"),
     (re.compile(r"\b(\d[\d,.]*)\s?[\u2013-]\s?(\d[\d,.]*)\b"), _range),
     (re.compile(r"(\d)\s*[\u2013\u2014]\s*(\d)"), r"\1 to \2"),
+    (re.compile(r"(?<![\w-])[-\u2212](?=\d)"), "minus "),
+    (re.compile(r"\b(1[1-9]|20)([1-9]0)s\b"), lambda m: _decade(int(m.group(1) + m.group(2)))),
     (re.compile(r"\s*(?:\u2014|-{2,3}|\u2013)\s*"), ", "),
     (re.compile(r"\b(\d[\d,]*)\.(\d+)\b"), _decimal),
     (re.compile(r"\b\d{1,3}(?:,\d{3})+\b|\b\d+\b"), _cardinal),

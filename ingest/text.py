@@ -6,7 +6,7 @@ import codecs
 import re
 from pathlib import Path
 
-from pocket_batch.ingest.normalize import roman_to_int
+from pocket_batch.ingest.languages import roman_to_int
 from pocket_batch.ingest.structure import Extracted, Para, Section
 from pocket_batch.core.errors import PocketBatchError
 

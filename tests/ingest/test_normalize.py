@@ -72,3 +72,56 @@ def test_a_large_lexicon_applies_to_every_word(tmp_path):
     text = " ".join(f"word{n * 7}" for n in range(2_000))
     out = Normalizer("en", lexicon)(text).split()
     assert out[:2] == ["respelled0", "respelled7"] and len(out) == 2_000 and out[-1] == "respelled13993"
+
+
+@pytest.mark.parametrize("written, spoken", [
+    ("II. A GAME OF CHESS", "Two. A game of chess"),
+    ("IV. DEATH BY WATER", "Four. Death by water"),
+    ("XII", "Twelve."),
+    ("I Remember", "I Remember"),  # a pronoun, not a numeral: no stop after it
+    ("CHAPTER IV", "Chapter four"),
+])
+def test_headings_say_their_numerals(written, spoken):
+    assert Normalizer("en").heading(written) == spoken
+
+
+@pytest.mark.parametrize("written, spoken", [
+    ("Henry VIII married Anne.", "Henry the Eighth married Anne."),
+    ("Pope John XXIII and World War II.", "Pope John the Twenty-third and World War two."),
+    ("Then I left.", "Then I left."),
+    ("ISBN 978-0-14-118776-1", "I S B N nine seven eight, zero, one four, one one eight seven seven six, one"),
+    ("Call 555-123-4567.", "Call five five five, one two three, four five six seven."),
+    ("Put the CD-ROM in.", "Put the C D-rom in."),  # initialism by letters, a word as a word (the CMU dictionary)
+    ("NASA and the FBI's files", "Nasa and the F B I's files"),
+    ("THE FBI FILES", "The F B I files"),  # among capitals: words, but an initialism still spelled
+    ("It weighs 5 kg and measures 3/4 of an inch.", "It weighs five kilograms and measures three quarters of an inch."),
+    ("On 7/4/1776, in the 1770s, at -5 degrees.",
+     "On July fourth, seventeen seventy-six, in the seventeen seventies, at minus five degrees."),
+])
+def test_names_numerals_initialisms_and_digit_strings(written, spoken):
+    assert Normalizer("en")(written) == spoken
+
+
+@pytest.mark.parametrize("language, written, spoken", [
+    ("fr", "Louis XIV et François Ier, au XIXe siècle.", "Louis quatorze et François premier, au dix-neuvième siècle."),
+    ("fr", "M. Dupont arrive à 14 h 30 avec 10 000 francs.",
+     "Monsieur Dupont arrive à quatorze heures trente avec dix mille francs."),
+    ("de", "Heinrich VIII. wohnte im 3. Stock.", "Heinrich der Achte wohnte im dritten Stock."),
+    ("de", "Am 28.06.1919 um 7:05 Uhr.", "Am achtundzwanzigsten Juni neunzehnhundertneunzehn um sieben Uhr fünf."),
+    ("es", "Felipe II vivió en el siglo XVI; el 3,75 % de 35 km.",
+     "Felipe segundo vivió en el siglo dieciséis; el tres coma setenta y cinco por ciento de treinta y cinco kilómetros."),
+    ("it", "Enrico VIII nel XIX secolo, nel 1918.", "Enrico ottavo nel diciannovesimo secolo, nel millenovecentodiciotto."),
+    ("fr", "La SNCF. LE ROI EST MORT", "La S N C F. Le roi est mort"),
+])
+def test_other_languages_say_numerals_titles_and_initialisms(language, written, spoken):
+    assert Normalizer(language)(written) == spoken
+
+
+def test_a_heading_inside_a_chapter_says_its_numeral(tmp_path):
+    from pocket_batch.ingest.book import read_book
+
+    book = tmp_path / "poem.md"
+    book.write_text("# The Waste Land\n\n## I. THE BURIAL OF THE DEAD\n\nApril is the cruellest month.\n\n"
+                    "## II. A GAME OF CHESS\n\nThe Chair she sat in.\n")
+    spoken = [c.normalized for ch in read_book(book, lambda t: len(t.split()), 50).chapters for c in ch.chunks]
+    assert "One. The burial of the dead" in spoken and "Two. A game of chess" in spoken
