@@ -38,6 +38,7 @@ class Chapter:
     title: str
     chunks: tuple[Chunk, ...]
     source: str = ""  # where it begins in an EPUB ("text/ch1.xhtml#c2", relative to the package document)
+    pages: tuple[tuple[str, str], ...] = ()  # the print pages that begin in it: (page number, the chunk read first on it)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ def make_chapter(index: int, section: Section, split: SentenceSplitter, normaliz
 
     open_voice = open_voice or OpenVoice()
     pieces: list[Piece] = []
+    para_starts: list[int] = []  # each paragraph's first piece
     heading = section.title if section.spoken_title and section.title.strip() else None
     if heading:
         pieces.append(Piece(heading, Boundary.PARAGRAPH, heading=True))
@@ -63,6 +64,7 @@ def make_chapter(index: int, section: Section, split: SentenceSplitter, normaliz
         if roles:
             para_runs = [r for run in para_runs for r in split_speech(run, normalize.language, roles)]
         added = len(pieces)
+        para_starts.append(added)
         for run in para_runs:
             sentences = [p for s in split(run.text) for p in fit_to_tokens(s, tokens_of, max_tokens)] if run.text else []
             pieces += [Piece(s, voice=run.voice, role=run.role) for s in merge_short(sentences, tokens_of, max_tokens)]
@@ -76,7 +78,9 @@ def make_chapter(index: int, section: Section, split: SentenceSplitter, normaliz
     silent = [Omission("nothing to speak", section.title, len(p.text.split()), p.text[:40])
               for p in pieces if not speakable(p.normalized)]
     kept: list[Piece] = []
+    kept_at: list[int] = []  # for each piece, the kept piece read at or after it
     for piece in pieces:
+        kept_at.append(len(kept))
         if speakable(piece.normalized):
             kept.append(piece)
         elif kept:  # its pause still follows the piece before it
@@ -86,7 +90,19 @@ def make_chapter(index: int, section: Section, split: SentenceSplitter, normaliz
         kept[-1].boundary = Boundary.CHAPTER
     chunks = tuple(Chunk(chunk_id(index, n), index, p.text, p.normalized, p.boundary, p.voice, p.role, p.pause)
                    for n, p in enumerate(kept, start=1))
-    return Chapter(index, section.title, chunks, section.start), silent
+    return Chapter(index, section.title, chunks, section.start, _pages(section, para_starts, kept_at, chunks)), silent
+
+
+def _pages(section: Section, para_starts: list[int], kept_at: list[int], chunks: tuple[Chunk, ...]) -> tuple:
+    """Each print page that begins in the chapter, with the first chunk read at or after its marker: a page
+    marked inside a paragraph is found at that paragraph's start. A page after the last chunk is left out."""
+    pages = []
+    for page, para in section.pages:
+        piece = para_starts[para] if para < len(para_starts) else len(kept_at)
+        n = kept_at[piece] if piece < len(kept_at) else len(chunks)
+        if n < len(chunks):
+            pages.append((page, chunks[n].id))
+    return tuple(pages)
 
 
 def merge_short(sentences: list[str], tokens_of: TokenCounter, max_tokens: int) -> list[str]:

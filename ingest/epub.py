@@ -228,6 +228,8 @@ def _sections(docs, starts, reading: html.Reading, notes, warnings: list[str]
                 referenced[-1].append(event.value)
             elif event.kind == "omit":
                 omitted[-1].append((event.value, event.words, event.detail))
+                if event.value == "page numbers" and event.detail:
+                    sections[-1][0].pages.append((event.detail, len(sections[-1][0].paras)))
     read_notes = {r for refs in referenced for r in refs if notes and r in notes}
     result = []
     for (section, matter), refs, left_out in zip(sections, referenced, omitted):

@@ -28,6 +28,7 @@ PAGE_BREAKS = {"pagebreak"}
 LINE_NUMBER_CLASSES = {"lnum", "linenum", "line-num", "linenumber", "line-number", "lineno", "line-no", "linenr",
                        "verse-num", "versenum", "verse-number"}
 LINE_NUMBER_TYPES = {"z3998:line-number", "linenum"}
+SET_ASIDE = re.compile(r"float\s*:\s*(left|right)|position\s*:\s*absolute", re.I)
 NOTE_MARK = re.compile(r"^\W?(\d{1,3}|[ivxlc]{1,5}|[a-z]|[*\u2020\u2021\u00a7\u00b6]+)\W?$", re.I)
 PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, load_dtd=False,
                          huge_tree=False, remove_comments=True, remove_pis=True)
@@ -62,8 +63,11 @@ def parse_xhtml(data: bytes) -> etree._Element | None:
 
 
 def is_line_number(el) -> bool:
-    """A line or verse number set beside the text (by its class or type, and holding only a number)."""
+    """A line or verse number set beside the text, holding only a number: by its class or type, or an inline
+    element set aside by its own style (floated or absolutely positioned)."""
     marked = set((el.get("class") or "").lower().split()) & LINE_NUMBER_CLASSES or epub_types(el) & LINE_NUMBER_TYPES
+    if not marked and local(el) in ("span", "small", "sup", "div"):
+        marked = bool(SET_ASIDE.search(el.get("style") or ""))
     return bool(marked) and bool(re.fullmatch(r"\W*(\d{1,5}|[ivxlc]{1,8})\W*", "".join(el.itertext()).strip(), re.I))
 
 

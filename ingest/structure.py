@@ -20,6 +20,7 @@ class Section:
     paras: list[Para]
     spoken_title: bool = True  # the title is part of the text (a heading), so it is read
     start: str = ""  # where it begins in an EPUB: a content document's name, with "#anchor" if inside it
+    pages: list[tuple[str, int]] = field(default_factory=list)  # a print page's number, and the paragraph it opens in
 
 
 @dataclass

@@ -20,9 +20,9 @@ from pocket_batch.postproc.placement import PlacedChunk
 from pocket_batch.postproc.readalong.build import ReadAlong
 
 
-MANIFEST_VERSION = 6  # 2: what is not read, by kind; every output file with its size and hash. 3: verification.
+MANIFEST_VERSION = 7  # 2: what is not read, by kind; every output file with its size and hash. 3: verification.
 # 4: the read-along book. 5: every other voice the text names, with its provenance. 6: the quality gates' scores,
-# statuses and the chunks whose words could not be verified
+# statuses and the chunks whose words could not be verified. 7: where each print page begins in the audio.
 
 
 class WordEntry(Record):
@@ -84,6 +84,14 @@ class ChunkEntry(Record):
         return flags + (["max length reached (no end of speech)"] if self.max_length else [])
 
 
+class PageEntry(Record):
+    """A print page of the source (its page-break marker), found where its first chunk begins."""
+
+    page: str
+    chunk: str
+    start: float  # seconds into the book
+
+
 class ChapterEntry(Record):
     index: int
     title: str
@@ -97,6 +105,7 @@ class ChapterEntry(Record):
     gain_db: float
     chunks: list[ChunkEntry]
     level_curve: list[float] = []  # the loudness preset's measure, a value a second over the 3 s before it
+    pages: list[PageEntry] = []
 
 
 class BookEntry(Record):
@@ -283,7 +292,7 @@ def _chapter(c: ChapterResult, out: Path) -> ChapterEntry:
         index=placement.chapter.index, title=placement.chapter.title, file=str(c.file.relative_to(out)),
         start=seconds(c.start), end=seconds(c.start + placement.samples), start_sample=c.start,
         samples=placement.samples, loudness=c.loudness, true_peak=c.true_peak, gain_db=c.gain_db,
-        level_curve=list(c.curve),
+        level_curve=list(c.curve), pages=_pages(c),
         chunks=[ChunkEntry(
             id=p.chunk.id, text=p.chunk.text, normalized=p.chunk.normalized, boundary=p.chunk.boundary.value,
             key=p.audio.key, offset=c.start + p.offset, samples=p.samples, start=seconds(c.start + p.offset),
@@ -292,6 +301,12 @@ def _chapter(c: ChapterResult, out: Path) -> ChapterEntry:
             voice=p.chunk.voice, role=p.chunk.role,
         ) for p in placement.chunks],
     )
+
+
+def _pages(c: ChapterResult) -> list[PageEntry]:
+    starts = {p.chunk.id: c.start + p.offset for p in c.placement.chunks}
+    return [PageEntry(page=page, chunk=chunk, start=seconds(starts[chunk]))
+            for page, chunk in c.placement.chapter.pages if chunk in starts]
 
 
 def _check(p: PlacedChunk, chapter_start: int) -> ChunkCheck | None:
