@@ -53,7 +53,7 @@ class Omission:
 
 # What can be left unread, in the order reports list them.
 NOT_READ = ("front and back matter", "notes", "math", "image text", "outside the reading order",
-            "nothing to speak", "page numbers", "line numbers")
+            "nothing to speak", "page numbers", "line numbers", "running heads")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Reading a source file (EPUB, Markdown, text) into a Book of chapters and model-sized chunks."""
+"""Reading a source file (EPUB, PDF, DOCX, Calibre's formats, Markdown, text) into a Book of chapters and model-sized chunks."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 from pocket_batch.ingest.sentences import SentenceSplitter, TokenCounter
 from pocket_batch.ingest.structure import Extracted
 from pocket_batch.ingest.text import read_text_file
+from pocket_batch.ingest.convert import CONVERTED
 
-BOOK_SUFFIXES = (".epub", ".md", ".markdown", ".txt")  # what is read; anything else is refused by name
+BOOK_SUFFIXES = (".epub", ".md", ".markdown", ".txt", ".pdf", ".docx", *CONVERTED)  # anything else is refused by name
 NOT_READ_WARNING = 0.05  # warn when more than this share of a book's words is not read
 
 
@@ -44,6 +45,18 @@ def extract(path: Path, options: IngestOptions) -> Extracted:
         from pocket_batch.ingest.epub import extract_epub
 
         return extract_epub(path, options)
+    if suffix == ".pdf":
+        from pocket_batch.ingest.pdf import extract_pdf
+
+        return extract_pdf(path)
+    if suffix == ".docx":
+        from pocket_batch.ingest.docx import extract_docx
+
+        return extract_docx(path)
+    if suffix in CONVERTED:
+        from pocket_batch.ingest.convert import extract_converted
+
+        return extract_converted(path, options)
     if suffix in (".md", ".markdown"):
         from pocket_batch.ingest.markdown import extract_markdown
 
@@ -105,7 +118,7 @@ def _near_marks(extracted: Extracted) -> list[str]:
 
 def _where(path: Path, mark: str) -> str:
     """The file, with the line of the mark in it when the file is text (Markdown, plain text)."""
-    if path.suffix.lower() == ".epub":
+    if path.suffix.lower() not in (".md", ".markdown", ".txt"):
         return str(path)
     line = line_of(read_text_file(path), mark)
     return f"{path}:{line}" if line else str(path)

@@ -39,12 +39,12 @@ def test_a_negative_worker_count_is_refused_before_anything_starts(small_model, 
 
 
 def test_an_unsupported_file_type_is_refused_by_name(small_model, tmp_path):
-    pdf = tmp_path / "paper.pdf"
-    pdf.write_bytes(b"%PDF-1.4 1 0 obj")
-    for args in (["inspect", pdf], [pdf, "--model-config", small_model, "-o", tmp_path / "out"]):
+    sheet = tmp_path / "sales.xlsx"
+    sheet.write_bytes(b"PK\x03\x04")
+    for args in (["inspect", sheet], [sheet, "--model-config", small_model, "-o", tmp_path / "out"]):
         result = run(*args)
         assert result.returncode == 2
-        assert f"{pdf}: .pdf is not a book pocket-batch reads (it reads .epub, .md, .markdown, .txt)" in result.stderr
+        assert f"{sheet}: .xlsx is not a book pocket-batch reads (it reads .epub, .md, .markdown, .txt, .pdf, .docx, .mobi" in result.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -54,7 +54,7 @@ def test_inbox_with_one_bad_and_two_good_books(small_model, tmp_path):
     write_book(inbox / "one.txt", 2)
     (inbox / "two.md").write_text("# Two\n\nA short book. It has two sentences.\n")
     (inbox / "bad.epub").write_bytes(b"not a zip")
-    (inbox / "notes.pdf").write_bytes(b"%PDF")  # not a book format: never picked up
+    (inbox / "notes.xlsx").write_bytes(b"PK")  # not a book format: never picked up
     # In-process synthesis: the inbox's bookkeeping is under test here; the Ray runs are the tests below.
     job = write_job(tmp_path, small_model, workers=0,
                     notify="cat > notified.txt; echo $POCKET_BATCH_STATUS >> notified.txt")

@@ -42,9 +42,9 @@ def test_4_every_input_is_checked_before_anything_loads(tmp_path):
     locked = tmp_path / "locked.txt"
     locked.mkdir()
     for bad, why in ((tmp_path / "inpsect", "input file not found"), (locked, "not a file"),
-                     (tmp_path / "book.pdf", "not a book pocket-batch reads")):
-        if bad.suffix == ".pdf":
-            bad.write_bytes(b"%PDF")
+                     (tmp_path / "sheet.xlsx", "not a book pocket-batch reads")):
+        if bad.suffix == ".xlsx":
+            bad.write_bytes(b"PK")
         config = RunConfig(inputs=(book, bad), output=tmp_path / "out", model=ModelOptions(config=tmp_path / "none"))
         with pytest.raises(PocketBatchError, match=why):
             render(config, show_progress=False)
