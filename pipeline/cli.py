@@ -109,8 +109,8 @@ def render(
     verify_retries: VerifyRetries = default(VerifyOptions, "retries"),
     check: Checks = None,
 ) -> None:
-    """Narrate books (EPUB, PDF, DOCX, MOBI and others through Calibre, Markdown, text): a chaptered M4B, per-chapter files, subtitles and a manifest;
-    every chunk checked for its words, voice and sound (exit 4 when some still fail, listed in verify.json; 5 when
+    """Narrate books (EPUB, PDF, DOCX, Markdown, text; MOBI, AZW3, FB2, RTF through Calibre): a chaptered M4B,
+    per-chapter files, subtitles and a manifest; every chunk checked for its words, voice and sound (exit 4 when some still fail, listed in verify.json; 5 when
     none fails but some could not be verified)."""
     from pocket_batch.ingest.dialogue import read_voice_map
     from pocket_batch.ingest.selection import parse_seconds
