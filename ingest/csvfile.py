@@ -1,4 +1,5 @@
-"""CSV prompts for corpora: one Utterance per row, every bad row refused with its line number."""
+"""Prompts for corpora: one Utterance per CSV row or per line of a text file, every bad row refused with its
+line number."""
 
 from __future__ import annotations
 
@@ -47,6 +48,19 @@ def read_csv(path: Path, id_column: str = "id", text_column: str = "text",
         raise PocketBatchError(f"{path}: no header naming the {id_column!r} and {text_column!r} columns "
                                "(or an LJSpeech id|text|normalized file)")
     utterances = [_utterance(path, line, fields, names, columns, voice_at) for line, fields in rows]
+    check_utterances(path, utterances)
+    return utterances
+
+
+def read_prompts(path: Path, id_column: str = "id", text_column: str = "text",
+                 voice_column: str | None = None) -> list[Utterance]:
+    """A CSV (or LJSpeech metadata), or a text file of one sentence a line (blank lines and lines starting with
+    # skipped), each line's id its line number: `line-000042`."""
+    if path.suffix.lower() != ".txt":
+        return read_csv(path, id_column, text_column, voice_column)
+    text = read_text_file(path)
+    utterances = [Utterance(f"line-{n:06d}", " ".join(line.split()), row=n)
+                  for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.lstrip().startswith("#")]
     check_utterances(path, utterances)
     return utterances
 

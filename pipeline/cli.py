@@ -190,7 +190,7 @@ def cache(
 
 @app.command()
 def corpus(
-    csv: Annotated[Path, typer.Argument(help="Prompts: a CSV with id and text columns, or LJSpeech id|text|normalized.")],
+    csv: Annotated[Path, typer.Argument(help="Prompts: a CSV with id and text columns, LJSpeech id|text|normalized, or a .txt of one sentence a line.")],
     voice: Annotated[str, option(CorpusConfig, "voices")] = ",".join(default(CorpusConfig, "voices")),
     voice_column: Annotated[Optional[str], option(CorpusConfig, "voice_column")] = None,
     output: Annotated[Path, option(CorpusConfig, "output", "--output", "-o")] = default(CorpusConfig, "output"),

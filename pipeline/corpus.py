@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pocket_batch.ingest.csvfile import Utterance, read_csv
+from pocket_batch.ingest.csvfile import Utterance, read_prompts
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig
 from pocket_batch.core.cpu import Cpu
@@ -54,7 +54,7 @@ class CorpusResult:
 def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResult:
     config = config.on(Cpu.this())
     source = ModelSource(config.model)
-    rows = read_csv(config.csv, config.id_column, config.text_column, config.voice_column)
+    rows = read_prompts(config.csv, config.id_column, config.text_column, config.voice_column)
     voices = _voices(config, source, rows)
     normalize = Normalizer(config.language, load_lexicon(config.lexicon) if config.lexicon else None)
     items = [Item(row, voices[name], Chunk(row.id, 0, row.text, normalize(row.text)))

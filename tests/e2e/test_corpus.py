@@ -115,3 +115,14 @@ def test_bad_rows_refused_with_row_numbers_before_synthesis(corpus_config, tmp_p
     assert "row 3: duplicate id" in str(info.value) and "row 4: id contains a path separator" in str(info.value)
     assert "row 5: empty text" in str(info.value)
     assert not (tmp_path / "corpus").exists()
+
+
+def test_a_text_file_of_sentences_is_a_corpus_one_row_a_line(corpus_config, tmp_path):
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("The birch canoe slid on the smooth planks.\n\nGlue the sheet to the dark blue background.\n")
+    config = corpus_config(sentences, voices=("alba",), workers=0)
+    build_corpus(config, show_progress=False)
+    lines = list(csv.reader(open(config.output / "metadata.csv", newline=""), delimiter="|", quoting=csv.QUOTE_NONE))
+    assert sorted((row[0], row[1]) for row in lines) == [
+        ("alba/line-000001", "The birch canoe slid on the smooth planks."),
+        ("alba/line-000003", "Glue the sheet to the dark blue background.")]

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from pocket_batch.ingest.csvfile import read_csv
+from pocket_batch.ingest.csvfile import read_csv, read_prompts
 from pocket_batch.core.errors import PocketBatchError
 
 
@@ -65,3 +65,17 @@ def test_missing_columns_is_a_clear_error(tmp_path):
         read_csv(write(tmp_path, "name,sentence\nx,Hi.\n"))
     with pytest.raises(PocketBatchError, match="no 'speaker' column"):
         read_csv(write(tmp_path, "id,text\nx,Hi.\n"), voice_column="speaker")
+
+
+def test_a_text_file_is_one_prompt_a_line_numbered_by_its_line(tmp_path):
+    path = tmp_path / "sentences.txt"
+    path.write_text("# public-domain sentences\nThe birch canoe slid on the smooth planks.\n\n"
+                    "  Glue the sheet to the dark blue background.  \nIt's easy to tell the depth of a well.\n")
+    rows = read_prompts(path)
+    assert [(r.id, r.text, r.row) for r in rows] == [
+        ("line-000002", "The birch canoe slid on the smooth planks.", 2),
+        ("line-000004", "Glue the sheet to the dark blue background.", 4),
+        ("line-000005", "It's easy to tell the depth of a well.", 5)]
+    (tmp_path / "empty.txt").write_text("# nothing\n\n")
+    with pytest.raises(PocketBatchError, match=r"empty\.txt: no rows"):
+        read_prompts(tmp_path / "empty.txt")
