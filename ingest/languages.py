@@ -37,7 +37,7 @@ WORDS: dict[str, dict[str, object]] = {
         "numbered": "chapitre livre partie tome acte scène chant volume",
         "units": {"km": "kilomètres", "m": "mètres", "cm": "centimètres", "mm": "millimètres", "kg": "kilogrammes",
                   "g": "grammes", "l": "litres", "km/h": "kilomètres à l'heure"},
-        "time": "{h} heures {m}", "hour": "heure",
+        "time": "{h} heures {m}",
     },
     "de": {
         "percent": "Prozent", "minus": "minus",
@@ -48,7 +48,7 @@ WORDS: dict[str, dict[str, object]] = {
         "numbered": "Kapitel Buch Teil Band Akt Szene Gesang",
         "units": {"km": "Kilometer", "m": "Meter", "cm": "Zentimeter", "mm": "Millimeter", "kg": "Kilogramm",
                   "g": "Gramm", "l": "Liter", "km/h": "Kilometer pro Stunde"},
-        "time": "{h} Uhr {m}", "hour": "Uhr",
+        "time": "{h} Uhr {m}",
     },
     "es": {
         "percent": "por ciento", "minus": "menos",

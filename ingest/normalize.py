@@ -41,15 +41,13 @@ CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "\u00a3": ("pound", "
               "\u20ac": ("euro", "euros", "cent", "cents"), "\u00a5": ("yen", "yen", "sen", "sen")}
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December"]
-# Kings, queens and popes: "Henry VIII" is "Henry the Eighth"; any other name before a numeral says its number
-# ("World War II", "Apollo XI"), and only after a word of NUMBERED.
+# Kings, queens and popes: "Henry VIII" is "Henry the Eighth"; any other capitalized word before a numeral of two
+# letters or more says its number ("World War II", "Apollo XI").
 REGNAL_NAMES = set("""Alexander Alfonso Amenhotep Anne Benedict Boniface Carlos Catherine Charles Christian Clement
 Constantine Edward Elizabeth Ferdinand Francis Frederick Friedrich George Gregory Gustav Gustavus Haakon Henri Henry
 Innocent Ivan James Joao John Juan Karl Leo Leopold Louis Ludwig Manuel Mary Mehmed Napoleon Nicholas Olav Otto Paul
 Pedro Peter Philip Philippe Pius Ptolemy Ramesses Rameses Richard Robert Sixtus Stephen Thutmose Urban Victor
 Wilhelm William""".split())
-NUMBERED = set("""Act Apollo Appendix Article Book Canto Chapter Class Epistle Grade Part Phase Psalm Round Scene Section
-Series Stage Type Volume Vol. War""".split())
 LETTER_SOUNDS = {"A": "EY", "B": "B IY", "C": "S IY", "D": "D IY", "E": "IY", "F": "EH F", "G": "JH IY", "H": "EY CH",
                  "I": "AY", "J": "JH EY", "K": "K EY", "L": "EH L", "M": "EH M", "N": "EH N", "O": "OW", "P": "P IY",
                  "Q": "K Y UW", "R": "AA R", "S": "EH S", "T": "T IY", "U": "Y UW", "V": "V IY",
