@@ -230,19 +230,29 @@ def _ruler(m: re.Match, lang: str) -> str:
     return f"{name} {say(value, lang)}{stop}"
 
 
+def beside_capitals(m: re.Match, capitals: str, joined: str = "") -> bool:
+    """Whether the word matched stands among other words in capitals (a heading, a shout): the word before
+    or after it is one of `capitals` (a pattern); `joined` is what may join the next word ("CD-ROM")."""
+    before = re.search(r"(\S+)\s+$", m.string[:m.start()])
+    after = re.match(rf"\s*{joined}\s*(\S+)", m.string[m.end():])
+    return any(w and re.fullmatch(rf"\W*(?:{capitals})\W*", w.group(1)) for w in (before, after))
+
+
+def as_word(word: str, m: re.Match) -> str:
+    """A word in capitals read as a word: in lower case, but for a sentence's first word, which keeps its capital."""
+    starts = re.search(r"(?:^|[.!?:]\W*\s)\W*$", m.string[:m.start()])
+    return word.capitalize() if starts else word.lower()
+
+
 def capitals(m: re.Match) -> str:
     """Capitals in a language without a pronouncing dictionary here: a short word alone among lower-case words
     is an initialism ("la SNCF", "die EU"), spelled; among other capitals (a heading) a word, in lower case."""
-    word, text = m.group(1), m.string
+    word, plural = m.group(1), m.group(2) or ""
     if roman_to_int(word) and len(word) > 1:  # a numeral no rule said ("XIXe"): left to the reader
         return m.group()
-    before = re.search(r"(\S+)\s+$", text[:m.start()])
-    after = re.match(r"\s*(\S+)", text[m.end():])
-    shouting = any(w and re.fullmatch(rf"\W*[{UPPER}]{{2,}}\W*", w.group(1)) for w in (before, after))
-    if len(word) <= 4 and not shouting:
-        return " ".join(word) + (m.group(2) or "")
-    starts = re.search(r"(?:^|[.!?:]\W*\s)\W*$", text[:m.start()])
-    return (word.capitalize() if starts else word.lower()) + (m.group(2) or "")
+    if len(word) <= 4 and not beside_capitals(m, rf"[{UPPER}]{{2,}}"):
+        return " ".join(word) + plural
+    return as_word(word, m) + plural
 
 
 CAPITALS: Rule = (re.compile(rf"\b([{UPPER}]{{2,}})(s)?\b"), capitals)

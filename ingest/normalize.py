@@ -19,7 +19,7 @@ from num2words import num2words
 
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import package_file
-from pocket_batch.ingest.languages import CAPITALS, language_rules, roman_to_int, say
+from pocket_batch.ingest.languages import CAPITALS, as_word, beside_capitals, language_rules, roman_to_int, say
 
 PRIVATE_USE = 0xF0000  # plane 15: never in a book, never matched by \w
 Rule = tuple[re.Pattern, Callable[[re.Match], str] | str]
@@ -291,18 +291,11 @@ def _capitals(m: re.Match) -> str:
     has no vowel ("BRD", "XQZ"), else read as a word ("GRADGRIND")."""
     word, plural = m.group(1), m.group(2) or ""
     known = spelled_words().get(word.lower(), "unknown")
-    text = m.string
-    before = re.search(r"(\S+)\s+$", text[:m.start()])
-    after = re.match(r"\s*[-\u2010]?\s*(\S+)", text[m.end():])
-    shouting = any(w and re.fullmatch(r"\W*(?:[A-Z]{2,}|[AI])\W*", w.group(1)) for w in (before, after))
     if known == "unknown":
         spell = len(word) <= 3 or not re.search(r"[AEIOUY]", word)
     else:
-        spell = known is True or (known is None and not shouting)
-    if spell:
-        return " ".join(word) + plural
-    starts = re.search(r"(?:^|[.!?:]\W*\s)\W*$", text[:m.start()])  # a sentence's first word keeps its capital
-    return (word.capitalize() if starts else word.lower()) + plural
+        spell = known is True or (known is None and not beside_capitals(m, r"[A-Z]{2,}|[AI]", joined="[-\u2010]?"))
+    return (" ".join(word) if spell else as_word(word, m)) + plural
 
 
 def _heading_roman(m: re.Match) -> str:
