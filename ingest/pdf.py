@@ -108,7 +108,7 @@ def _remove_running_lines(lines: list[Line], heights: list[float]) -> tuple[list
     """The lines read, what was left out (running heads and feet, page numbers), and each page's printed number."""
     in_band = [line for line in lines if line.top > heights[line.page] * (1 - BAND) or line.bottom < heights[line.page] * BAND]
     pages = len({line.page for line in lines})
-    counts = Counter(_key(line.text) for line in {(line.page, _key(line.text)): line for line in in_band}.values())
+    counts = Counter(key for _, key in {(line.page, _key(line.text)) for line in in_band})  # pages each is on
     running = {key for key, count in counts.items() if count >= max(3, REPEATS * pages)}
     body, omitted, labels = [], [], {}
     band = set(map(id, in_band))
