@@ -249,10 +249,25 @@ class QAOptions(Strict):
     retries: int = Field(2, ge=0, description="Regenerations with a new seed for an utterance failing QA.")
 
 
+CORPUS_FORMATS = ("ljspeech", "audiofolder", "pocket-tts", "pocket-tts-voices", "webdataset", "parquet", "lhotse")
+
+
 class CorpusConfig(Synthesis):
     csv: Path
     output: OutputFolder = Field(Path("corpus"), description="Corpus folder.")
-    voices: tuple[str, ...] = Field(("alba",), description="Voices, comma-separated: every row in each.")
+    voices: tuple[str, ...] = Field(("alba",), description="Voices, comma-separated: every row in each (one each "
+                                    "with --voice-pool).")
+    voices_from: Path | None = Field(None, description="A folder of voice samples, each with its consent record "
+                                     "beside it (NAME.consent.json), or .safetensors states: the voice pool.")
+    voice_pool: bool = Field(False, description="Each row in one voice of the pool, assigned by row and balanced, "
+                             "instead of every row in every voice.")
+    split_by: Literal["text", "speaker"] = Field("text", description="text: no text in two splits; speaker: "
+                                                 "no voice in two splits either (needs a voice pool).")
+    formats: tuple[str, ...] = Field(("ljspeech", "audiofolder"), description="Layouts to write: "
+                                     + ", ".join(CORPUS_FORMATS) + ".")
+    shard_size: str = Field("1000", description="Rows per webdataset/parquet shard, or bytes of audio (500MB).")
+    keep: str | None = Field(None, description='Publish only takes meeting these, e.g. "wer<=0.1,similarity>=0.8"; '
+                             "the rest are regenerated, then left out with reasons.")
     voice_column: str | None = Field(None, description="Take each row's voice from this column instead.")
     id_column: str = Field("id", description="The CSV column of utterance ids.")
     text_column: str = Field("text", description="The CSV column of texts.")

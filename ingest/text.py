@@ -44,6 +44,32 @@ def utf16(data: bytes) -> str | None:
     return None
 
 
+def text_encoding(path: Path) -> str:
+    """The codec `decode` would choose for the file, found without holding the file in memory (a prompt file may
+    hold millions of lines): UTF-16 by its start, else UTF-8 if every byte decodes so, else cp1252."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(1 << 16)
+            if wide := utf16(head):
+                return wide
+            utf8 = codecs.getincrementaldecoder("utf-8")()
+            data = head
+            while data:
+                if b"\x00" in data:
+                    raise PocketBatchError(f"{path}: binary data, not text")
+                try:
+                    utf8.decode(data)
+                except UnicodeDecodeError:
+                    return "cp1252"
+                data = f.read(1 << 20)
+            utf8.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"
+    except OSError as exc:
+        raise PocketBatchError(f"{path}: cannot read ({exc.strerror})") from None
+    return "utf-8-sig"
+
+
 def _try(data: bytes, encoding: str, path: Path) -> str:
     try:
         return data.decode(encoding)

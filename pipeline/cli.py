@@ -12,7 +12,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
-from pocket_batch.core.config import (CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
+from pocket_batch.core.config import (CORPUS_FORMATS, CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
                                      QAOptions, RunConfig, Synthesis, VerifyOptions, Check)
 from pocket_batch.core.errors import ExitCode, PocketBatchError, Terminated, os_error_line
 from pocket_batch.pipeline import stop, views
@@ -190,10 +190,17 @@ def cache(
 
 @app.command()
 def corpus(
-    csv: Annotated[Path, typer.Argument(help="Prompts: a CSV with id and text columns, LJSpeech id|text|normalized, or a .txt of one sentence a line.")],
+    csv: Annotated[Path, typer.Argument(help="Prompts: a CSV with id and text columns, LJSpeech id|text|normalized, a .txt of one sentence a line, or a book (EPUB, PDF, DOCX, Markdown...) cut as a render cuts it.")],
     voice: Annotated[str, option(CorpusConfig, "voices")] = ",".join(default(CorpusConfig, "voices")),
     voice_column: Annotated[Optional[str], option(CorpusConfig, "voice_column")] = None,
+    voices_from: Annotated[Optional[Path], option(CorpusConfig, "voices_from")] = None,
+    voice_pool: Annotated[bool, option(CorpusConfig, "voice_pool", "--voice-pool")] = False,
+    split_by: Annotated[str, option(CorpusConfig, "split_by")] = default(CorpusConfig, "split_by"),
     output: Annotated[Path, option(CorpusConfig, "output", "--output", "-o")] = default(CorpusConfig, "output"),
+    format: Annotated[Optional[list[str]], typer.Option("--format", help="Layout to write, repeatable or "
+                      "comma-separated: " + ", ".join(CORPUS_FORMATS) + " (default ljspeech,audiofolder).")] = None,
+    shard_size: Annotated[str, option(CorpusConfig, "shard_size")] = default(CorpusConfig, "shard_size"),
+    keep: Annotated[Optional[str], option(CorpusConfig, "keep")] = None,
     id_column: Annotated[str, option(CorpusConfig, "id_column")] = default(CorpusConfig, "id_column"),
     text_column: Annotated[str, option(CorpusConfig, "text_column")] = default(CorpusConfig, "text_column"),
     consent: Consent = None,
@@ -214,7 +221,7 @@ def corpus(
     workers: Workers = None,
     address: Address = None,
 ) -> None:
-    """A TTS training corpus from CSV prompts: WAVs, LJSpeech and Hugging Face metadata, splits, QA, a card."""
+    """A TTS training corpus from prompts or a book: WAVs, the layouts trainers load, splits, scores, QA, a card."""
     from pocket_batch.pipeline.corpus import build_corpus
 
     try:
@@ -223,7 +230,9 @@ def corpus(
         raise PocketBatchError(f"--splits {splits!r}: three comma-separated ratios, e.g. 0.9,0.05,0.05") from None
     config = CorpusConfig(
         csv=csv, output=output, voices=tuple(v.strip() for v in voice.split(",") if v.strip()),
-        voice_column=voice_column, id_column=id_column, text_column=text_column, consent=consent,
+        voice_column=voice_column, voices_from=voices_from, voice_pool=voice_pool, split_by=split_by,
+        formats=tuple(f.strip() for fs in (format or []) for f in fs.split(",") if f.strip()) or default(CorpusConfig, "formats"),
+        shard_size=shard_size, keep=keep, id_column=id_column, text_column=text_column, consent=consent,
         sample_rate=sample_rate, splits=ratios, lexicon=lexicon, qa=QAOptions(retries=retries, max_length=max_length),
         model=ModelOptions(language=language, config=model_config, quantize=quantize, decoder=decoder,
                            decoder_int8=decoder_int8),

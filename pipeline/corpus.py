@@ -1,34 +1,48 @@
-"""Corpus mode: a CSV of prompts into a TTS training set, one utterance per row and voice.
+"""Corpus mode: prompts (a CSV, a sentence list, or a book) into a TTS training set.
 
-Rows are checked before any synthesis; utterances failing QA are regenerated with
-another seed, then reported and left out, never silently kept. Reruns synthesize
-only what the cache lacks, so appending rows costs only the new rows.
+Two passes over the prompts, neither holding them: the first refuses every bad row before any synthesis
+and plans the splits; the second synthesizes, judges and writes them a block at a time. Takes failing QA,
+the quality gates or `--keep` are regenerated with another seed, then reported and left out, never
+silently kept. Reruns synthesize only what the cache lacks, so appending rows costs only the new rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
 
-from pocket_batch.ingest.csvfile import Utterance, read_prompts
-from pocket_batch.ingest.normalize import Normalizer, load_lexicon
-from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig
+import numpy as np
+
+from pocket_batch.core.config import CORPUS_FORMATS, SAMPLE_RATE, CorpusConfig
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.layout import OutputLayout
 from pocket_batch.core.records import Chunk, ChunkAudio, Verdict
+from pocket_batch.ingest.csvfile import Prompts, Utterance
+from pocket_batch.ingest.normalize import Normalizer, load_lexicon
+from pocket_batch.pipeline.book_prompts import BOOK_PROMPTS, BookPrompts
+from pocket_batch.pipeline.runlog import log
 from pocket_batch.pipeline.synthesizer import Synthesizer
+from pocket_batch.postproc.corpus.formats.shards import shard_limits
+from pocket_batch.postproc.corpus.keep import Keep
+from pocket_batch.postproc.corpus.rows import Entry
+from pocket_batch.postproc.corpus.splits import SplitPlan, plan_splits
+from pocket_batch.postproc.corpus.writer import CorpusWriter
+from pocket_batch.postproc.placement import trim_bounds
+from pocket_batch.postproc.qa import failing, qa_flags
+from pocket_batch.synth.model.cache import AudioCache
+from pocket_batch.synth.model.source import ModelSource
+from pocket_batch.synth.model.voices import VOICE_AUDIO_SUFFIXES, Voice, resolve_voice
+from pocket_batch.synth.pool.worker import SynthFailure
+from pocket_batch.synth.work import plan_work
 from pocket_batch.verify.backends import check_backend, hears
 from pocket_batch.verify.gates import Gates, Heard
 from pocket_batch.verify.verifier import Verifier
 from pocket_batch.verify.words import words
-from pocket_batch.postproc.dataset import Entry, write_dataset
-from pocket_batch.postproc.qa import failing, qa_flags
-from pocket_batch.synth.work import plan_work
-from pocket_batch.synth.model.cache import AudioCache
-from pocket_batch.synth.model.source import ModelSource
-from pocket_batch.synth.model.voices import Voice, resolve_voice
-from pocket_batch.synth.pool.worker import SynthFailure
-from pocket_batch.pipeline.runlog import log
+
+BLOCK = 2048  # rows synthesized, judged and written together: what the driver holds at once
+CALIBRATION = 1000  # a voice's norms are learned from its first this-many takes
 
 
 @dataclass
@@ -38,8 +52,9 @@ class Item:
     row: Utterance
     voice: Voice
     chunk: Chunk
+    split: str
     key: str = ""  # of the current take
-    kept: tuple[str, ChunkAudio, list[str], dict] | None = None  # (key, audio, flags, scores) of the take that passed
+    kept: tuple[str, ChunkAudio, list[str], dict, tuple] | None = None  # (key, audio, flags, scores, words) that passed
     attempts: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (attempt, key, failing flags)
 
 
@@ -49,64 +64,146 @@ class CorpusResult:
     failed: int
     synthesized: int
     never_ends: bool = False  # the model's config disables EOS: every take runs to max length
+    voices: dict[str, int] = field(default_factory=dict)  # rows kept per voice
 
 
 def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResult:
     config = config.on(Cpu.this())
+    keep = _check_options(config)
     source = ModelSource(config.model)
-    rows = read_prompts(config.csv, config.id_column, config.text_column, config.voice_column)
-    voices = _voices(config, source, rows)
     normalize = Normalizer(config.language, load_lexicon(config.lexicon) if config.lexicon else None)
-    items = [Item(row, voices[name], Chunk(row.id, 0, row.text, normalize(row.text)))
-             for row in rows for name in ([row.voice] if config.voice_column else config.voices)]
-    _check_lengths(config, source, items)
+    prompts = open_prompts(config, source)
+    names, texts = _check_prompts(config, source, prompts, normalize)
+    voices = _voices(config, source, names)
+    assign = VoiceAssignment(config, list(voices))
+    splits = plan_splits(voices, config.splits, config.split_seed) if config.split_by == "speaker" else texts.plan
     layout = OutputLayout(config.output)
     cache = AudioCache(layout.cache)
-    verifier = _verifier(config, layout, [item.chunk.normalized for item in items])
-    synthesized, gates = 0, None
-    with Synthesizer(config, list({i.voice.fingerprint: i.voice for i in items}.values()), cache, verifier,
-                     show_progress) as synth:
-        for attempt in range(config.qa.retries + 1):
-            todo = [item for item in items if item.kept is None]
-            if not todo:
-                break
-            count, failures = _synthesize(config, source, todo, cache, attempt, synth)
-            synthesized += count
-            heard = {id(i): Heard(i.voice.name, len(words(i.chunk.normalized)),
-                                  verifier.verdict(i.key, i.chunk.normalized, cache.read))
-                     for i in todo if verifier and i.key not in failures}
-            if verifier and gates is None:  # each voice's norms, from the first take of every row
-                gates = Gates(verifier.options, list(heard.values()))
-                for note in gates.notes(verifier.backend.name if verifier.backend else ""):
-                    log.warning(note)
-            for item in todo:
-                if item.key in failures:  # the worker failed on every retry: counts as a failed take
-                    item.attempts.append((attempt, item.key, [f"synthesis failed: {failures[item.key].reason}"]))
+    verifier = _verifier(config, layout, texts.all)
+    run = CorpusRun(config, source, cache, verifier, keep)
+    with (Synthesizer(config, list({v.fingerprint: v for v in voices.values()}.values()), cache, verifier,
+                      show_progress) as synth,
+          CorpusWriter(config, source, voices, cache) as writer):
+        rows = iter(prompts)
+        for block in iter(lambda: list(islice(rows, BLOCK)), []):
+            items = [Item(row, voices[name], chunk, splits(name if config.split_by == "speaker" else chunk.normalized))
+                     for row in block for chunk in [_chunk(row, normalize)] for name in assign(row)]
+            run.takes(items, synth)
+            for i in items:
+                if i.kept:
+                    writer.add(Entry(i.row, i.voice, i.chunk, *i.kept), i.split)
                 else:
-                    _judge(config, source, item, cache, attempt, gates.judge(heard[id(item)]) if gates else None)
-    entries = [Entry(i.row, i.voice, i.chunk, *i.kept) for i in items if i.kept]
-    failures = [{"id": i.row.id, "voice": i.voice.name, "row": i.row.row,
-                 "attempts": [{"attempt": a, "key": k, "flags": f} for a, k, f in i.attempts]} for i in items if not i.kept]
-    write_dataset(config, source, voices, entries, failures, cache)
-    return CorpusResult(len(entries), len(failures), synthesized, source.speaks_noise)
+                    writer.leave_out({"id": i.row.id, "voice": i.voice.name, "row": i.row.row,
+                                      "attempts": [{"attempt": a, "key": k, "flags": f} for a, k, f in i.attempts]})
+    tally = writer.tally
+    counts = {name: sum(n for (v, _), n in tally.counts.items() if v == name) for name in voices}
+    return CorpusResult(tally.kept, sum(tally.left_out.values()), run.synthesized, source.speaks_noise, counts)
 
 
-def _voices(config: CorpusConfig, source: ModelSource, rows: list[Utterance]) -> dict[str, Voice]:
-    if not config.voice_column:
-        return {name: resolve_voice(name, source, config.consent) for name in config.voices}
-    missing = [f"row {r.row}" for r in rows if not r.voice]
-    if missing:
-        raise PocketBatchError(f"{config.csv}: no voice in column {config.voice_column!r} at {', '.join(missing[:8])}")
-    return {name: resolve_voice(name, source, config.consent) for name in dict.fromkeys(r.voice for r in rows)}
+def _check_options(config: CorpusConfig) -> Keep:
+    unknown = [f for f in config.formats if f not in CORPUS_FORMATS]
+    if unknown:
+        raise PocketBatchError(f"--format {', '.join(unknown)}: not a corpus format ({', '.join(CORPUS_FORMATS)})")
+    shard_limits(config.shard_size)
+    keep = Keep.parse(config.keep)
+    scores = [c.column for c in keep.conditions if c.column != "duration"]
+    if scores and config.verify.enabled is False:
+        raise PocketBatchError(f"--keep {config.keep}: {', '.join(scores)} are measured by verification; "
+                               "drop --no-verify")
+    pooled = config.voice_pool or config.voices_from is not None
+    if config.split_by == "speaker" and not pooled:
+        raise PocketBatchError("--split-by speaker needs one voice a row (--voice-pool or --voices-from): with "
+                               "every row in every voice, each text would be in every split")
+    return keep
 
 
-def _check_lengths(config: CorpusConfig, source: ModelSource, items: list[Item]) -> None:
-    """An utterance is one generation: text over the model's token limit is refused up front."""
+def open_prompts(config: CorpusConfig, source: ModelSource) -> Prompts | BookPrompts:
+    if config.csv.suffix.lower() in BOOK_PROMPTS:
+        return BookPrompts(config.csv, config, source)
+    return Prompts(config.csv, config.id_column, config.text_column, config.voice_column)
+
+
+def _chunk(row: Utterance, normalize: Normalizer) -> Chunk:
+    return Chunk(row.id, 0, row.text, row.normalized or normalize(row.text))
+
+
+@dataclass
+class Texts:
+    plan: SplitPlan
+    all: list[str] = field(default_factory=list)  # only for verification's recognizer, which listens for them
+
+
+def _check_prompts(config: CorpusConfig, source: ModelSource, prompts, normalize) -> tuple[list[str], Texts]:
+    """Every row known good before anything is synthesized, and the splits planned: the voice names a voice
+    column uses, and the texts (kept only when verification needs them)."""
     limit = config.generation.max_tokens
-    over = sorted({i.row.row for i in items if source.count_tokens(i.chunk.normalized) > limit})
-    if over:
-        rows = ", ".join(f"row {n}" for n in over[:8]) + (f" and {len(over) - 8} more" if len(over) > 8 else "")
-        raise PocketBatchError(f"{config.csv}: text over the model's {limit}-token limit at {rows}; split those rows")
+    texts = Texts(SplitPlan(config.splits, config.split_seed))
+    verifying = config.verify.enabled is not False
+    names: dict[str, None] = {}
+
+    def problem(row: Utterance) -> str | None:
+        chunk = _chunk(row, normalize)
+        texts.plan.add(chunk.normalized)
+        if verifying:
+            texts.all.append(chunk.normalized)
+        if config.voice_column:
+            if not row.voice:
+                return f"no voice in column {config.voice_column!r}"
+            names.setdefault(row.voice)
+        tokens = source.count_tokens(chunk.normalized)
+        return f"text over the model's {limit}-token limit ({tokens}); split the row" if tokens > limit else None
+
+    prompts.check(problem)
+    texts.plan.finish()
+    return list(names), texts
+
+
+def _voices(config: CorpusConfig, source: ModelSource, column_names: list[str]) -> dict[str, Voice]:
+    if config.voice_column:
+        specs = column_names
+    elif config.voices_from is not None:
+        specs = pool_folder(config.voices_from)
+    else:
+        specs = list(config.voices)
+    voices = {}
+    for spec in specs:
+        voice = resolve_voice(spec, source, config.consent)
+        if voice.name in voices:
+            raise PocketBatchError(f"{spec}: a second voice named {voice.name!r} in the pool")
+        voices[voice.name] = voice
+    return voices
+
+
+def pool_folder(folder: Path) -> list[str]:
+    """Every voice sample (its consent record beside it) and .safetensors state in the folder, by name."""
+    if not folder.is_dir():
+        raise PocketBatchError(f"{folder}: --voices-from needs a folder of voice samples")
+    found = sorted(str(p) for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in (*VOICE_AUDIO_SUFFIXES, ".safetensors"))
+    if not found:
+        raise PocketBatchError(f"{folder}: no voice samples ({', '.join(VOICE_AUDIO_SUFFIXES)}) or .safetensors states")
+    return found
+
+
+class VoiceAssignment:
+    """The voices a row is read in: its column's, every voice, or (a pool) one voice, dealt in rounds of a
+    shuffled order per round, so counts differ by one at most and a row keeps its voice as rows are appended."""
+
+    def __init__(self, config: CorpusConfig, names: list[str]):
+        self.config, self.names = config, names
+        self.pooled = config.voice_pool or config.voices_from is not None
+        self.n, self.round, self.order = 0, -1, None
+
+    def __call__(self, row: Utterance) -> list[str]:
+        if self.config.voice_column:
+            return [row.voice]
+        if not self.pooled:
+            return self.names
+        index, self.n = self.n, self.n + 1
+        turn, seat = divmod(index, len(self.names))
+        if turn != self.round:
+            self.round, self.order = turn, np.random.default_rng([self.config.split_seed, turn]).permutation(len(self.names))
+        return [self.names[self.order[seat]]]
 
 
 def _verifier(config: CorpusConfig, layout: OutputLayout, texts: list[str]) -> Verifier | None:
@@ -119,29 +216,74 @@ def _verifier(config: CorpusConfig, layout: OutputLayout, texts: list[str]) -> V
     return Verifier(config.verify, layout.verdicts, texts)
 
 
-def _synthesize(config, source, todo: list[Item], cache: AudioCache, attempt: int,
-                synth: Synthesizer) -> tuple[int, dict[str, SynthFailure]]:
-    tasks = {}
-    for item in todo:
-        work = plan_work([item.chunk], item.voice, source, config.generation, cache, attempt)
-        item.key = work.keys[item.chunk.id]
-        tasks.update({t.key: t for t in work.tasks})
-    return len(tasks), synth.run(list(tasks.values()))
+class CorpusRun:
+    """Takes for a block of items until each passes or runs out of retries; the gates' norms per voice come from
+    its first CALIBRATION takes, so a row's judgement does not change as rows are appended after them."""
 
+    def __init__(self, config: CorpusConfig, source: ModelSource, cache: AudioCache, verifier: Verifier | None,
+                 keep: Keep):
+        self.config, self.source, self.cache, self.verifier, self.keep = config, source, cache, verifier, keep
+        self.synthesized = 0
+        self.first: dict[str, list[Heard]] = {}
+        self.gates: Gates | None = None
+        self.noted: set[str] = set()
 
-def _judge(config: CorpusConfig, source: ModelSource, item: Item, cache: AudioCache, attempt: int,
-           verdict: Verdict | None) -> None:
-    """Model-free QA, then (when on) the quality gates' verdict: any failing flag rejects the take."""
-    audio = cache.get(item.key)
-    flags = qa_flags(cache.read(item.key), SAMPLE_RATE, source.count_tokens(item.chunk.normalized),
-                     audio.max_length, config.qa)
-    if verdict:
-        flags += [f"verify: {flag}" for flag in verdict.flags]
-    bad = failing(flags, config.qa)
-    if bad:
-        item.attempts.append((attempt, item.key, bad))
-    else:
+    def takes(self, items: list[Item], synth: Synthesizer) -> None:
+        for attempt in range(self.config.qa.retries + 1):
+            todo = [item for item in items if item.kept is None]
+            if not todo:
+                return
+            failures = self._synthesize(todo, attempt, synth)
+            heard = {id(i): Heard(i.voice.name, len(words(i.chunk.normalized)),
+                                  self.verifier.verdict(i.key, i.chunk.normalized, self.cache.read))
+                     for i in todo if self.verifier and i.key not in failures}
+            if self.verifier and attempt == 0:
+                self._calibrate([heard[id(i)] for i in todo if id(i) in heard])
+            for item in todo:
+                if item.key in failures:  # the worker failed on every retry: counts as a failed take
+                    item.attempts.append((attempt, item.key, [f"synthesis failed: {failures[item.key].reason}"]))
+                else:
+                    self._judge(item, attempt, self.gates.judge(heard[id(item)]) if self.gates else None)
+
+    def _calibrate(self, first_takes: list[Heard]) -> None:
+        grew = False
+        for heard in first_takes:
+            takes = self.first.setdefault(heard.voice, [])
+            if len(takes) < CALIBRATION:
+                takes.append(heard)
+                grew = True
+        if grew:
+            self.gates = Gates(self.verifier.options, [h for takes in self.first.values() for h in takes])
+            for note in self.gates.notes(self.verifier.backend.name if self.verifier.backend else ""):
+                if note not in self.noted:
+                    self.noted.add(note)
+                    log.warning(note)
+
+    def _synthesize(self, todo: list[Item], attempt: int, synth: Synthesizer) -> dict[str, SynthFailure]:
+        tasks = {}
+        for item in todo:
+            work = plan_work([item.chunk], item.voice, self.source, self.config.generation, self.cache, attempt)
+            item.key = work.keys[item.chunk.id]
+            tasks.update({t.key: t for t in work.tasks})
+        self.synthesized += len(tasks)
+        return synth.run(list(tasks.values()))
+
+    def _judge(self, item: Item, attempt: int, verdict: Verdict | None) -> None:
+        """Model-free QA, the quality gates' verdict (when on), then --keep: any failing flag rejects the take."""
+        audio = self.cache.get(item.key)
+        x = self.cache.read(item.key)
+        flags = qa_flags(x, SAMPLE_RATE, self.source.count_tokens(item.chunk.normalized), audio.max_length,
+                         self.config.qa)
         scores = {}
-        if verdict:  # a word error rate only where the words were heard and trusted
+        if verdict:
+            flags += [f"verify: {flag}" for flag in verdict.flags]
+            # a word error rate only where the words were heard and trusted
             scores = {"status": verdict.status, "wer": verdict.wer if verdict.words_checked else None} | verdict.scores()
-        item.kept = (item.key, audio, flags, scores)
+        start, end = trim_bounds(x, 45.0)  # as the corpus WAV is cut
+        flags += [f"keep: {why}" for why in self.keep.reasons(scores | {"duration": (end - start) / SAMPLE_RATE})]
+        bad = failing(flags, self.config.qa)
+        if bad:
+            item.attempts.append((attempt, item.key, bad))
+        else:
+            item.kept = (item.key, audio, flags, scores, verdict.words if verdict else ())
+

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections import Counter
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
+
+import numpy as np
 
 from pocket_batch.core.config import PRESETS
 from pocket_batch.core.files import atomic_open
@@ -178,30 +181,32 @@ def _redone(manifest: Manifest) -> str:
             f'<th>attempt</th><th>seed</th></tr></thead><tbody>{rows}</tbody></table></section>')
 
 
-def write_corpus_report(target: Path, title: str, rows: list[dict], failures: list[dict], cache: AudioCache) -> None:
-    """The dataset's page: utterances per voice and split, their lengths, and every left-out one with its last take."""
+def write_corpus_report(target: Path, title: str, counts: Counter, durations: np.ndarray, left_out: Counter,
+                        shown: list[dict], cache: AudioCache) -> None:
+    """The dataset's page: utterances per voice and split, their lengths, and the left-out ones with their last take."""
     folder = target.parent
-    voices = sorted({r["voice"] for r in rows} | {f["voice"] for f in failures})
+    voices = sorted({v for v, _ in counts} | set(left_out))
     splits = ("train", "validation", "test")
-    table = "".join(f"<tr><td>{escape(v)}</td>" + "".join(
-        f"<td class=n>{sum(r['voice'] == v and r['split'] == s for r in rows)}</td>" for s in splits)
-        + f"<td class=n>{sum(f['voice'] == v for f in failures)}</td></tr>" for v in voices)
+    table = "".join(f"<tr><td>{escape(v)}</td>" + "".join(f"<td class=n>{counts[v, s]}</td>" for s in splits)
+                    + f"<td class=n>{left_out[v]}</td></tr>" for v in voices)
     failed = []
-    for f in failures:
+    for f in shown:
         last = f["attempts"][-1] if f["attempts"] else {}
         sound = player(href(cache.wav_path(last["key"]), folder)) if last.get("key") and cache.has(last["key"]) else ""
         failed.append(f'<article class="chunk" id="utterance-{escape(f["voice"])}-{escape(f["id"])}"><h3>{escape(f["id"])} · '
                       f'{escape(f["voice"])} · row {f["row"]}</h3><p class=why>'
                       + escape("; ".join(", ".join(a["flags"]) for a in f["attempts"])) + f"</p>{sound}</article>")
-    hours = sum(r["duration"] for r in rows) / 3600
+    total = sum(left_out.values())
+    more = f"<p>The first {len(shown)} of {total}; left_out.jsonl lists them all.</p>" if total > len(shown) else ""
+    hours = float(np.sum(durations)) / 3600
     body = [f"<header><h1>{escape(title)}</h1>",
-            facts([("Utterances", f"{len(rows)} kept ({hours:.3f} h), {len(failures)} left out after QA")]),
+            facts([("Utterances", f"{durations.size} kept ({hours:.3f} h), {total} left out after QA")]),
             "</header>",
             '<section id="voices"><h2>Utterances per voice and split</h2><table id="voice-table"><thead><tr><th>voice</th>'
             + "".join(f"<th>{s}</th>" for s in splits) + f"<th>left out</th></tr></thead><tbody>{table}</tbody></table></section>",
             '<section id="durations"><h2>Durations</h2>'
-            + (histogram([r["duration"] for r in rows], "seconds", "durations") if rows else "<p>No utterances.</p>")
+            + (histogram(durations, "seconds", "durations") if durations.size else "<p>No utterances.</p>")
             + "</section>",
-            f'<section id="flagged"><h2>Left out ({len(failures)})</h2>' + ("".join(failed) or "<p>None.</p>") + "</section>"]
+            f'<section id="flagged"><h2>Left out ({total})</h2>' + ("".join(failed) or "<p>None.</p>") + more + "</section>"]
     with atomic_open(target) as f:
         f.write(page(f"Review: {title}", body))

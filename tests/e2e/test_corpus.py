@@ -11,6 +11,7 @@ import soundfile as sf
 from pocket_batch.core.config import CorpusConfig, ModelOptions, QAOptions, VerifyOptions
 from pocket_batch.pipeline.corpus import build_corpus
 from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.postproc.corpus.rows import wav_file
 
 from helpers.browser import local_file, visit
 
@@ -83,12 +84,12 @@ def test_200_rows_two_voices_load_with_datasets_and_ljspeech_then_append_20(corp
               for v in ("alba", "marius")}
     assert {row[0]: [int(n) for n in row[1:4]] for row in page.found["voices"]} == counts
 
-    written = {p: p.stat().st_mtime_ns for p in (config.output / "wavs").glob("*/*.wav")}
+    written = {p: p.stat().st_mtime_ns for p in (config.output / "wavs").glob("*/*/*.wav")}
     config = corpus_config(prompts(tmp_path / "prompts.csv", range(220)))
     again = build_corpus(config, show_progress=False)
     assert (again.kept, again.synthesized) == (440, 40)  # exactly the 20 new rows, in both voices
     # Item 9: and only their 40 WAVs are written; the 400 already there are left as they are.
-    now = {p: p.stat().st_mtime_ns for p in (config.output / "wavs").glob("*/*.wav")}
+    now = {p: p.stat().st_mtime_ns for p in (config.output / "wavs").glob("*/*/*.wav")}
     assert len(now) == 440 and {p for p in now if written.get(p) != now[p]} == set(now) - set(written)
 
 
@@ -104,7 +105,7 @@ def test_failing_takes_are_regenerated_then_reported_and_left_out(corpus_config,
     page = visit(config.output / "report.html", PAGE)
     assert page.errors == [] and page.found["left_out"] == [f"utterance-alba-utt000{n}" for n in range(3)]
     assert len(page.found["players"]) == 3 and all(local_file(src).is_file() for src in page.found["players"])
-    assert not list((config.output / "wavs").glob("*/*.wav"))
+    assert not list((config.output / "wavs").glob("*/*/*.wav"))
 
 
 def test_bad_rows_refused_with_row_numbers_before_synthesis(corpus_config, tmp_path):
@@ -123,6 +124,6 @@ def test_a_text_file_of_sentences_is_a_corpus_one_row_a_line(corpus_config, tmp_
     config = corpus_config(sentences, voices=("alba",), workers=0)
     build_corpus(config, show_progress=False)
     lines = list(csv.reader(open(config.output / "metadata.csv", newline=""), delimiter="|", quoting=csv.QUOTE_NONE))
-    assert sorted((row[0], row[1]) for row in lines) == [
-        ("alba/line-000001", "The birch canoe slid on the smooth planks."),
-        ("alba/line-000003", "Glue the sheet to the dark blue background.")]
+    assert sorted((row[0], row[1]) for row in lines) == sorted([
+        (wav_file("alba", "line-000001").removesuffix(".wav"), "The birch canoe slid on the smooth planks."),
+        (wav_file("alba", "line-000003").removesuffix(".wav"), "Glue the sheet to the dark blue background.")])

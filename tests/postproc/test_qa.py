@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig, QAOptions
-from pocket_batch.postproc.dataset import SPLITS, assign_splits
+from pocket_batch.postproc.corpus.splits import SPLITS, plan_splits
 from pocket_batch.postproc.qa import failing, qa_flags, silence_ratio
 
 QA = QAOptions()
@@ -50,6 +50,11 @@ def test_max_length_fails_a_take_unless_asked_to_flag_it():
 def test_silence_ratio_of_silence_and_of_sound():
     assert silence_ratio(np.zeros(SAMPLE_RATE, np.float32)) == 1.0
     assert silence_ratio(speech_like(1.0)) == 0.0
+
+
+def assign_splits(texts: list[str], config: CorpusConfig) -> dict[str, str]:
+    plan = plan_splits(texts, config.splits, config.split_seed)
+    return {text: plan(text) for text in texts}
 
 
 def test_splits_follow_the_ratios_and_never_move_a_text():
