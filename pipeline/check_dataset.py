@@ -18,9 +18,10 @@ import soundfile as sf
 
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.core.files import write_json
+from pocket_batch.core.files import atomic_open, write_json
 from pocket_batch.core.records import Verdict
 from pocket_batch.ingest.datasets import Recording, read_dataset
+from pocket_batch.postproc.corpus.keep import Keep
 from pocket_batch.verify.backends import make_backend, verdicts_fingerprint
 from pocket_batch.verify.gates import Gates, Heard
 from pocket_batch.verify.hearing import Backend
@@ -34,6 +35,7 @@ class DatasetCheck:
     verdicts: list[tuple[Recording, Verdict]]
     seconds: float  # of audio heard
     notes: list[str]  # one line per speaker the recognizer cannot hear
+    kept: int | None = None  # recordings meeting --keep, when given
 
     @property
     def flagged(self) -> list[tuple[Recording, Verdict]]:
@@ -73,7 +75,9 @@ def _check_readable(recordings: list[Recording]) -> None:
 
 
 def check_dataset(folder: Path, options: VerifyOptions, report: Path | None = None,
-                  workers: int | None = None) -> DatasetCheck:
+                  workers: int | None = None, keep: Keep = Keep()) -> DatasetCheck:
+    """With `keep`, each result says whether it meets the filter (and why not), and `kept.csv` beside the report
+    lists the recordings that do, as LJSpeech metadata (id|text)."""
     recordings = read_dataset(folder)
     _check_readable(recordings)
     backend = make_backend(options, [r.text for r in recordings]) if "words" in options.checks else None
@@ -91,15 +95,26 @@ def check_dataset(folder: Path, options: VerifyOptions, report: Path | None = No
     gates = Gates(options, takes)
     verdicts = [(r, gates.judge(take)) for r, take in zip(recordings, takes)]
     notes = gates.notes(backend.name if backend else options.backend)
+    results = [{"id": r.id, "audio": str(r.audio.relative_to(folder)), "text": r.text, "speaker": r.speaker}
+               | _verdict(v, rate) for (r, v), (_, _, rate) in zip(verdicts, heard)]
+    if keep:
+        for result, (_, samples, rate) in zip(results, heard):
+            measured = result["scores"] | {"wer": result["wer"] if result["status"] != "unverified" else None,
+                                           "duration": samples / rate if rate else 0.0}
+            result["left_out"] = keep.reasons(measured)
+            result["kept"] = not result["left_out"]
+        with atomic_open(report.with_name("kept.csv")) as f:
+            f.writelines(f"{r['id']}|{r['text']}\n" for r in results if r["kept"])
     write_json(report, {
         "dataset": str(folder), "verifier": verdicts_fingerprint(backend, options) if backend else "",
         "checks": list(options.checks), "notes": notes,
         "utterances": len(verdicts), "flagged": sum(not v.passed for _, v in verdicts),
         "unverified": sum(v.status == "unverified" for _, v in verdicts),
-        "results": [{"id": r.id, "audio": str(r.audio.relative_to(folder)), "text": r.text, "speaker": r.speaker}
-                    | _verdict(v, rate) for (r, v), (_, _, rate) in zip(verdicts, heard)],
+        "keep": str(keep) or None, "kept": sum(r["kept"] for r in results) if keep else None,
+        "results": results,
     })
-    return DatasetCheck(report, verdicts, sum(samples / rate for _, samples, rate in heard), notes)
+    kept = sum(r["kept"] for r in results) if keep else None
+    return DatasetCheck(report, verdicts, sum(samples / rate for _, samples, rate in heard if rate), notes, kept)
 
 
 def _verdict(verdict: Verdict, rate: int) -> dict:

@@ -279,13 +279,16 @@ def verify(
     max_wer: VerifyMaxWer = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Processes, one recognizer each (default: one per core).")] = None,
     check: Checks = None,
+    keep: Annotated[Optional[str], typer.Option("--keep", help='Also say which recordings meet these scores, e.g. "wer<=0.1,similarity>=0.8", and list them in kept.csv beside the report.')] = None,
 ) -> None:
     """Check an existing speech corpus: does each recording say its transcript, in its speaker's voice, cleanly?
     Exit 4 when some are flagged, 5 when none is but some could not be verified."""
     from pocket_batch.pipeline.check_dataset import check_dataset
 
     options = VerifyOptions(backend=backend, max_wer=max_wer, **checks(check))
-    result = check_dataset(dataset, options, report, workers)
+    from pocket_batch.postproc.corpus.keep import Keep
+
+    result = check_dataset(dataset, options, report, workers, Keep.parse(keep))
     views.show_dataset_check(result)
     if result.flagged:
         raise typer.Exit(ExitCode.FLAGGED)

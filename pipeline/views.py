@@ -125,6 +125,8 @@ def show_dataset_check(result) -> None:
     unverified = f", {len(result.unverified)} unverified" if result.unverified else ""
     say(f"{len(result.verdicts)} utterances ({clock(result.seconds)} of audio): {passed} pass, "
         f"{len(result.flagged)} flagged{unverified}; report: {result.report}")
+    if result.kept is not None:
+        say(f"{result.kept} of {len(result.verdicts)} meet --keep; listed in {result.report.with_name('kept.csv')}")
 
 
 def _number(value: float | None, digits: int = 2) -> str:
