@@ -207,3 +207,34 @@ def test_checks_chooses_the_gates_and_refuses_an_unknown_one(tmp_path):
     bad = run("verify", SPEECH / "voices" / "m3", "--checks", "words,colour")
     assert bad.returncode == ExitCode.COULD_NOT_RUN and bad.stderr.strip().count("\n") == 0, bad.stderr
     assert "--checks" in bad.stderr
+
+
+def test_keep_drops_exactly_the_rows_whose_scores_fail_it_on_real_speech(tmp_path):
+    """The mixed folder (m3 at row 4, noise at row 7) with row 5's text swapped for another sentence: a filter on
+    words, voice and noise leaves out those three rows and no other, each with its reasons."""
+    folder = mixed_folder(tmp_path)
+    lines = (folder / "metadata.csv").read_text().splitlines()
+    lines[4] = "f2-05|The farmer counted his sheep twice before he locked the gate."
+    (folder / "metadata.csv").write_text("\n".join(lines) + "\n")
+    result = run("verify", folder, "--keep", "wer<=0.2,similarity>=0.85,snr_db>=25")
+    assert result.returncode == ExitCode.FLAGGED, result.stderr
+    report = json.loads((folder / "verify.json").read_text())
+    left_out = {r["id"]: r["left_out"] for r in report["results"] if not r["kept"]}
+    assert set(left_out) == {"m3-04", "f2-05", "f2-07"}, left_out
+    assert any(w.startswith("similarity") for w in left_out["m3-04"])
+    assert [w.split()[0] for w in left_out["f2-05"]] == ["wer"]  # its voice and sound are fine
+    assert any(w.startswith("snr_db") for w in left_out["f2-07"])
+    kept = (folder / "kept.csv").read_text().splitlines()
+    assert [line.split("|")[0] for line in kept] == [f"f2-{n:02d}" for n in (1, 2, 3, 6, 8, 9, 10)]
+    assert "7 of 10 meet --keep" in result.stdout + result.stderr
+
+
+def test_keep_on_a_voice_the_recognizer_cannot_hear_keeps_no_row_for_its_words(tmp_path):
+    """m3's word error rates are not trusted (unverified): a condition on wer leaves every row out and says why,
+    even m3-09 whose transcript happened to match; conditions on voice and noise still judge its rows."""
+    result = run("verify", SPEECH / "voices" / "m3", "--report", tmp_path / "verify.json", "--keep", "wer<=0.2")
+    report = json.loads((tmp_path / "verify.json").read_text())
+    assert report["kept"] == 0 and all(r["left_out"] == ["wer not measured"] for r in report["results"])
+    result = run("verify", SPEECH / "voices" / "m3", "--report", tmp_path / "v2.json", "--keep", "similarity>=0.85")
+    assert json.loads((tmp_path / "v2.json").read_text())["kept"] == 10, result.stderr
+    assert not (SPEECH / "voices" / "m3" / "kept.csv").exists()  # beside the report, not in the dataset
