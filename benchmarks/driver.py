@@ -54,16 +54,16 @@ class _InstantRows:
 
     closed = False
 
-    def __init__(self, seconds_per_chunk: float = 0.0):
+    def __init__(self, seconds_per_chunk: float = 0.0, seconds_per_word: float = SECONDS_PER_WORD):
         self.noise = np.random.default_rng(0).uniform(-0.1, 0.1, 60 * SAMPLE_RATE).astype(np.float32)
-        self.seconds_per_chunk = seconds_per_chunk
+        self.seconds_per_chunk, self.seconds_per_word = seconds_per_chunk, seconds_per_word
 
     def generate(self, requests):
         due = time.monotonic()
         while (request := requests.take(wait=True)) is not None:
             due = max(due + self.seconds_per_chunk, time.monotonic())
             time.sleep(max(0.0, due - time.monotonic()))
-            samples = int(len(request.text.split()) * SECONDS_PER_WORD * SAMPLE_RATE)
+            samples = int(len(request.text.split()) * self.seconds_per_word * SAMPLE_RATE)
             yield request, _Tensor(self.noise[:samples].copy()), False, 0.0
 
 
@@ -83,12 +83,12 @@ class StandInWorker(SynthWorker):
     def _load(self) -> None:
         self.name = self.name or f"{socket.gethostname()}:{os.getpid()}"
 
-    def __init__(self, *args, seconds_per_chunk: float = 0.0, **kwargs):
+    def __init__(self, *args, seconds_per_chunk: float = 0.0, seconds_per_word: float = SECONDS_PER_WORD, **kwargs):
         super().__init__(*args, **kwargs)
-        self.seconds_per_chunk = seconds_per_chunk
+        self.seconds_per_chunk, self.seconds_per_word = seconds_per_chunk, seconds_per_word
 
     def _rows(self):
-        return _InstantRows(self.seconds_per_chunk)
+        return _InstantRows(self.seconds_per_chunk, self.seconds_per_word)
 
     def _pieces(self, task: SynthTask) -> list[str]:
         return [task.text]

@@ -417,6 +417,20 @@ def bench_postproc(
     run(hours, model_dir, workdir, loudness, views.wide(), readalong)
 
 
+@bench_app.command("corpus")
+def bench_corpus(
+    rows: Annotated[list[int], typer.Option(help="Corpus sizes (repeat the option).")] = [10_000, 100_000, 1_000_000],
+    model_dir: Annotated[Path, typer.Option(help="Where the small random model is built or reused (its tokenizer counts each row).")] = Path("models/random-small"),
+    workdir: Annotated[Path, typer.Option(help="Scratch folder for the prompts and corpora.")] = Path("bench-corpus"),
+    format: Annotated[Optional[list[str]], typer.Option("--format", help="Layouts to write (default ljspeech,audiofolder).")] = None,
+) -> None:
+    """Rows a second, the driver's peak memory and the time to append 10 rows, for corpora of growing size."""
+    from pocket_batch.benchmarks.corpus import bench_corpus as run
+
+    formats = tuple(f.strip() for fs in (format or []) for f in fs.split(",") if f.strip()) or default(CorpusConfig, "formats")
+    run(rows, model_dir, workdir, formats, views.wide())
+
+
 @bench_app.command("normalize")
 def bench_normalize(
     language: Annotated[list[str], typer.Option(help="Languages of the held-out sets (repeat the option).")] = ["en", "fr", "de", "es", "it"],

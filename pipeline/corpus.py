@@ -34,7 +34,7 @@ from pocket_batch.postproc.qa import failing, qa_flags
 from pocket_batch.synth.model.cache import AudioCache
 from pocket_batch.synth.model.source import ModelSource
 from pocket_batch.synth.model.voices import VOICE_AUDIO_SUFFIXES, Voice, resolve_voice
-from pocket_batch.synth.pool.worker import SynthFailure
+from pocket_batch.synth.pool.worker import SynthFailure, SynthWorker
 from pocket_batch.synth.work import plan_work
 from pocket_batch.verify.backends import check_backend, hears
 from pocket_batch.verify.gates import Gates, Heard
@@ -67,7 +67,7 @@ class CorpusResult:
     voices: dict[str, int] = field(default_factory=dict)  # rows kept per voice
 
 
-def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResult:
+def build_corpus(config: CorpusConfig, show_progress: bool = True, worker=SynthWorker) -> CorpusResult:
     config = config.on(Cpu.this())
     keep = _check_options(config)
     source = ModelSource(config.model)
@@ -82,7 +82,7 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True) -> CorpusResu
     verifier = _verifier(config, layout, texts.all)
     run = CorpusRun(config, source, cache, verifier, keep)
     with (Synthesizer(config, list({v.fingerprint: v for v in voices.values()}.values()), cache, verifier,
-                      show_progress) as synth,
+                      show_progress, worker) as synth,
           CorpusWriter(config, source, voices, cache) as writer):
         rows = iter(prompts)
         for block in iter(lambda: list(islice(rows, BLOCK)), []):

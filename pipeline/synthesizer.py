@@ -24,8 +24,10 @@ from pocket_batch.verify.verifier import Verifier
 class Synthesizer:
 
     def __init__(self, config: Synthesis, voices: list[Voice], cache: AudioCache, verifier: Verifier | None = None,
-                 show_progress: bool = True):
+                 show_progress: bool = True, worker=SynthWorker):
+        """`worker`: the worker class (benchmarks give a stand-in that times the driver alone)."""
         self.config, self.voices, self.cache, self.verifier = config, voices, cache, verifier
+        self.worker = worker
         self.show_progress = show_progress
         self.executor = None
 
@@ -42,7 +44,7 @@ class Synthesizer:
         config = self.config
         workers = default_workers() if config.workers is None else config.workers
         verify, backend = (self.verifier.options, self.verifier.backend) if self.verifier else (None, None)
-        make_worker = functools.partial(SynthWorker, config.model, config.generation.temperature,
+        make_worker = functools.partial(self.worker, config.model, config.generation.temperature,
                                         config.torch_threads, config.voice_cache_size, config.batch_size,
                                         verify, backend)
         executor = make_executor(make_worker, workers, config.torch_threads, config.address,

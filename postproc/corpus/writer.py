@@ -52,7 +52,8 @@ def write_wav(target: Path, x: np.ndarray, config: CorpusConfig) -> tuple[int, i
     x = limit((x * db_to_gain(gain)).astype(np.float32), config.ceiling, SAMPLE_RATE)
     x = np.clip(resample(x, SAMPLE_RATE, config.sample_rate), -1.0, 1.0)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target) as tmp:
+    # not synced one by one: the manifest, renamed into place at the end, is what commits a run's WAVs
+    with atomic_path(target, durable=False) as tmp:
         sf.write(tmp, x, config.sample_rate, subtype="PCM_16", format="WAV")
     return int(x.size), start
 
