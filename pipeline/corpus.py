@@ -17,6 +17,7 @@ import numpy as np
 from pocket_batch.core.config import CORPUS_FORMATS, SAMPLE_RATE, CorpusConfig
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.files import sha256_json
 from pocket_batch.core.layout import OutputLayout
 from pocket_batch.core.records import Chunk, ChunkAudio, Verdict
 from pocket_batch.ingest.csvfile import Prompts, Utterance
@@ -26,7 +27,7 @@ from pocket_batch.pipeline.runlog import log
 from pocket_batch.pipeline.synthesizer import Synthesizer
 from pocket_batch.postproc.corpus.formats.shards import shard_limits
 from pocket_batch.postproc.corpus.keep import Keep
-from pocket_batch.postproc.corpus.rows import Entry
+from pocket_batch.postproc.corpus.rows import SCORES, Entry, wav_file
 from pocket_batch.postproc.corpus.splits import SplitPlan, plan_splits
 from pocket_batch.postproc.corpus.writer import CorpusWriter
 from pocket_batch.postproc.placement import trim_bounds
@@ -55,6 +56,7 @@ class Item:
     split: str
     key: str = ""  # of the current take
     kept: tuple[str, ChunkAudio, list[str], dict, tuple] | None = None  # (key, audio, flags, scores, words) that passed
+    previous: dict | None = None  # its row in the corpus an earlier run wrote
     attempts: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (attempt, key, failing flags)
 
 
@@ -80,21 +82,26 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True, worker=SynthW
     layout = OutputLayout(config.output)
     cache = AudioCache(layout.cache)
     verifier = _verifier(config, layout, texts.all)
-    run = CorpusRun(config, source, cache, verifier, keep)
+    judged = sha256_json([config.qa.model_dump(mode="json"), str(keep),
+                          verifier.store.root.name if verifier else None])[:16]
     with (Synthesizer(config, list({v.fingerprint: v for v in voices.values()}.values()), cache, verifier,
                       show_progress, worker) as synth,
-          CorpusWriter(config, source, voices, cache) as writer):
+          CorpusWriter(config, source, voices, cache, judged) as writer):
+        run = CorpusRun(config, source, cache, verifier, keep, writer.reusable)
         rows = iter(prompts)
         for block in iter(lambda: list(islice(rows, BLOCK)), []):
             items = [Item(row, voices[name], chunk, splits(name if config.split_by == "speaker" else chunk.normalized))
                      for row in block for chunk in [_chunk(row, normalize)] for name in assign(row)]
+            for i in items:  # in the order they are written: the earlier run's rows are met in step
+                i.previous = writer.claim(wav_file(i.voice.name, i.row.id))
             run.takes(items, synth)
             for i in items:
                 if i.kept:
-                    writer.add(Entry(i.row, i.voice, i.chunk, *i.kept), i.split)
+                    writer.add(Entry(i.row, i.voice, i.chunk, *i.kept), i.split, i.previous)
                 else:
                     writer.leave_out({"id": i.row.id, "voice": i.voice.name, "row": i.row.row,
-                                      "attempts": [{"attempt": a, "key": k, "flags": f} for a, k, f in i.attempts]})
+                                      "attempts": [{"attempt": a, "key": k, "flags": f} for a, k, f in i.attempts]},
+                                     i.previous)
     tally = writer.tally
     counts = {name: sum(n for (v, _), n in tally.counts.items() if v == name) for name in voices}
     return CorpusResult(tally.kept, sum(tally.left_out.values()), run.synthesized, source.speaks_noise, counts)
@@ -218,11 +225,14 @@ def _verifier(config: CorpusConfig, layout: OutputLayout, texts: list[str]) -> V
 
 class CorpusRun:
     """Takes for a block of items until each passes or runs out of retries; the gates' norms per voice come from
-    its first CALIBRATION takes, so a row's judgement does not change as rows are appended after them."""
+    its first CALIBRATION takes, so a row's judgement does not change as rows are appended after them. A row an
+    earlier run published from the same take, judged with the same settings, keeps that judgement (`reusable`):
+    an append does not read every earlier take again."""
 
     def __init__(self, config: CorpusConfig, source: ModelSource, cache: AudioCache, verifier: Verifier | None,
-                 keep: Keep):
+                 keep: Keep, reusable):
         self.config, self.source, self.cache, self.verifier, self.keep = config, source, cache, verifier, keep
+        self.reusable = reusable
         self.synthesized = 0
         self.first: dict[str, list[Heard]] = {}
         self.gates: Gates | None = None
@@ -240,7 +250,11 @@ class CorpusRun:
             if self.verifier and attempt == 0:
                 self._calibrate([heard[id(i)] for i in todo if id(i) in heard])
             for item in todo:
-                if item.key in failures:  # the worker failed on every retry: counts as a failed take
+                if attempt == 0 and self.reusable(item.previous, item.key):
+                    old = item.previous
+                    scores = {k: old[k] for k in ("status", *SCORES) if k in old}
+                    item.kept = (item.key, self.cache.get(item.key), old["qa_flags"], scores, ())
+                elif item.key in failures:  # the worker failed on every retry: counts as a failed take
                     item.attempts.append((attempt, item.key, [f"synthesis failed: {failures[item.key].reason}"]))
                 else:
                     self._judge(item, attempt, self.gates.judge(heard[id(item)]) if self.gates else None)

@@ -79,8 +79,10 @@ class Tally:
 
 
 class CorpusWriter:
-    def __init__(self, config: CorpusConfig, source: ModelSource, voices: dict[str, Voice], cache: AudioCache):
-        self.config, self.source, self.voices, self.cache = config, source, voices, cache
+    def __init__(self, config: CorpusConfig, source: ModelSource, voices: dict[str, Voice], cache: AudioCache,
+                 judged: str = ""):
+        """`judged`: a fingerprint of the settings a take was judged with, kept in each row."""
+        self.config, self.source, self.voices, self.cache, self.judged = config, source, voices, cache, judged
         self.out = config.output
         self.wavs = self.out / "wavs"
         self.tally = Tally()
@@ -103,9 +105,20 @@ class CorpusWriter:
         if kind is None:
             self._summaries()
 
-    def add(self, e: Entry, split: str) -> None:
+    def claim(self, file_name: str) -> dict | None:
+        """The earlier run's row of this WAV, if any: asked for each row in the order rows are written."""
+        return self.previous.claim(file_name)
+
+    def reusable(self, old: dict | None, key: str) -> bool:
+        """The earlier row is this take, judged with these settings, and its WAV is as written."""
+        return bool(old and old.get("key") == key and old.get("judged") == self.judged and self._unchanged(old))
+
+    def _unchanged(self, old: dict) -> bool:
+        return (old.get("evened") == evened(self.config) and isinstance(old.get("samples"), int)
+                and _size(self.wavs / old["file_name"]) == 44 + 2 * old["samples"])
+
+    def add(self, e: Entry, split: str, old: dict | None) -> None:
         """A take that passed: its WAV (unless an earlier run wrote this one), its row everywhere."""
-        old = self.previous.claim(e.file)
         row = self._row(e, split, old)
         if old and old.get("split") != split:
             self._drop(old | {"moved": True})
@@ -117,8 +130,10 @@ class CorpusWriter:
         for stale in self.previous.passed():
             self._unpublish(stale)
 
-    def leave_out(self, failure: dict) -> None:
+    def leave_out(self, failure: dict, old: dict | None) -> None:
         """An utterance not published, with every take's reasons."""
+        if old:
+            self._unpublish(old)
         self.left_out.write(json_line(failure))
         self.tally.left_out[failure["voice"]] += 1
         if len(self.tally.shown) < SHOWN_LEFT_OUT:
@@ -126,8 +141,7 @@ class CorpusWriter:
 
     def _row(self, e: Entry, split: str, old: dict | None) -> dict:
         wav = self.wavs / e.file
-        if (old and old.get("key") == e.key and old.get("evened") == evened(self.config)
-                and isinstance(old.get("samples"), int) and _size(wav) == 44 + 2 * old["samples"]):
+        if old and old.get("key") == e.key and self._unchanged(old):
             samples, digest, words = old["samples"], old["sha256"], old.get("words")
         else:  # a new take, or other settings: written (again)
             samples, offset = write_wav(wav, self.cache.read(e.key), self.config)
@@ -139,7 +153,7 @@ class CorpusWriter:
                "normalized": e.chunk.normalized, "split": split, "samples": samples,
                "sample_rate": self.config.sample_rate, "duration": round(samples / self.config.sample_rate, 3),
                "key": e.key, "seed": int(e.key[:12], 16), "model": self.source.fingerprint, "qa_flags": e.flags,
-               "evened": evened(self.config), "sha256": digest} | e.scores
+               "evened": evened(self.config), "judged": self.judged, "sha256": digest} | e.scores
         return row | ({"words": words} if words else {})
 
     def _unpublish(self, old: dict) -> None:
