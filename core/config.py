@@ -282,6 +282,11 @@ class CorpusConfig(Synthesis):
     language: str = "en"
     qa: QAOptions = QAOptions()
 
+    @property
+    def pooled(self) -> bool:
+        """Each row in one voice of the pool, not in every voice."""
+        return self.voice_pool or self.voices_from is not None
+
 
 class JobConfig(Synthesis):
     """A job file (TOML): what `pocket-batch run` renders, night after night, into one output folder.

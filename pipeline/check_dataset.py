@@ -105,15 +105,15 @@ def check_dataset(folder: Path, options: VerifyOptions, report: Path | None = No
             result["kept"] = not result["left_out"]
         with atomic_open(report.with_name("kept.csv")) as f:
             f.writelines(f"{r['id']}|{r['text']}\n" for r in results if r["kept"])
+    kept = sum(r["kept"] for r in results) if keep else None
     write_json(report, {
         "dataset": str(folder), "verifier": verdicts_fingerprint(backend, options) if backend else "",
         "checks": list(options.checks), "notes": notes,
         "utterances": len(verdicts), "flagged": sum(not v.passed for _, v in verdicts),
         "unverified": sum(v.status == "unverified" for _, v in verdicts),
-        "keep": str(keep) or None, "kept": sum(r["kept"] for r in results) if keep else None,
+        "keep": str(keep) or None, "kept": kept,
         "results": results,
     })
-    kept = sum(r["kept"] for r in results) if keep else None
     return DatasetCheck(report, verdicts, sum(samples / rate for _, samples, rate in heard if rate), notes, kept)
 
 

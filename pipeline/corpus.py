@@ -29,8 +29,7 @@ from pocket_batch.postproc.corpus.formats.shards import shard_limits
 from pocket_batch.postproc.corpus.keep import Keep
 from pocket_batch.postproc.corpus.rows import SCORES, Entry, wav_file
 from pocket_batch.postproc.corpus.splits import SplitPlan, plan_splits
-from pocket_batch.postproc.corpus.writer import CorpusWriter
-from pocket_batch.postproc.placement import trim_bounds
+from pocket_batch.postproc.corpus.writer import CorpusWriter, published_span
 from pocket_batch.postproc.qa import failing, qa_flags
 from pocket_batch.synth.model.cache import AudioCache
 from pocket_batch.synth.model.source import ModelSource
@@ -117,8 +116,7 @@ def _check_options(config: CorpusConfig) -> Keep:
     if scores and config.verify.enabled is False:
         raise PocketBatchError(f"--keep {config.keep}: {', '.join(scores)} are measured by verification; "
                                "drop --no-verify")
-    pooled = config.voice_pool or config.voices_from is not None
-    if config.split_by == "speaker" and not pooled:
+    if config.split_by == "speaker" and not config.pooled:
         raise PocketBatchError("--split-by speaker needs one voice a row (--voice-pool or --voices-from): with "
                                "every row in every voice, each text would be in every split")
     return keep
@@ -198,13 +196,12 @@ class VoiceAssignment:
 
     def __init__(self, config: CorpusConfig, names: list[str]):
         self.config, self.names = config, names
-        self.pooled = config.voice_pool or config.voices_from is not None
         self.n, self.round, self.order = 0, -1, None
 
     def __call__(self, row: Utterance) -> list[str]:
         if self.config.voice_column:
             return [row.voice]
-        if not self.pooled:
+        if not self.config.pooled:
             return self.names
         index, self.n = self.n, self.n + 1
         turn, seat = divmod(index, len(self.names))
@@ -293,7 +290,7 @@ class CorpusRun:
             flags += [f"verify: {flag}" for flag in verdict.flags]
             # a word error rate only where the words were heard and trusted
             scores = {"status": verdict.status, "wer": verdict.wer if verdict.words_checked else None} | verdict.scores()
-        start, end = trim_bounds(x, 45.0)  # as the corpus WAV is cut
+        start, end = published_span(x)
         flags += [f"keep: {why}" for why in self.keep.reasons(scores | {"duration": (end - start) / SAMPLE_RATE})]
         bad = failing(flags, self.config.qa)
         if bad:

@@ -30,9 +30,9 @@ from pocket_batch.postproc.corpus.formats import FORMATS
 from pocket_batch.postproc.corpus.formats.base import json_line
 from pocket_batch.postproc.corpus.previous import PreviousRows
 from pocket_batch.postproc.corpus.rows import Entry, transcript_words
-from pocket_batch.postproc.corpus.splits import SPLITS
 from pocket_batch.postproc.loudness import chunk_level, db_to_gain, limit
 from pocket_batch.postproc.placement import trim_bounds
+from pocket_batch.postproc.qa import SILENCE_BELOW_PEAK_DB
 from pocket_batch.postproc.report import write_corpus_report
 from pocket_batch.synth.model.cache import AudioCache
 from pocket_batch.synth.model.source import ModelSource
@@ -45,7 +45,7 @@ SHOWN_LEFT_OUT = 1000  # on the page and in report.json; left_out.jsonl has them
 def write_wav(target: Path, x: np.ndarray, config: CorpusConfig) -> tuple[int, int]:
     """Trimmed, evened to the target loudness under the ceiling, resampled; (samples written, samples trimmed
     from the take's start)."""
-    start, end = trim_bounds(x, 45.0)
+    start, end = published_span(x)
     x = x[start:end]
     level = chunk_level(x, SAMPLE_RATE, "lufs")
     gain = float(np.clip(config.target_lufs - level, -MAX_GAIN_DB, MAX_GAIN_DB)) if np.isfinite(level) else 0.0
@@ -56,6 +56,11 @@ def write_wav(target: Path, x: np.ndarray, config: CorpusConfig) -> tuple[int, i
     with atomic_path(target, durable=False) as tmp:
         sf.write(tmp, x, config.sample_rate, subtype="PCM_16", format="WAV")
     return int(x.size), start
+
+
+def published_span(x: np.ndarray) -> tuple[int, int]:
+    """The samples of a take its corpus WAV keeps: silence at either end trimmed, as QA measures it."""
+    return trim_bounds(x, SILENCE_BELOW_PEAK_DB)
 
 
 def evened(config: CorpusConfig) -> list:
@@ -71,7 +76,6 @@ class Tally:
         self.durations = array("f")
         self.left_out: Counter[str] = Counter()  # voice -> rows
         self.shown: list[dict] = []
-        self.written = 0
 
     @property
     def kept(self) -> int:
@@ -148,7 +152,6 @@ class CorpusWriter:
             digest = sha256_file(wav)
             duration = samples / self.config.sample_rate
             words = transcript_words(e.chunk.normalized, e.words, SAMPLE_RATE, offset, duration)
-            self.tally.written += 1
         row = {"id": e.row.id, "voice": e.voice.name, "file_name": e.file, "text": e.row.text,
                "normalized": e.chunk.normalized, "split": split, "samples": samples,
                "sample_rate": self.config.sample_rate, "duration": round(samples / self.config.sample_rate, 3),
@@ -184,4 +187,4 @@ def _size(path: Path) -> int:
         return -1
 
 
-__all__ = ["CorpusWriter", "SPLITS", "evened", "write_wav"]
+__all__ = ["CorpusWriter", "evened", "published_span", "write_wav"]

@@ -16,7 +16,6 @@ from typing import IO, Any, ClassVar
 
 from pocket_batch.core.config import CorpusConfig
 from pocket_batch.core.files import atomic_open
-from pocket_batch.postproc.corpus.splits import SPLITS
 
 
 class Format:
@@ -81,4 +80,4 @@ def remove_unwritten(folder: Path, names: set[str], pattern: str) -> None:
             path.unlink()
 
 
-__all__ = ["Format", "PerSplit", "SPLITS", "json_line", "remove_unwritten"]
+__all__ = ["Format", "PerSplit", "json_line", "remove_unwritten"]

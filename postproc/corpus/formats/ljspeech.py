@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pocket_batch.postproc.corpus.formats.base import Format, PerSplit
+from pocket_batch.postproc.corpus.splits import SPLITS
 
 
 class LJSpeech(Format):
@@ -23,6 +24,6 @@ class LJSpeech(Format):
         self.splits.write(row["split"], line)
 
     def finish(self) -> None:
-        for split in ("train", "validation", "test"):
+        for split in SPLITS:
             if split not in self.splits.files:  # an emptied split leaves no stale list behind
                 (self.corpus / "splits" / f"{split}.csv").unlink(missing_ok=True)

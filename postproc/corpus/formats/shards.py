@@ -44,7 +44,6 @@ class Sharded(Format):
         self.sizes: dict[str, int] = {}
         self.numbers: dict[str, int] = {}
         self.shards: dict[str, dict] = {}
-        self.written = 0
         return self
 
     def add(self, row: dict) -> None:
@@ -71,7 +70,6 @@ class Sharded(Format):
         if self.index.get(name, {}).get("fingerprint") != fingerprint or not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             self.write_shard(path, rows)
-            self.written += 1
         self.shards[name] = {"rows": len(rows), "bytes": self.sizes[split], "fingerprint": fingerprint}
         self.numbers[split], self.pending[split], self.sizes[split] = number + 1, [], 0
 
