@@ -13,12 +13,13 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 from num2words import num2words
 
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.core.files import package_file
+from pocket_batch.core.files import package_file, sha256_json
 from pocket_batch.ingest.languages import CAPITALS, as_word, beside_capitals, language_rules, roman_to_int, say
 
 PRIVATE_USE = 0xF0000  # plane 15: never in a book, never matched by \w
@@ -146,6 +147,12 @@ class Normalizer:
         if self.number_language is None:
             self.warnings.append(f"numbers stay as digits: num2words cannot say them in {language!r}")
         self.rules = ENGLISH_RULES if language.startswith("en") else self._generic_rules()
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """What decides this normalizer's output besides the text: a text normalized under the same fingerprint
+        need not be normalized again."""
+        return sha256_json([self.language, sorted(self.lexicon.entries.items()), version("pocket-batch")])[:16]
 
     def __call__(self, text: str) -> str:
         return self._cached(text)

@@ -19,7 +19,7 @@ from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_json
 from pocket_batch.core.layout import OutputLayout
-from pocket_batch.core.records import Chunk, ChunkAudio, Verdict
+from pocket_batch.core.records import Chunk, Verdict
 from pocket_batch.ingest.csvfile import Prompts, Utterance
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 from pocket_batch.pipeline.book_prompts import BOOK_PROMPTS, BookPrompts
@@ -27,6 +27,7 @@ from pocket_batch.pipeline.runlog import log
 from pocket_batch.pipeline.synthesizer import Synthesizer
 from pocket_batch.postproc.corpus.formats.shards import shard_limits
 from pocket_batch.postproc.corpus.keep import Keep
+from pocket_batch.postproc.corpus.previous import PreviousRows
 from pocket_batch.postproc.corpus.rows import SCORES, Entry, wav_file
 from pocket_batch.postproc.corpus.splits import SplitPlan, plan_splits
 from pocket_batch.postproc.corpus.writer import CorpusWriter, published_span
@@ -35,7 +36,7 @@ from pocket_batch.synth.model.cache import AudioCache
 from pocket_batch.synth.model.source import ModelSource
 from pocket_batch.synth.model.voices import VOICE_AUDIO_SUFFIXES, Voice, resolve_voice
 from pocket_batch.synth.pool.worker import SynthFailure, SynthWorker
-from pocket_batch.synth.work import plan_work
+from pocket_batch.synth.work import generation_params, plan_work, take_key
 from pocket_batch.verify.backends import check_backend, hears
 from pocket_batch.verify.gates import Gates, Heard
 from pocket_batch.verify.verifier import Verifier
@@ -54,7 +55,7 @@ class Item:
     chunk: Chunk
     split: str
     key: str = ""  # of the current take
-    kept: tuple[str, ChunkAudio, list[str], dict, tuple] | None = None  # (key, audio, flags, scores, words) that passed
+    kept: tuple[str, int, list[str], dict, tuple] | None = None  # (key, tokens, flags, scores, words) that passed
     previous: dict | None = None  # its row in the corpus an earlier run wrote
     attempts: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (attempt, key, failing flags)
 
@@ -74,7 +75,7 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True, worker=SynthW
     source = ModelSource(config.model)
     normalize = Normalizer(config.language, load_lexicon(config.lexicon) if config.lexicon else None)
     prompts = open_prompts(config, source)
-    names, texts = _check_prompts(config, source, prompts, normalize)
+    names, texts = _check_prompts(config, source, prompts, normalize, config.output / "manifest.jsonl")
     voices = _voices(config, source, names)
     assign = VoiceAssignment(config, list(voices))
     splits = plan_splits(voices, config.splits, config.split_seed) if config.split_by == "speaker" else texts.plan
@@ -85,14 +86,18 @@ def build_corpus(config: CorpusConfig, show_progress: bool = True, worker=SynthW
                           verifier.store.root.name if verifier else None])[:16]
     with (Synthesizer(config, list({v.fingerprint: v for v in voices.values()}.values()), cache, verifier,
                       show_progress, worker) as synth,
-          CorpusWriter(config, source, voices, cache, judged) as writer):
+          CorpusWriter(config, source, voices, cache, judged, normalize.fingerprint) as writer):
         run = CorpusRun(config, source, cache, verifier, keep, writer.reusable)
         rows = iter(prompts)
         for block in iter(lambda: list(islice(rows, BLOCK)), []):
-            items = [Item(row, voices[name], chunk, splits(name if config.split_by == "speaker" else chunk.normalized))
-                     for row in block for chunk in [_chunk(row, normalize)] for name in assign(row)]
-            for i in items:  # in the order they are written: the earlier run's rows are met in step
-                i.previous = writer.claim(wav_file(i.voice.name, i.row.id))
+            items = []
+            for row in block:
+                names = assign(row)
+                # claimed in the order rows are written: the earlier run's rows are met in step
+                earlier = [writer.claim(wav_file(name, row.id)) for name in names]
+                chunk = _chunk(row, normalize, earlier[0])
+                items += [Item(row, voices[name], chunk, splits(name if config.split_by == "speaker" else chunk.normalized),
+                               previous=old) for name, old in zip(names, earlier)]
             run.takes(items, synth)
             for i in items:
                 if i.kept:
@@ -128,8 +133,16 @@ def open_prompts(config: CorpusConfig, source: ModelSource) -> Prompts | BookPro
     return Prompts(config.csv, config.id_column, config.text_column, config.voice_column)
 
 
-def _chunk(row: Utterance, normalize: Normalizer) -> Chunk:
-    return Chunk(row.id, 0, row.text, row.normalized or normalize(row.text))
+def _chunk(row: Utterance, normalize: Normalizer, earlier: dict | None) -> Chunk:
+    return Chunk(row.id, 0, row.text, row.normalized or _known(row, normalize, earlier) or normalize(row.text))
+
+
+def _known(row: Utterance, normalize: Normalizer, earlier: dict | None) -> str | None:
+    """The row's normalized text as an earlier run published it, if the text and the normalizer are the same:
+    an append to a million rows does not normalize them all again."""
+    if earlier and earlier.get("text") == row.text and earlier.get("normalizer") == normalize.fingerprint:
+        return earlier.get("normalized")
+    return None
 
 
 @dataclass
@@ -138,16 +151,20 @@ class Texts:
     all: list[str] = field(default_factory=list)  # only for verification's recognizer, which listens for them
 
 
-def _check_prompts(config: CorpusConfig, source: ModelSource, prompts, normalize) -> tuple[list[str], Texts]:
+def _check_prompts(config: CorpusConfig, source: ModelSource, prompts, normalize,
+                   manifest: Path) -> tuple[list[str], Texts]:
     """Every row known good before anything is synthesized, and the splits planned: the voice names a voice
-    column uses, and the texts (kept only when verification needs them)."""
+    column uses, and the texts (kept only when verification needs them). A row an earlier run published (its
+    `manifest`) with the same text, normalizer and model is not normalized nor tokenized again."""
     limit = config.generation.max_tokens
     texts = Texts(SplitPlan(config.splits, config.split_seed))
     verifying = config.verify.enabled is not False
     names: dict[str, None] = {}
+    published = PreviousRows(manifest, by="id")
 
     def problem(row: Utterance) -> str | None:
-        chunk = _chunk(row, normalize)
+        earlier = published.claim(row.id)
+        chunk = _chunk(row, normalize, earlier)
         texts.plan.add(chunk.normalized)
         if verifying:
             texts.all.append(chunk.normalized)
@@ -155,7 +172,8 @@ def _check_prompts(config: CorpusConfig, source: ModelSource, prompts, normalize
             if not row.voice:
                 return f"no voice in column {config.voice_column!r}"
             names.setdefault(row.voice)
-        tokens = source.count_tokens(chunk.normalized)
+        same = earlier and earlier.get("normalized") == chunk.normalized and earlier.get("model") == source.fingerprint
+        tokens = earlier["tokens"] if same and isinstance(earlier.get("tokens"), int) else source.count_tokens(chunk.normalized)
         return f"text over the model's {limit}-token limit ({tokens}); split the row" if tokens > limit else None
 
     prompts.check(problem)
@@ -236,25 +254,37 @@ class CorpusRun:
         self.noted: set[str] = set()
 
     def takes(self, items: list[Item], synth: Synthesizer) -> None:
+        new = [item for item in items if not self._reused(item)]
         for attempt in range(self.config.qa.retries + 1):
-            todo = [item for item in items if item.kept is None]
-            if not todo:
-                return
-            failures = self._synthesize(todo, attempt, synth)
-            heard = {id(i): Heard(i.voice.name, len(words(i.chunk.normalized)),
-                                  self.verifier.verdict(i.key, i.chunk.normalized, self.cache.read))
-                     for i in todo if self.verifier and i.key not in failures}
-            if self.verifier and attempt == 0:
-                self._calibrate([heard[id(i)] for i in todo if id(i) in heard])
+            todo = [item for item in new if item.kept is None]
+            failures = self._synthesize(todo, attempt, synth) if todo else {}
+            heard = {id(i): self._heard(i) for i in todo if self.verifier and i.key not in failures}
+            if self.verifier and attempt == 0:  # a voice's norms come from its first takes, new or published
+                self._calibrate([heard[id(i)] if id(i) in heard else self._heard(i) for i in items
+                                 if id(i) in heard or (i.kept and len(self.first.get(i.voice.name, ())) < CALIBRATION)])
             for item in todo:
-                if attempt == 0 and self.reusable(item.previous, item.key):
-                    old = item.previous
-                    scores = {k: old[k] for k in ("status", *SCORES) if k in old}
-                    item.kept = (item.key, self.cache.get(item.key), old["qa_flags"], scores, ())
-                elif item.key in failures:  # the worker failed on every retry: counts as a failed take
+                if item.key in failures:  # the worker failed on every retry: counts as a failed take
                     item.attempts.append((attempt, item.key, [f"synthesis failed: {failures[item.key].reason}"]))
                 else:
                     self._judge(item, attempt, self.gates.judge(heard[id(item)]) if self.gates else None)
+
+    def _reused(self, item: Item) -> bool:
+        """An earlier run published this very take, judged as this run judges: its judgement stands, and
+        neither the take nor its cache entry is read again."""
+        old = item.previous
+        if not old:
+            return False
+        key = take_key(item.chunk, item.voice, self.source, generation_params(self.source, self.config.generation))
+        if not self.reusable(old, key):
+            return False
+        tokens = old["tokens"] if isinstance(old.get("tokens"), int) else self.source.count_tokens(item.chunk.normalized)
+        item.key = key
+        item.kept = (key, tokens, old["qa_flags"], {k: old[k] for k in ("status", *SCORES) if k in old}, ())
+        return True
+
+    def _heard(self, item: Item) -> Heard:
+        return Heard(item.voice.name, len(words(item.chunk.normalized)),
+                     self.verifier.verdict(item.key, item.chunk.normalized, self.cache.read))
 
     def _calibrate(self, first_takes: list[Heard]) -> None:
         grew = False
@@ -283,8 +313,8 @@ class CorpusRun:
         """Model-free QA, the quality gates' verdict (when on), then --keep: any failing flag rejects the take."""
         audio = self.cache.get(item.key)
         x = self.cache.read(item.key)
-        flags = qa_flags(x, SAMPLE_RATE, self.source.count_tokens(item.chunk.normalized), audio.max_length,
-                         self.config.qa)
+        tokens = self.source.count_tokens(item.chunk.normalized)
+        flags = qa_flags(x, SAMPLE_RATE, tokens, audio.max_length, self.config.qa)
         scores = {}
         if verdict:
             flags += [f"verify: {flag}" for flag in verdict.flags]
@@ -296,5 +326,5 @@ class CorpusRun:
         if bad:
             item.attempts.append((attempt, item.key, bad))
         else:
-            item.kept = (item.key, audio, flags, scores, verdict.words if verdict else ())
+            item.kept = (item.key, tokens, flags, scores, verdict.words if verdict else ())
 

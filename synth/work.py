@@ -48,14 +48,19 @@ def plan_work(chunks: Iterable[Chunk], voice: Voice | Cast, source: ModelSource,
     keys: dict[str, str] = {}
     tasks: dict[str, SynthTask] = {}
     for chunk in chunks:
-        prompt, reader = source.prepare(chunk.normalized), voice_of(chunk)
-        key = sha256_json({"prompt": prompt, "voice": reader.fingerprint, "model": source.fingerprint,
-                           "params": params})[:32]
+        reader = voice_of(chunk)
+        key = take_key(chunk, reader, source, params)
         keys[chunk.id] = key
         if key not in tasks and cache.get(key) is None:
             seed = int(key[:12], 16)
             tasks[key] = SynthTask(key, chunk.normalized, reader.fingerprint, seed, options.max_tokens)
     return Work(keys, list(tasks.values()), params)
+
+
+def take_key(chunk: Chunk, voice: Voice, source: ModelSource, params: dict) -> str:
+    """The cache key of a chunk's take in a voice: everything that decides its audio."""
+    return sha256_json({"prompt": source.prepare(chunk.normalized), "voice": voice.fingerprint,
+                        "model": source.fingerprint, "params": params})[:32]
 
 
 def run_tasks(tasks: list[SynthTask], voices: list[Voice], executor, cache: AudioCache,

@@ -16,14 +16,17 @@ WINDOW = 4096
 
 
 class PreviousRows:
-    def __init__(self, manifest: Path, window: int = WINDOW):
-        self.rows = self._read(manifest)
+    """`by`: the field rows are claimed by (a WAV's file name; or an id, where only its texts are wanted)."""
+
+    def __init__(self, manifest: Path, window: int = WINDOW, by: str = "file_name"):
+        self.by = by
+        self.rows = self._read(manifest, by)
         self.ahead: OrderedDict[str, dict] = OrderedDict()
         self.window = window
         self.unclaimed: list[dict] = []  # passed over: not in this run (so far), given back by `passed()`
 
     @staticmethod
-    def _read(manifest: Path) -> Iterator[dict]:
+    def _read(manifest: Path, by: str) -> Iterator[dict]:
         try:
             f = manifest.open(encoding="utf-8")
         except OSError:
@@ -34,17 +37,17 @@ class PreviousRows:
                     row = json.loads(line)
                 except ValueError:  # a torn last line of a run that stopped: its rows are written again
                     continue
-                if isinstance(row, dict) and isinstance(row.get("file_name"), str):
+                if isinstance(row, dict) and isinstance(row.get(by), str):
                     yield row
 
-    def claim(self, file_name: str) -> dict | None:
-        """The earlier row of this WAV, if it is within reach."""
-        if file_name in self.ahead:
-            return self.ahead.pop(file_name)
+    def claim(self, value: str) -> dict | None:
+        """The earlier row of this WAV (or id), if it is within reach."""
+        if value in self.ahead:
+            return self.ahead.pop(value)
         for row in self.rows:
-            if row["file_name"] == file_name:
+            if row[self.by] == value:
                 return row
-            self.ahead[row["file_name"]] = row
+            self.ahead[row[self.by]] = row
             if len(self.ahead) > self.window:
                 self.unclaimed.append(self.ahead.popitem(last=False)[1])
             if len(self.ahead) >= self.window:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from pocket_batch.core.records import Chunk, ChunkAudio, WordTime
+from pocket_batch.core.records import Chunk, WordTime
 from pocket_batch.ingest.csvfile import Utterance
 from pocket_batch.synth.model.voices import Voice
 from pocket_batch.verify.words import words as spoken_words
@@ -25,7 +25,7 @@ class Entry:
     voice: Voice
     chunk: Chunk
     key: str
-    audio: ChunkAudio
+    tokens: int  # the model's tokens for the text: its 500-token limit is checked against it
     flags: list[str]
     scores: dict = field(default_factory=dict)  # the quality gates' status, wer, similarity, pace, snr_db, ...
     words: tuple[WordTime, ...] = ()  # aligned by verification, in samples of the take

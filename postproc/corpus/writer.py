@@ -84,9 +84,11 @@ class Tally:
 
 class CorpusWriter:
     def __init__(self, config: CorpusConfig, source: ModelSource, voices: dict[str, Voice], cache: AudioCache,
-                 judged: str = ""):
-        """`judged`: a fingerprint of the settings a take was judged with, kept in each row."""
-        self.config, self.source, self.voices, self.cache, self.judged = config, source, voices, cache, judged
+                 judged: str = "", normalizer: str = ""):
+        """`judged`, `normalizer`: fingerprints of the settings a take was judged with and its text normalized
+        with, kept in each row so a rerun knows what it need not do again."""
+        self.config, self.source, self.voices, self.cache = config, source, voices, cache
+        self.judged, self.normalizer = judged, normalizer
         self.out = config.output
         self.wavs = self.out / "wavs"
         self.tally = Tally()
@@ -153,7 +155,7 @@ class CorpusWriter:
             duration = samples / self.config.sample_rate
             words = transcript_words(e.chunk.normalized, e.words, SAMPLE_RATE, offset, duration)
         row = {"id": e.row.id, "voice": e.voice.name, "file_name": e.file, "text": e.row.text,
-               "normalized": e.chunk.normalized, "split": split, "samples": samples,
+               "normalized": e.chunk.normalized, "normalizer": self.normalizer, "tokens": e.tokens, "split": split, "samples": samples,
                "sample_rate": self.config.sample_rate, "duration": round(samples / self.config.sample_rate, 3),
                "key": e.key, "seed": int(e.key[:12], 16), "model": self.source.fingerprint, "qa_flags": e.flags,
                "evened": evened(self.config), "judged": self.judged, "sha256": digest} | e.scores

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import pytest
 import soundfile as sf
@@ -11,6 +12,7 @@ import soundfile as sf
 from pocket_batch.core.config import CorpusConfig, ModelOptions, QAOptions, VerifyOptions
 from pocket_batch.pipeline.corpus import build_corpus
 from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.core.layout import OutputLayout
 from pocket_batch.postproc.corpus.rows import wav_file
 
 from helpers.browser import local_file, visit
@@ -85,9 +87,13 @@ def test_200_rows_two_voices_load_with_datasets_and_ljspeech_then_append_20(corp
     assert {row[0]: [int(n) for n in row[1:4]] for row in page.found["voices"]} == counts
 
     written = {p: p.stat().st_mtime_ns for p in (config.output / "wavs").glob("*/*/*.wav")}
+    before = (config.output / "manifest.jsonl").read_text().splitlines()
+    # An append reads no earlier take: the rows published already stand on their WAVs and manifest lines.
+    shutil.rmtree(OutputLayout(config.output).cache)
     config = corpus_config(prompts(tmp_path / "prompts.csv", range(220)))
     again = build_corpus(config, show_progress=False)
     assert (again.kept, again.synthesized) == (440, 40)  # exactly the 20 new rows, in both voices
+    assert (config.output / "manifest.jsonl").read_text().splitlines()[:400] == before
     # Item 9: and only their 40 WAVs are written; the 400 already there are left as they are.
     now = {p: p.stat().st_mtime_ns for p in (config.output / "wavs").glob("*/*/*.wav")}
     assert len(now) == 440 and {p for p in now if written.get(p) != now[p]} == set(now) - set(written)
@@ -127,3 +133,17 @@ def test_a_text_file_of_sentences_is_a_corpus_one_row_a_line(corpus_config, tmp_
     assert sorted((row[0], row[1]) for row in lines) == sorted([
         (wav_file("alba", "line-000001").removesuffix(".wav"), "The birch canoe slid on the smooth planks."),
         (wav_file("alba", "line-000003").removesuffix(".wav"), "Glue the sheet to the dark blue background.")])
+
+
+def test_a_changed_lexicon_reads_again_only_the_rows_it_respells(corpus_config, tmp_path):
+    """Appends reuse an earlier run's normalized texts; a lexicon (or language) that normalizes otherwise
+    is a different normalizer, and the rows it changes are synthesized again."""
+    config = corpus_config(prompts(tmp_path / "prompts.csv", range(26)), voices=("alba",))
+    assert build_corpus(config, show_progress=False).synthesized == 26
+    lexicon = tmp_path / "lexicon.tsv"
+    lexicon.write_text("Amber\tAmbur\n")
+    again = build_corpus(config.model_copy(update={"lexicon": lexicon}), show_progress=False)
+    assert (again.kept, again.synthesized) == (26, 2)  # rows 0 and 13 say "Amber"
+    rows = [json.loads(line) for line in open(config.output / "manifest.jsonl")]
+    assert [r["normalized"].split()[0] for r in rows if r["id"] in ("utt0000", "utt0013")] == ["Ambur", "Ambur"]
+    assert all(r["tokens"] > 0 for r in rows) and len({r["normalizer"] for r in rows}) == 1
