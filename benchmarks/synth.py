@@ -230,7 +230,8 @@ def _rss_anon_mb(pid: int) -> float:
 
 
 def _print(rows: list[dict], console: Console) -> None:
-    table = Table(title="bench synth: full-size random model (noise, not speech), same chunks, one session")
+    table = Table(title="bench synth: full-size random model (noise, not speech), same chunks, one session; "
+                        f"{Cpu.this().describe()}")
     for column in ("configuration", "chunks", "audio s", "wall s", "audio-s/wall-s", "range", "vs best stock",
                    "peak RSS / worker", "peak private / worker"):
         table.add_column(column, justify="left" if column == "configuration" else "right")

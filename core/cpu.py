@@ -43,6 +43,35 @@ class Cpu:
     def describe(self) -> str:
         return f"{self.model_name()}, {self.kind}"
 
+    @staticmethod
+    def clock_ghz() -> float:
+        """The clock Linux reports for the first core (a VM's nominal clock; boost may run higher)."""
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("cpu MHz"):
+                    return float(line.split(":", 1)[1]) / 1000
+        except (OSError, ValueError):
+            pass
+        return 0.0
+
+    def flops_per_cycle(self, arithmetic: str) -> int:
+        """One core's nominal multiply-adds a cycle, times two, for fp32, bf16 or int8 products: two vector
+        FMA pipes (AVX2: 8 fp32 lanes; AVX-512: 16, but AMD's Zen 4 runs it on 256-bit halves); bf16 dot
+        products (AVX512_BF16) twice fp32's rate, int8 ones (VNNI) four times; AMX's tiles 1024 bf16 and
+        2048 int8 operations a cycle. A textbook ceiling to say how far a part is from it, not a promise."""
+        wide = "avx512f" in self.flags and "AuthenticAMD" not in self.flags
+        fp32 = 64 if wide else 32 if self.flags & {"avx2", "avx512f"} else 16
+        if arithmetic == "bf16":
+            return 1024 if "amx_bf16" in self.flags else 2 * fp32 if self.native_bf16 else fp32
+        if arithmetic == "int8":
+            if "amx_int8" in self.flags:
+                return 2048
+            return 4 * fp32 if self.flags & {"avx512_vnni", "avx_vnni"} else 2 * fp32
+        return fp32
+
+    def peak_gflops(self, arithmetic: str) -> float:
+        return self.flops_per_cycle(arithmetic) * self.clock_ghz()
+
     @property
     def native_bf16(self) -> bool:
         """Computes bfloat16 natively (AVX512_BF16 or AMX): elsewhere bf16 is emulated, and slow."""

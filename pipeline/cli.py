@@ -374,6 +374,18 @@ def bench_synth(
     run(chunks, workers, batch_size, model_dir, only, views.wide(), repeat, verify, voice_seconds)  # a wide table, even in a log
 
 
+@bench_app.command("parts")
+def bench_parts(
+    chunks: Annotated[int, typer.Option(help="Bench chunks one worker makes and checks.")] = 64,
+    batch_size: Annotated[int, typer.Option(help="Rows in flight.")] = default(Synthesis, "batch_size"),
+    model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
+) -> None:
+    """Where a worker's core goes with every check on, each part's GFLOP/s against the core's peak."""
+    from pocket_batch.benchmarks.parts import bench_parts as run
+
+    run(chunks, batch_size, model_dir, views.wide())
+
+
 @bench_app.command("decoder")
 def bench_decoder(
     chunks: Annotated[int, typer.Option(help="Bench chunks to generate, then decode every way.")] = 32,

@@ -12,7 +12,7 @@ from pocket_batch.verify.words import words
 # Settings that change a verdict: with the backend's own fingerprint, they name the verdicts' folder.
 # (The gates' thresholds are not among them: they judge stored measures anew on every run.)
 JUDGED_WITH = ("max_wer", "max_misfit", "max_word_misfit", "checks")
-JUDGE_VERSION = 2  # raised when verify/judge.py or what verify/sound.py measures changes, so takes are heard again
+JUDGE_VERSION = 3  # raised when verify/judge.py or what verify/sound.py measures changes, so takes are heard again
 
 
 def make_backend(options: VerifyOptions, texts: Iterable[str] = ()) -> Backend:
