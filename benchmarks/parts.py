@@ -51,7 +51,7 @@ def _generator(model, batch: int, options: ModelOptions, tally: Tally, count_flo
     from torch.utils.flop_counter import FlopCounterMode
 
     from pocket_batch.synth.fast.batched import BatchedGenerator
-    from pocket_batch.synth.fast.internals import init_states
+    from pocket_batch.synth.fast.seanet import stock_decode
 
     def measured(name: str, call):
         def run(*args):
@@ -87,7 +87,7 @@ def _generator(model, batch: int, options: ModelOptions, tally: Tally, count_flo
                 return measured("seanet", seanet)(z, state)
             # Its convolutions run as oneDNN kernels the counter does not know: counted on pocket-tts's own
             # SEANet, the same convolutions on the same input (and so inside the decoder's count too).
-            measured("seanet", model.mimi.decoder)(z.float(), init_states(model.mimi, batch_size=1, sequence_length=0))
+            measured("seanet", stock_decode)(model.mimi, z.float())
             return seanet(z, state)
 
     generator.seanet = TimedSeanet()

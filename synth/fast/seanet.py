@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from pocket_batch.synth.fast.internals import (can_pack_conv_weight, effective_kernel_size, pack_conv_weight, packed_conv,
+from pocket_batch.synth.fast.internals import (can_pack_conv_weight, init_states, effective_kernel_size, pack_conv_weight, packed_conv,
                                           seanet_layer_classes)
 from pocket_batch.synth.fast.activations import elu
 
@@ -181,3 +181,9 @@ class ChannelsLastDecoder(_Chain):
     def __call__(self, z: torch.Tensor, state: list) -> torch.Tensor:
         """[1, C, T] latents at the decoder's input rate to [samples] of float32 audio."""
         return super().__call__(channels_last(z.to(self.dtype)), state)[0, 0, 0].float()
+
+
+def stock_decode(mimi, z: torch.Tensor) -> torch.Tensor:
+    """pocket-tts's own SEANet decoder (Mimi's) on `z` from a fresh streaming state: the convolutions
+    ChannelsLastDecoder computes, laid out as pocket-tts lays them (what `bench parts` counts the FLOPs of)."""
+    return mimi.decoder(z, init_states(mimi, batch_size=1, sequence_length=0))
