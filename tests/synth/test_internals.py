@@ -40,6 +40,7 @@ ALLOWED = {
     "_filters": "pyloudnorm's K-weighting filters, run block by block (postproc/loudness.py)",
     "_private": "Ray's SIGTERM handler setter (synth/pool/ray_backend.py)",
     "_decode": "our own decoders' method, timed by bench decoder",
+    "_flow_step": "our own generator's step, timed by bench parts",
 }
 
 
