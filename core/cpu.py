@@ -32,13 +32,7 @@ class Cpu:
 
     @staticmethod
     def model_name() -> str:
-        try:
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-        except OSError:
-            pass
-        return "unknown CPU"
+        return _cpuinfo("model name") or "unknown CPU"
 
     def describe(self) -> str:
         return f"{self.model_name()}, {self.kind}"
@@ -47,12 +41,9 @@ class Cpu:
     def clock_ghz() -> float:
         """The clock Linux reports for the first core (a VM's nominal clock; boost may run higher)."""
         try:
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("cpu MHz"):
-                    return float(line.split(":", 1)[1]) / 1000
-        except (OSError, ValueError):
-            pass
-        return 0.0
+            return float(_cpuinfo("cpu MHz") or 0) / 1000
+        except ValueError:
+            return 0.0
 
     def flops_per_cycle(self, arithmetic: str) -> int:
         """One core's nominal multiply-adds a cycle, times two, for fp32, bf16 or int8 products: two vector
@@ -81,3 +72,14 @@ class Cpu:
     def int8_tiles(self) -> bool:
         """Multiplies int8 in AMX tiles, where oneDNN's int8 products beat fbgemm's."""
         return "amx_int8" in self.flags
+
+
+def _cpuinfo(field: str) -> str | None:
+    """The first core's value of a /proc/cpuinfo field; None outside Linux or where it has none."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(field):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None

@@ -151,6 +151,14 @@ class Texts:
     all: list[str] = field(default_factory=list)  # only for verification's recognizer, which listens for them
 
 
+def _tokens(chunk: Chunk, source: ModelSource, earlier: dict | None) -> int:
+    """The model's tokens for the chunk's text: as an earlier run counted them, for the same text and model."""
+    if earlier and earlier.get("normalized") == chunk.normalized and earlier.get("model") == source.fingerprint \
+            and isinstance(earlier.get("tokens"), int):
+        return earlier["tokens"]
+    return source.count_tokens(chunk.normalized)
+
+
 def _check_prompts(config: CorpusConfig, source: ModelSource, prompts, normalize,
                    manifest: Path) -> tuple[list[str], Texts]:
     """Every row known good before anything is synthesized, and the splits planned: the voice names a voice
@@ -172,8 +180,7 @@ def _check_prompts(config: CorpusConfig, source: ModelSource, prompts, normalize
             if not row.voice:
                 return f"no voice in column {config.voice_column!r}"
             names.setdefault(row.voice)
-        same = earlier and earlier.get("normalized") == chunk.normalized and earlier.get("model") == source.fingerprint
-        tokens = earlier["tokens"] if same and isinstance(earlier.get("tokens"), int) else source.count_tokens(chunk.normalized)
+        tokens = _tokens(chunk, source, earlier)
         return f"text over the model's {limit}-token limit ({tokens}); split the row" if tokens > limit else None
 
     prompts.check(problem)
@@ -277,9 +284,8 @@ class CorpusRun:
         key = take_key(item.chunk, item.voice, self.source, generation_params(self.source, self.config.generation))
         if not self.reusable(old, key):
             return False
-        tokens = old["tokens"] if isinstance(old.get("tokens"), int) else self.source.count_tokens(item.chunk.normalized)
         item.key = key
-        item.kept = (key, tokens, old["qa_flags"], {k: old[k] for k in ("status", *SCORES) if k in old}, ())
+        item.kept = (key, _tokens(item.chunk, self.source, old), old["qa_flags"], {k: old[k] for k in ("status", *SCORES) if k in old}, ())
         return True
 
     def _heard(self, item: Item) -> Heard:
