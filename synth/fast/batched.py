@@ -16,7 +16,8 @@ time: the decoder's convolutions cost the same per row whether rows share a call
 or not, and a row decoded alone needs no decoder state while it is still generating.
 Its transformer reads only its context window (250 steps in the released model),
 where pocket-tts reads the row's whole past and masks most of it away (a cost that
-grows with the chunk); its SEANet convolutions run channels-last (seanet.py).
+grows with the chunk), and a band of queries at a time only the keys that band sees
+(row_attention.py); its SEANet convolutions run channels-last (seanet.py).
 
 Each row replays what `generate_audio` does for that chunk alone: pocket-tts's prefill
 (voice state + text prompt), its own noise generator seeded like the single path

@@ -15,6 +15,11 @@ from torch.nn import functional as F
 from pocket_batch.synth.fast import one_query
 from pocket_batch.synth.fast.internals import attention_mask, feed_forward
 
+# Queries a band of the context-window attention (Mimi's decoder) computes at once. One decode call's 256
+# queries over the 505 keys their window spans: half of each query's keys are masked; in bands of 32 a
+# query reads at most 281 (bf16, one core: 4.4 ms a call whole, 2.8 ms in bands of 32).
+BAND = 32
+
 
 class RowAttention:
     """Per-row KV caches for every attention layer of one transformer: positions differ by row.
@@ -124,8 +129,23 @@ class RowAttention:
             if attn.num_kv_heads != attn.num_heads:
                 k_attn = k_attn.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
                 v_attn = v_attn.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
-            out[row: row + 1] = F.scaled_dot_product_attention(q[row: row + 1], k_attn, v_attn, mask, dropout_p=0.0)
+            if self.context is None:
+                out[row: row + 1] = F.scaled_dot_product_attention(q[row: row + 1], k_attn, v_attn, mask, dropout_p=0.0)
+                continue
+            for a, z, first, last in bands(t, end - start, self.context):  # each band reads only the keys it can see
+                out[row: row + 1, :, a:z] = F.scaled_dot_product_attention(
+                    q[row: row + 1, :, a:z], k_attn[..., first:last, :], v_attn[..., first:last, :],
+                    mask[..., a:z, first:last], dropout_p=0.0)
         return attn.out_proj(out.transpose(1, 2).reshape(b, t, -1))
+
+
+def bands(queries: int, keys: int, context: int, size: int = BAND) -> list[tuple[int, int, int, int]]:
+    """The last `queries` of `keys` positions cut into bands of `size` queries: (first query, end, first key,
+    end) of each, the keys being every one a query of the band sees within `context`. Any other key is masked
+    for the whole band: leaving it out gives the same attention, at the cost of the keys the band sees."""
+    past = keys - queries  # the key index of query 0
+    return [(a, min(a + size, queries), max(0, past + a - context + 1), past + min(a + size, queries))
+            for a in range(0, queries, size)]
 
 
 def rope_rows(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, max_period: float):
