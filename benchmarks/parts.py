@@ -6,8 +6,10 @@ decoder `auto` settles on), `batch` rows, the bench chunks; each finished take h
 (voice) and measured (quality) as a verifying worker does, each timed on its own. A part's work comes from
 the same steps in fp32, counted by torch's FLOP counter (products and convolutions; attention included):
 achieved GFLOP/s against the core's nominal peak for the part's arithmetic (`Cpu.peak_gflops`). The
-backbone reads all its weights once a step for every row in flight, so its weight bytes a second are
-shown too: at a few rows a step it is bound by memory, not arithmetic.
+backbone's flow head (the MLP that turns the transformer's output into a latent frame) is timed inside it
+too: it stays fp32 where the transformer is int8. The backbone reads all its weights once a step for every
+row in flight, so its weight bytes a second are shown too: at a few rows a step it is bound by memory,
+not arithmetic.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
 from pocket_batch.benchmarks.synth import BENCH_VOICE, bench_sentences
-from pocket_batch.core.config import DEFAULT_CHECKS, ROW_CACHE_BYTES, SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions
+from pocket_batch.core.config import CACHE_BYTES, DEFAULT_CHECKS, SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.testing.random_model import make_random_model
+from rich.console import Console
+from rich.table import Table
 
 MAX_TOKENS = 50  # as bench synth's tasks: the random model never ends a take by itself
 
@@ -38,7 +39,7 @@ class Part:
 class Tally:
     parts: dict[str, Part] = field(default_factory=dict)
     frames: int = 0  # latent frames made (80 ms of audio each)
-    backbone_weights: int = 0  # the flow LM's linear weights, counted in the fp32 pass
+    backbone_bytes: int = 0  # the flow LM's linear weights as the timed model holds them (int8 or float)
 
     def add(self, name: str, seconds: float = 0.0, flops: float = 0.0) -> None:
         part = self.parts.setdefault(name, Part())
@@ -48,10 +49,9 @@ class Tally:
 def _generator(model, batch: int, options: ModelOptions, tally: Tally, count_flops: bool):
     """A BatchedGenerator that times (or counts the FLOPs of) its backbone steps, decoder and SEANet."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
     from pocket_batch.synth.fast.batched import BatchedGenerator
     from pocket_batch.synth.fast.seanet import stock_decode
+    from torch.utils.flop_counter import FlopCounterMode
 
     def measured(name: str, call):
         def run(*args):
@@ -75,7 +75,9 @@ def _generator(model, batch: int, options: ModelOptions, tally: Tally, count_flo
             return measured("decoder", super()._decode)(latents)
 
     dtype = torch.bfloat16 if options.decoder == "bf16" else torch.float32
-    generator = Timed(model, batch, dtype, batch * ROW_CACHE_BYTES, bool(options.decoder_int8))
+    generator = Timed(model, batch, dtype, CACHE_BYTES, bool(options.decoder_int8))
+    flow_head = model.flow_lm.flow_net
+    flow_head.forward = measured("flow head", flow_head.forward)  # inside the backbone's time
     seanet = generator.seanet
 
     class TimedSeanet:  # the decoder's SEANet on its own, inside the decoder's time
@@ -96,7 +98,6 @@ def _generator(model, batch: int, options: ModelOptions, tally: Tally, count_flo
 
 def _run(options: ModelOptions, texts: list[str], batch: int, count_flops: bool, checks: bool) -> Tally:
     import torch
-
     from pocket_batch.synth.fast.batched import Request
     from pocket_batch.synth.model.source import ModelSource
     from pocket_batch.verify.backends import make_backend
@@ -109,9 +110,8 @@ def _run(options: ModelOptions, texts: list[str], batch: int, count_flops: bool,
     model.max_decoder_frames_per_call = 1
     state = model.get_state_for_audio_prompt(str(options.config.parent / "voices" / f"{BENCH_VOICE}.safetensors"))
     tally = Tally()
-    if count_flops:
-        tally.backbone_weights = sum(m.weight.numel() for m in model.flow_lm.modules() if isinstance(m, torch.nn.Linear))
     generator = _generator(model, batch, options, tally, count_flops)
+    tally.backbone_bytes = _weight_bytes(model.flow_lm)
     prompts = [source.prepare(text) for text in texts]
     requests = [Request(f"b{n}", prompt, state, n) for n, prompt in enumerate(prompts)]
     backend = make_backend(VerifyOptions(checks=DEFAULT_CHECKS), texts) if checks else None
@@ -130,14 +130,25 @@ def _run(options: ModelOptions, texts: list[str], batch: int, count_flops: bool,
     return tally
 
 
-def bench_parts(chunks: int, batch: int, model_dir: Path, console: Console) -> dict:
+def _weight_bytes(module) -> int:
+    """The bytes of every linear layer's weights under `module`, int8 or float as they are held."""
+    import torch
+    from pocket_batch.synth.fast.int8_rows import Int8PerRow
+
+    return sum(m.in_features * m.out_features if isinstance(m, Int8PerRow) else m.weight.numel() * m.weight.element_size()
+               for m in module.modules() if isinstance(m, (torch.nn.Linear, Int8PerRow)))
+
+
+def bench_parts(chunks: int, batch: int | None, model_dir: Path, console: Console) -> dict:
+    """`batch` None: this CPU's default."""
     import multiprocessing
 
     config = model_dir / "config.yaml"
     if not config.is_file():
         make_random_model(model_dir, "english")
     cpu = Cpu.this()
-    settled = Synthesis(batch_size=batch).on(cpu).model.model_copy(update={"config": config})
+    settled = Synthesis(batch_size=batch).on(cpu)
+    batch, settled = settled.batch_size, settled.model.model_copy(update={"config": config})
     plain = ModelOptions(config=config, quantize=False, decoder="fp32", decoder_int8=False)
     texts = bench_sentences(chunks)
     ctx = multiprocessing.get_context("spawn")
@@ -151,8 +162,12 @@ def bench_parts(chunks: int, batch: int, model_dir: Path, console: Console) -> d
 def _report(timed: Tally, counted: Tally, options: ModelOptions, batch: int, cpu: Cpu, console: Console) -> dict:
     audio_s = timed.frames * 0.08
     parts = timed.parts
-    total = sum(p.seconds for name, p in parts.items() if name != "seanet")  # SEANet is inside the decoder
-    arithmetic = {"backbone": "int8" if options.quantize else "fp32",
+    inside = {"transformer": "backbone", "flow head": "backbone", "seanet": "decoder"}
+    for tally in (timed, counted):  # the backbone's transformer: the backbone less its flow head
+        backbone, head = tally.parts["backbone"], tally.parts["flow head"]
+        tally.parts["transformer"] = Part(backbone.seconds - head.seconds, backbone.flops - head.flops)
+    total = sum(p.seconds for name, p in parts.items() if name not in inside)
+    arithmetic = {"backbone": "", "transformer": "int8" if options.quantize else "fp32", "flow head": "fp32",
                   "decoder": f"{options.decoder}{' + int8 linears' if options.decoder_int8 else ''}",
                   "seanet": options.decoder}
     table = Table(title=f"bench parts: one worker's core, batch {batch}, {timed.frames} frames ({audio_s:.0f} s of "
@@ -161,26 +176,31 @@ def _report(timed: Tally, counted: Tally, options: ModelOptions, batch: int, cpu
                    "arithmetic", "nominal peak GFLOP/s", "of peak"):
         table.add_column(column, justify="left" if column in ("part", "arithmetic") else "right")
     out = {"cpu": cpu.describe(), "batch": batch, "audio_s": audio_s, "parts": {}}
-    for name in ("backbone", "decoder", "seanet", "words", "voice", "quality"):
+    for name in ("backbone", "transformer", "flow head", "decoder", "seanet", "words", "voice", "quality"):
         part = parts.get(name)
         if part is None:
             continue
         ms = part.seconds / audio_s * 1000
         row = {"share": part.seconds / total, "ms_per_audio_s": ms}
-        cells = [name if name != "seanet" else "  of which SEANet", f"{part.seconds / total:.0%}", f"{ms:.1f}"]
+        label = {"seanet": "SEANet"}.get(name, name)
+        cells = [f"  of which {label}" if name in inside else label, f"{part.seconds / total:.0%}", f"{ms:.1f}"]
         if name in counted.parts:
             gflop = counted.parts[name].flops / (counted.frames * 0.08) / 1e9
             achieved = gflop / (ms / 1000)
-            peak = cpu.peak_gflops(arithmetic[name].split(" ")[0])
-            row |= {"gflop_per_audio_s": gflop, "gflops": achieved, "peak_gflops": peak}
-            cells += [f"{gflop:.2f}", f"{achieved:.1f}", arithmetic[name], f"{peak:.0f}", f"{achieved / peak:.0%}"]
+            row |= {"gflop_per_audio_s": gflop, "gflops": achieved}
+            cells += [f"{gflop:.2f}", f"{achieved:.1f}", arithmetic[name]]
+            if arithmetic[name]:  # one kind of arithmetic: its peak (the backbone's two parts have theirs)
+                row["peak_gflops"] = peak = cpu.peak_gflops(arithmetic[name].split(" ")[0])
+                cells += [f"{peak:.0f}", f"{achieved / peak:.0%}"]
+            else:
+                cells += ["", ""]
         else:
             cells += ["", "", "", "", ""]
         out["parts"][name] = row
         table.add_row(*cells)
     console.print(table)
     steps = parts["backbone"].calls
-    weights = counted.backbone_weights * (1 if options.quantize else 4)
+    weights = timed.backbone_bytes
     rate = weights * steps / parts["backbone"].seconds / 1e9
     console.print(f"backbone: {timed.frames / steps:.1f} rows a step on average; its {weights / 2**20:.0f} MiB of "
                   f"weights read once a step: {rate:.1f} GB/s", highlight=False)

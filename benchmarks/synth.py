@@ -21,18 +21,25 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
+from pocket_batch.core.config import (
+    DEFAULT_CHECKS,
+    SAMPLE_RATE,
+    ModelOptions,
+    Synthesis,
+    VerifyOptions,
+    default_batch_size,
+    default_workers,
+)
 from pocket_batch.core.cpu import Cpu
-from pocket_batch.core.config import DEFAULT_CHECKS, SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions, default_workers
-from pocket_batch.synth.work import run_tasks
+from pocket_batch.core.measure import peak_rss_mb
 from pocket_batch.synth.model.cache import AudioCache
 from pocket_batch.synth.pool.ray_pool import RayExecutor
-from pocket_batch.testing.random_model import make_random_model, make_voice_state
-from pocket_batch.core.measure import peak_rss_mb
 from pocket_batch.synth.pool.worker import SynthTask, SynthWorker
+from pocket_batch.synth.work import run_tasks
+from pocket_batch.testing.random_model import make_random_model, make_voice_state
 from pocket_batch.verify.backends import make_backend
+from rich.console import Console
+from rich.table import Table
 
 BENCH_VOICE = "alba"
 
@@ -90,11 +97,13 @@ def _default(workers: int, batch_size: int) -> Setup:
                  decoder=model.decoder, decoder_int8=model.decoder_int8)
 
 
-def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int, model_dir: Path,
+def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int | None, model_dir: Path,
                 only: list[str] | None, console: Console, repeat: int = 1, verify: bool = False,
                 voice_seconds: float | None = None) -> list[dict]:
     """`voice_seconds`: read with a voice cloned from that much audio instead of the 3 s preset; a row's
-    KV cache grows with its voice's prompt, as it does with a released voice or a long clone."""
+    KV cache grows with its voice's prompt, as it does with a released voice or a long clone. `batch_size`:
+    the batched pipeline rows' (None: this CPU's default)."""
+    batch_size = batch_size or default_batch_size(Cpu.this())
     config = model_dir / "config.yaml"
     if not config.is_file():
         console.print(f"building the full-size random model in {model_dir} (once)...")
@@ -152,7 +161,6 @@ def _stock(options: ModelOptions, texts: list[str], voice: str) -> tuple[int, fl
     import logging
 
     import torch
-
     from pocket_batch.synth.fast.internals import pocket_tts
     from pocket_batch.synth.model.source import quiet_int8_load
 

@@ -11,9 +11,8 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-
 from pocket_batch.core.cpu import Cpu
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 # Said in every output's tags, manifest and dataset card.
 SYNTHETIC = "AI-generated narration: synthetic speech made with Kyutai Pocket TTS."
@@ -29,13 +28,17 @@ WORKER_RSS_BYTES = 1_500_000_000  # one full-size model and a batch of 16 rows p
 # A chunk at pocket-tts's max length is ~19 s of audio, a few seconds of work on one core;
 # ten minutes without a result means a stuck or runaway worker, not a slow one.
 CHUNK_TIMEOUT_SECONDS = 600.0
-BATCH_SIZE = 16  # rows per worker generated together (synth/fast/batched.py): measured, see docs/performance.md
-# KV cache a batching worker may hold per row of its batch size. Prefill sizes a row's cache for its voice
-# prompt, text and max length, 48 KB a position in the English model: 10.5 MiB on average for the bench's
-# chunks with a 3 s voice (16 of them at once: at most 209 MiB), 16.6 MB for a 5 s voice at pocket-tts's
-# longest chunk, about 27 MB with a 30 s clone. Rows of long voices run fewer at a time, so a worker's
-# memory stays bounded whatever the voice.
-ROW_CACHE_BYTES = 16 * 2**20
+# Rows per worker generated together (synth/fast/batched.py), by CPU class, as measured (docs/performance.md):
+# on AVX-512 with native bf16 and no AMX, 24 rows made 500 chunks 7% faster than 16 (the backbone's weights
+# are read once a step for more rows); 16 where no other size has been measured (AMX, AVX2).
+BATCH_SIZE = 16
+BATCH_SIZE_AVX512 = 24
+# KV cache a batching worker's rows may hold together, whatever its batch size. Prefill sizes a row's cache
+# for its voice prompt, text and max length, 48 KB a position in the English model: 10.5 MiB on average for
+# the bench's chunks with a 3 s voice, 16.6 MB for a 5 s voice at pocket-tts's longest chunk, about 27 MB
+# with a 30 s clone. Rows of long voices run fewer at a time, so a worker's memory stays bounded whatever
+# the voice and the batch size.
+CACHE_BYTES = 256 * 2**20
 # pocket-tts's int8 (its WER is unchanged): faster batched and alone, the same memory; see docs/performance.md.
 QUANTIZE = True
 
@@ -208,21 +211,21 @@ class Synthesis(Strict):
     torch_threads: int = Field(1, ge=1)  # intra-op threads per worker; fixed so audio is identical at any scale
     address: str | None = Field(None, description="Join this Ray cluster instead of starting one.")
     voice_cache_size: int = Field(default=8, ge=1)
-    batch_size: int = Field(BATCH_SIZE, ge=1, description="Chunks each worker generates together.")
+    batch_size: int | None = Field(None, ge=1, description="Chunks each worker generates together (default: by CPU class).")
     chunk_retries: int = Field(2, ge=0, description="Retries of a chunk whose worker died, failed or timed out.")
     chunk_timeout: float | None = Field(CHUNK_TIMEOUT_SECONDS, gt=0,
                                         description="Seconds per chunk before a worker is killed and replaced.")
     verify: VerifyOptions = VerifyOptions()
 
     def on(self, cpu: Cpu) -> Self:
-        """These settings with the decoder's `auto` formats settled for `cpu`: a run settles them once, in the
-        driver, so the cache key and every worker agree. Batch size 1 is pocket-tts's own generate_audio,
-        whose decoder is fp32."""
-        model, batched = self.model, self.batch_size > 1
+        """These settings with the batch size and the decoder's `auto` formats settled for `cpu`: a run settles
+        them once, in the driver, so the cache key and every worker agree. Batch size 1 is pocket-tts's own
+        generate_audio, whose decoder is fp32."""
+        model, batch = self.model, self.batch_size or default_batch_size(cpu)
         bf16 = model.decoder == "bf16" or (model.decoder == "auto" and cpu.native_bf16)
         int8 = model.decoder_int8 if model.decoder_int8 is not None else not cpu.int8_tiles
-        settled = {"decoder": "bf16" if batched and bf16 else "fp32", "decoder_int8": batched and int8}
-        return self.model_copy(update={"model": model.model_copy(update=settled)})
+        settled = {"decoder": "bf16" if batch > 1 and bf16 else "fp32", "decoder_int8": batch > 1 and int8}
+        return self.model_copy(update={"batch_size": batch, "model": model.model_copy(update=settled)})
 
 
 class RunConfig(Synthesis):
@@ -303,6 +306,11 @@ class JobConfig(Synthesis):
     ingest: IngestOptions = IngestOptions()
     postproc: PostprocOptions = PostprocOptions()
     notify: str | None = None  # a shell command run when the job ends (see jobs/notify.py)
+
+
+def default_batch_size(cpu: Cpu) -> int:
+    """The batch size measured fastest on this CPU's class (BATCH_SIZE where only one was measured)."""
+    return BATCH_SIZE_AVX512 if cpu.native_bf16 and not cpu.int8_tiles and "avx512f" in cpu.flags else BATCH_SIZE
 
 
 def default_workers(cores: int | None = None, memory_bytes: int | None = None) -> int:

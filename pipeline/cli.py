@@ -9,14 +9,24 @@ from pathlib import Path
 from typing import Annotated, Optional, get_args
 
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.table import Table
-
-from pocket_batch.core.config import (CORPUS_FORMATS, CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
-                                     QAOptions, RunConfig, Synthesis, VerifyOptions, Check)
+from pocket_batch.core.config import (
+    CORPUS_FORMATS,
+    Check,
+    CorpusConfig,
+    GenerationOptions,
+    IngestOptions,
+    ModelOptions,
+    PostprocOptions,
+    QAOptions,
+    RunConfig,
+    Synthesis,
+    VerifyOptions,
+)
 from pocket_batch.core.errors import ExitCode, PocketBatchError, Terminated, os_error_line
 from pocket_batch.pipeline import stop, views
 from pocket_batch.pipeline.views import err
+from pydantic import BaseModel, ValidationError
+from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Books and text collections to finished audio with Kyutai Pocket TTS.\n\n"
@@ -85,7 +95,7 @@ def render(
     seed: Seed = default(GenerationOptions, "seed"),
     workers: Workers = None,
     address: Address = None,
-    batch_size: Annotated[int, option(Synthesis, "batch_size")] = default(Synthesis, "batch_size"),
+    batch_size: Annotated[Optional[int], option(Synthesis, "batch_size")] = None,
     chunk_retries: Annotated[int, option(Synthesis, "chunk_retries")] = default(Synthesis, "chunk_retries"),
     chunk_timeout: Annotated[float, option(Synthesis, "chunk_timeout")] = default(Synthesis, "chunk_timeout"),
     include_front_matter: FrontMatter = default(IngestOptions, "include_front_matter"),
@@ -361,7 +371,7 @@ def make_random(
 def bench_synth(
     chunks: Annotated[list[int], typer.Option(help="Chunks per configuration (repeat the option).")] = [50, 500],
     workers: Annotated[Optional[int], typer.Option(help="Ray workers for the pipeline rows (default from cores).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Rows per worker for the batched pipeline rows.")] = default(Synthesis, "batch_size"),
+    batch_size: Annotated[Optional[int], typer.Option(help="Rows per worker for the batched pipeline rows (default: by CPU class).")] = None,
     model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
     only: Annotated[Optional[list[str]], typer.Option(help="Only configurations whose name contains this (repeat the option).")] = None,
     repeat: Annotated[int, typer.Option(min=1, help="Runs per configuration, alternating order; the median is shown.")] = 1,
@@ -377,7 +387,7 @@ def bench_synth(
 @bench_app.command("parts")
 def bench_parts(
     chunks: Annotated[int, typer.Option(help="Bench chunks one worker makes and checks.")] = 64,
-    batch_size: Annotated[int, typer.Option(help="Rows in flight.")] = default(Synthesis, "batch_size"),
+    batch_size: Annotated[Optional[int], typer.Option(help="Rows in flight (default: by CPU class).")] = None,
     model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
 ) -> None:
     """Where a worker's core goes with every check on, each part's GFLOP/s against the core's peak."""
@@ -404,7 +414,7 @@ def bench_decoder(
 def bench_driver(
     workers: Annotated[list[int], typer.Option(help="Stand-in workers (repeat the option).")] = [2, 8, 32],
     chunks: Annotated[int, typer.Option(help="Chunks per run.")] = 3000,
-    batch_size: Annotated[int, typer.Option(help="Rows per worker.")] = default(Synthesis, "batch_size"),
+    batch_size: Annotated[Optional[int], typer.Option(help="Rows per worker (default: by CPU class).")] = None,
     worker_rate: Annotated[Optional[float], typer.Option(help="Chunks a second one real worker makes (default: as bench synth measured).")] = None,
     pace: Annotated[Optional[float], typer.Option(help="Chunks a second all stand-ins make together, to compare worker counts at one load (default: as many as they can).")] = None,
 ) -> None:

@@ -1,9 +1,8 @@
-"""The decoder's number formats: settled once, from the CPU that starts the run; recorded; part of the cache key."""
+"""The decoder's number formats and the batch size: settled once, from the CPU that starts the run; recorded; part of the cache key."""
 
 from __future__ import annotations
 
 import pytest
-
 from pocket_batch.core.config import ModelOptions, Synthesis
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.synth.model.source import ModelSource
@@ -20,6 +19,13 @@ def test_auto_settles_on_each_cpu_class_own_formats(cpu, decoder, linears):
     assert not settings.model.settled  # validating settings reads no CPU: `on` does, when a run starts
     model = settings.on(cpu).model
     assert model.settled and model.numerics == {"backbone": "int8", "decoder": decoder, "decoder_linears": linears}
+
+
+@pytest.mark.parametrize(("cpu", "batch"), [(AVX2, 16), (AVX512_BF16, 24), (AMX, 16)])
+def test_the_batch_size_settles_on_each_cpu_class_measured_one_and_a_choice_made_stays_made(cpu, batch):
+    assert Synthesis().batch_size is None and Synthesis().on(cpu).batch_size == batch
+    assert Synthesis(batch_size=8).on(cpu).batch_size == 8
+    assert Synthesis().on(cpu).on(AVX2).batch_size == batch
 
 
 def test_batch_1_stays_pocket_tts_own_and_a_choice_made_stays_made():

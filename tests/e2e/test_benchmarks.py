@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-
 from pocket_batch.benchmarks.synth import bench_synth
+from rich.console import Console
 
 
 def test_bench_synth_repeats_in_alternating_order_and_reports_the_median(small_model, tmp_path):
@@ -45,9 +44,8 @@ def test_bench_synth_reads_with_a_long_cloned_voice_when_asked(small_model, tmp_
 
 
 def test_bench_postproc_runs_end_to_end(small_model, tmp_path):
-    from rich.console import Console
-
     from pocket_batch.benchmarks.postproc import bench_postproc
+    from rich.console import Console
 
     [row] = bench_postproc([0.02], small_model.parent, tmp_path, "podcast", Console(file=open("/dev/null", "w")))
     assert row["chapters"] >= 1 and row["audio_hours"] > 0.01 and row["wall"] > 0 and row["peak_mb"] > 0
@@ -87,3 +85,24 @@ def test_bench_decoder_measures_each_precision_against_fp32_on_the_same_latents(
             assert 35 < f["worst_snr_db"] <= f["snr_db"] < 120 and 0 < f["max_diff_of_peak"] < 0.03
     # with the layer scales at 1 the int8 layers' rounding weighs on the audio: the bound is a real one
     assert result["fidelity_full_scales"]["fp32, int8 linears"]["snr_db"] < result["fidelity"]["fp32, int8 linears"]["snr_db"] - 20
+
+
+def test_bench_parts_times_each_part_of_a_workers_core_and_splits_the_backbone(small_model, tmp_path):
+    """`bench parts` on the small model: every part timed, the backbone's transformer and flow head inside it,
+    SEANet inside the decoder, FLOPs counted for the model's parts, and the weights as the int8 model holds them."""
+    from pocket_batch.benchmarks.parts import bench_parts
+
+    with (tmp_path / "parts.txt").open("w") as out:
+        result = bench_parts(2, 2, small_model.parent, Console(file=out, width=250))
+    parts = result["parts"]
+    assert set(parts) == {"backbone", "transformer", "flow head", "decoder", "seanet", "words", "voice", "quality"}
+    outer = ("backbone", "decoder", "words", "voice", "quality")
+    assert abs(sum(parts[name]["share"] for name in outer) - 1) < 1e-9
+    backbone = parts["backbone"]["ms_per_audio_s"]
+    assert abs(parts["transformer"]["ms_per_audio_s"] + parts["flow head"]["ms_per_audio_s"] - backbone) < 1e-6 * backbone
+    assert parts["seanet"]["ms_per_audio_s"] < parts["decoder"]["ms_per_audio_s"]
+    for name in ("transformer", "flow head", "decoder", "seanet"):
+        assert parts[name]["gflop_per_audio_s"] > 0 and parts[name]["peak_gflops"] > 0
+    assert "peak_gflops" not in parts["backbone"]  # int8 and fp32 together: no one peak
+    assert result["backbone_weight_gb_s"] > 0
+    assert "of which flow head" in (tmp_path / "parts.txt").read_text()

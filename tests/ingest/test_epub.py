@@ -5,13 +5,11 @@ from __future__ import annotations
 import zipfile
 
 import pytest
-
-from pocket_batch.ingest.book import extract, read_book
-from pocket_batch.ingest import epub_safety
+from helpers.epubs import Doc, Epub, chapter, sample_book
 from pocket_batch.core.config import IngestOptions
 from pocket_batch.core.errors import PocketBatchError
-
-from helpers.epubs import Doc, Epub, chapter, sample_book
+from pocket_batch.ingest import epub_safety
+from pocket_batch.ingest.book import extract, read_book
 
 CHAPTERS = ["Part One", "Chapter 1", "Chapter 2", "Chapter 3", "Chapter 4"]
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 from pocket_batch.core.errors import PocketBatchError
+from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 
 
 @pytest.mark.parametrize("written, spoken", [

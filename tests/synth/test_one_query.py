@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.nn import functional as F
-
 from pocket_batch.synth.fast.one_query import attend
+from torch.nn import functional as F
 
 pytestmark = pytest.mark.slow  # numba compiles its loop
 

@@ -9,7 +9,6 @@ import safetensors.torch
 import sentencepiece as spm
 import torch
 import yaml
-
 from pocket_batch.synth.model.voices import preset_names
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from pocket_batch.synth.fast.seanet import ChannelsLastDecoder
 
 pytestmark = pytest.mark.model  # Mimi's decoder, layer for layer
