@@ -16,11 +16,12 @@ import shutil
 import time
 from pathlib import Path
 
+from rich.console import Console
+from rich.table import Table
+
 from pocket_batch.benchmarks.driver import StandInWorker
 from pocket_batch.core.config import CorpusConfig, ModelOptions, QAOptions, VerifyOptions
 from pocket_batch.core.cpu import Cpu
-from rich.console import Console
-from rich.table import Table
 
 SECONDS_PER_WORD = 0.01
 WORDS = "amber birch cedar delta ember fable garnet harbor island juniper kestrel lantern meadow".split()

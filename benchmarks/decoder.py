@@ -14,17 +14,19 @@ import math
 import time
 from pathlib import Path
 
+from rich.console import Console
+from rich.table import Table
+
 from pocket_batch.benchmarks.synth import BENCH_VOICE, bench_sentences
 from pocket_batch.core.config import FRAME_RATE, ModelOptions
 from pocket_batch.testing.random_model import make_random_model
-from rich.console import Console
-from rich.table import Table
 
 
 def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 3, language: str | None = None) -> dict:
     """`language`: a released pocket-tts model (from Hugging Face) instead of the random one in `model_dir`:
     the fidelity of each precision on trained weights."""
     import torch
+
     from pocket_batch.synth.fast.batched import BatchedGenerator, Request
     from pocket_batch.synth.model.source import ModelSource, hub_errors
 

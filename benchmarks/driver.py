@@ -28,17 +28,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
+from rich.table import Table
+
 from pocket_batch.benchmarks.synth import bench_sentences
 from pocket_batch.core.config import SAMPLE_RATE, ModelOptions, Synthesis, default_batch_size
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.pipeline.progress import SynthProgress
 from pocket_batch.synth.model.cache import AudioCache
-from pocket_batch.synth.model.voices import Voice
 from pocket_batch.synth.pool.ray_pool import RayExecutor
-from pocket_batch.synth.pool.worker import SynthTask, SynthWorker
+from pocket_batch.synth.model.voices import Voice
 from pocket_batch.synth.work import run_tasks
-from rich.console import Console
-from rich.table import Table
+from pocket_batch.synth.pool.worker import SynthTask, SynthWorker
 
 SECONDS_PER_WORD = 0.4  # the stand-in's audio: about the length a real voice takes to read the chunk
 # One worker of `bench synth` (batch 16, int8, bf16 decoder, full-size random model, 2-core AMD EPYC):

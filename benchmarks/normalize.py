@@ -19,10 +19,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pocket_batch.ingest.normalize import Normalizer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from pocket_batch.ingest.normalize import Normalizer
 
 SENTENCES = Path(__file__).parent / "normalization"
 

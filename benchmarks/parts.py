@@ -18,12 +18,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich.console import Console
+from rich.table import Table
+
 from pocket_batch.benchmarks.synth import BENCH_VOICE, bench_sentences
 from pocket_batch.core.config import CACHE_BYTES, DEFAULT_CHECKS, SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.testing.random_model import make_random_model
-from rich.console import Console
-from rich.table import Table
 
 MAX_TOKENS = 50  # as bench synth's tasks: the random model never ends a take by itself
 
@@ -49,9 +50,10 @@ class Tally:
 def _generator(model, batch: int, options: ModelOptions, tally: Tally, count_flops: bool):
     """A BatchedGenerator that times (or counts the FLOPs of) its backbone steps, decoder and SEANet."""
     import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
     from pocket_batch.synth.fast.batched import BatchedGenerator
     from pocket_batch.synth.fast.seanet import stock_decode
-    from torch.utils.flop_counter import FlopCounterMode
 
     def measured(name: str, call):
         def run(*args):
@@ -98,6 +100,7 @@ def _generator(model, batch: int, options: ModelOptions, tally: Tally, count_flo
 
 def _run(options: ModelOptions, texts: list[str], batch: int, count_flops: bool, checks: bool) -> Tally:
     import torch
+
     from pocket_batch.synth.fast.batched import Request
     from pocket_batch.synth.model.source import ModelSource
     from pocket_batch.verify.backends import make_backend
@@ -133,6 +136,7 @@ def _run(options: ModelOptions, texts: list[str], batch: int, count_flops: bool,
 def _weight_bytes(module) -> int:
     """The bytes of every linear layer's weights under `module`, int8 or float as they are held."""
     import torch
+
     from pocket_batch.synth.fast.int8_rows import Int8PerRow
 
     return sum(m.in_features * m.out_features if isinstance(m, Int8PerRow) else m.weight.numel() * m.weight.element_size()

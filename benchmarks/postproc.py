@@ -13,11 +13,12 @@ import resource
 import time
 from pathlib import Path
 
-from pocket_batch.benchmarks.synth import bench_sentences
-from pocket_batch.core.config import FRAME_RATE, SAMPLE_RATE, ModelOptions, PostprocOptions, RunConfig, VerifyOptions
-from pocket_batch.core.measure import peak_rss_mb
 from rich.console import Console
 from rich.table import Table
+
+from pocket_batch.core.config import FRAME_RATE, SAMPLE_RATE, ModelOptions, PostprocOptions, RunConfig, VerifyOptions
+from pocket_batch.benchmarks.synth import bench_sentences
+from pocket_batch.core.measure import peak_rss_mb
 
 SENTENCES = 16
 CHAPTER_MINUTES = 10

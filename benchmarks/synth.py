@@ -21,25 +21,19 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pocket_batch.core.config import (
-    DEFAULT_CHECKS,
-    SAMPLE_RATE,
-    ModelOptions,
-    Synthesis,
-    VerifyOptions,
-    default_batch_size,
-    default_workers,
-)
-from pocket_batch.core.cpu import Cpu
-from pocket_batch.core.measure import peak_rss_mb
-from pocket_batch.synth.model.cache import AudioCache
-from pocket_batch.synth.pool.ray_pool import RayExecutor
-from pocket_batch.synth.pool.worker import SynthTask, SynthWorker
-from pocket_batch.synth.work import run_tasks
-from pocket_batch.testing.random_model import make_random_model, make_voice_state
-from pocket_batch.verify.backends import make_backend
 from rich.console import Console
 from rich.table import Table
+
+from pocket_batch.core.cpu import Cpu
+from pocket_batch.core.config import (DEFAULT_CHECKS, SAMPLE_RATE, ModelOptions, Synthesis, VerifyOptions,
+                                      default_batch_size, default_workers)
+from pocket_batch.synth.work import run_tasks
+from pocket_batch.synth.model.cache import AudioCache
+from pocket_batch.synth.pool.ray_pool import RayExecutor
+from pocket_batch.testing.random_model import make_random_model, make_voice_state
+from pocket_batch.core.measure import peak_rss_mb
+from pocket_batch.synth.pool.worker import SynthTask, SynthWorker
+from pocket_batch.verify.backends import make_backend
 
 BENCH_VOICE = "alba"
 
@@ -161,6 +155,7 @@ def _stock(options: ModelOptions, texts: list[str], voice: str) -> tuple[int, fl
     import logging
 
     import torch
+
     from pocket_batch.synth.fast.internals import pocket_tts
     from pocket_batch.synth.model.source import quiet_int8_load
 

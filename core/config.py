@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pocket_batch.core.cpu import Cpu
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from pocket_batch.core.cpu import Cpu
 
 # Said in every output's tags, manifest and dataset card.
 SYNTHETIC = "AI-generated narration: synthetic speech made with Kyutai Pocket TTS."

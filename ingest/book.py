@@ -10,13 +10,13 @@ from pocket_batch.core.config import IngestOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.records import NOT_READ, Book
 from pocket_batch.ingest.chunking import OpenVoice, make_chapter
-from pocket_batch.ingest.convert import CONVERTED
 from pocket_batch.ingest.dialogue import Roles
 from pocket_batch.ingest.marks import MarkError, line_of, near_marks, pronunciations, without_say
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
 from pocket_batch.ingest.sentences import SentenceSplitter, TokenCounter
 from pocket_batch.ingest.structure import Extracted
 from pocket_batch.ingest.text import read_text_file
+from pocket_batch.ingest.convert import CONVERTED
 
 BOOK_SUFFIXES = (".epub", ".md", ".markdown", ".txt", ".pdf", ".docx", *CONVERTED)  # anything else is refused by name
 NOT_READ_WARNING = 0.05  # warn when more than this share of a book's words is not read

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pocket_batch.core.errors import PocketBatchError
+
 from pocket_batch.ingest.text import text_encoding
+from pocket_batch.core.errors import PocketBatchError
 
 DELIMITERS = ",;|\t"
 MAX_ID_BYTES = 100  # an id is a file name: counted in UTF-8 bytes, as file systems count (255 at most)

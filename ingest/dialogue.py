@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pocket_batch.core.errors import PocketBatchError
+
 from pocket_batch.ingest.marks import Run
 
 # Opening mark -> closing mark. ‘…’ closes only on a ’ that is not inside a word (not "don’t").

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 from lxml import etree
+
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.records import Omission
 from pocket_batch.ingest.structure import Extracted, Para, Section

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from pocket_batch.core.config import IngestOptions
-from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.core.records import Omission
 from pocket_batch.ingest import html
 from pocket_batch.ingest.epub_safety import check_epub_zip
+from pocket_batch.core.records import Omission
 from pocket_batch.ingest.structure import Extracted, Para, Section
 from pocket_batch.ingest.text import utf16
+from pocket_batch.core.config import IngestOptions
+from pocket_batch.core.errors import PocketBatchError
 
 MATTER = {"cover": "cover", "titlepage": "title page", "title-page": "title page", "halftitlepage": "title page",
           "copyright-page": "copyright page", "copyright": "copyright page", "toc": "table of contents",

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
+
 from pocket_batch.ingest.marks import escape
 from pocket_batch.ingest.structure import Extracted, Para, Section
 from pocket_batch.ingest.text import read_book_text

@@ -17,6 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from num2words import num2words
+
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import package_file, sha256_json
 from pocket_batch.ingest.languages import CAPITALS, as_word, beside_capitals, language_rules, roman_to_int, say

@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.core.records import Book, Boundary
+from pocket_batch.core.records import Boundary, Book
 
 PREVIEW_WORDS_PER_SECOND = 2.6  # Pocket TTS's pace, roughly: how many words make N seconds
 RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")

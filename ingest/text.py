@@ -6,9 +6,9 @@ import codecs
 import re
 from pathlib import Path
 
-from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.ingest.languages import roman_to_int
 from pocket_batch.ingest.structure import Extracted, Para, Section
+from pocket_batch.core.errors import PocketBatchError
 
 HEADING = re.compile(
     r"^(chapter|book|part|volume|act|prologue|epilogue|interlude|preface|introduction|afterword)\b"

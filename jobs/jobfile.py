@@ -20,11 +20,12 @@ import glob
 import tomllib
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from pocket_batch.ingest.book import BOOK_SUFFIXES
 from pocket_batch.core.config import JobConfig, RunConfig
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.layout import safe_name
-from pocket_batch.ingest.book import BOOK_SUFFIXES
-from pydantic import ValidationError
 
 # Path-valued keys, by section, resolved against the job file's folder.
 PATH_KEYS = {(): ("output", "inbox", "consent"), ("model",): ("config",), ("ingest",): ("lexicon",),

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pocket_batch.core.config import JobConfig
-from pocket_batch.core.errors import ExitCode, OutputLocked, PocketBatchError
 from pocket_batch.jobs.jobfile import job_inputs, load_job, refused_inputs, run_config, unmatched
 from pocket_batch.jobs.notify import notify
+from pocket_batch.core.config import JobConfig
+from pocket_batch.core.errors import ExitCode, OutputLocked, PocketBatchError
 from pocket_batch.pipeline.lock import output_lock
 from pocket_batch.pipeline.run import Run, RunResult, folder_clashes
 from pocket_batch.pipeline.runlog import log, run_log

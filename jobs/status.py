@@ -6,16 +6,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pocket_batch.core.cpu import Cpu
+from pocket_batch.jobs.jobfile import job_inputs, load_job, run_config, voice_output
+from pocket_batch.pipeline.housekeeping import cache_usage
+from pocket_batch.pipeline.run import settings_hash
+from pocket_batch.synth.model.source import ModelSource
+from pocket_batch.synth.model.voices import resolve_voice
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_file
 from pocket_batch.core.layout import OutputLayout
-from pocket_batch.jobs.jobfile import job_inputs, load_job, run_config, voice_output
-from pocket_batch.pipeline.housekeeping import cache_usage
 from pocket_batch.pipeline.lock import lock_holder
-from pocket_batch.pipeline.run import settings_hash
 from pocket_batch.pipeline.state import DONE, BookState, chunks_done, read_states
-from pocket_batch.synth.model.source import ModelSource
-from pocket_batch.synth.model.voices import resolve_voice
 
 NEW, CHANGED = "new", "changed (will render)"  # never planned; an input or the job's settings changed since
 

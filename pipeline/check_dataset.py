@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile as sf
+
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import atomic_open, write_json

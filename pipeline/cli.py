@@ -9,24 +9,14 @@ from pathlib import Path
 from typing import Annotated, Optional, get_args
 
 import typer
-from pocket_batch.core.config import (
-    CORPUS_FORMATS,
-    Check,
-    CorpusConfig,
-    GenerationOptions,
-    IngestOptions,
-    ModelOptions,
-    PostprocOptions,
-    QAOptions,
-    RunConfig,
-    Synthesis,
-    VerifyOptions,
-)
+from pydantic import BaseModel, ValidationError
+from rich.table import Table
+
+from pocket_batch.core.config import (CORPUS_FORMATS, CorpusConfig, GenerationOptions, IngestOptions, ModelOptions, PostprocOptions,
+                                     QAOptions, RunConfig, Synthesis, VerifyOptions, Check)
 from pocket_batch.core.errors import ExitCode, PocketBatchError, Terminated, os_error_line
 from pocket_batch.pipeline import stop, views
 from pocket_batch.pipeline.views import err
-from pydantic import BaseModel, ValidationError
-from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Books and text collections to finished audio with Kyutai Pocket TTS.\n\n"

@@ -13,6 +13,7 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
+
 from pocket_batch.core.config import CORPUS_FORMATS, SAMPLE_RATE, CorpusConfig
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.errors import PocketBatchError

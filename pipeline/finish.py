@@ -7,9 +7,10 @@ from pathlib import Path
 
 from pocket_batch.core.config import PRESETS, SYNTHETIC, PostprocOptions, RunConfig
 from pocket_batch.core.records import Book, ChunkAudio
+from pocket_batch.postproc.manifest import Manifest, RedoneChunk
 from pocket_batch.pipeline.runlog import log
 from pocket_batch.postproc.audiobook import Assembly, Audiobook, OnChapter, assemble
-from pocket_batch.postproc.manifest import Manifest, RedoneChunk, write_manifest
+from pocket_batch.postproc.manifest import write_manifest
 from pocket_batch.postproc.readalong.build import ReadAlong, write_readalong
 from pocket_batch.postproc.report import write_book_report
 from pocket_batch.postproc.verify_report import write_verify_report

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.layout import KEY, OutputLayout
+from pocket_batch.postproc.manifest import MANIFEST, readable_manifest
 from pocket_batch.pipeline.lock import output_lock
 from pocket_batch.pipeline.state import read_states
-from pocket_batch.postproc.manifest import MANIFEST, readable_manifest
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from pocket_batch.core.errors import OutputLocked
 from pocket_batch.core.files import PARTIAL_SUFFIX, SCRATCH_PREFIX
+from pocket_batch.core.errors import OutputLocked
 from pocket_batch.core.layout import OutputLayout
 
 

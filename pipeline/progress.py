@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
-from pocket_batch.core.measure import clock
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
+
+from pocket_batch.core.measure import clock
 
 
 class SynthProgress:

@@ -25,10 +25,10 @@ from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import SCRATCH_PREFIX, link_file, sha256_file
 from pocket_batch.core.layout import OutputLayout
 from pocket_batch.core.records import Book, ChunkAudio, Take
+from pocket_batch.postproc.manifest import MANIFEST, ChunkEntry, Manifest, RedoneChunk, read_manifest
 from pocket_batch.pipeline.lock import output_lock
 from pocket_batch.pipeline.run import Run
 from pocket_batch.pipeline.runlog import log, run_log
-from pocket_batch.postproc.manifest import MANIFEST, ChunkEntry, Manifest, RedoneChunk, read_manifest
 from pocket_batch.synth.model.source import ModelSource
 from pocket_batch.synth.work import generation_params
 from pocket_batch.verify.store import VerdictStore

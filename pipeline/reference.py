@@ -28,8 +28,9 @@ def reference() -> dict[str, str]:
 
 def cli_reference() -> str:
     import typer
-    from pocket_batch.pipeline.cli import app
     from typer.cli import get_docs_for_click
+
+    from pocket_batch.pipeline.cli import app
 
     command = typer.main.get_command(app)
     with typer.Context(command) as ctx:

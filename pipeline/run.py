@@ -15,13 +15,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from pocket_batch.core.config import SAMPLE_RATE, RunConfig
+
 from pocket_batch.core.cpu import Cpu
+from pocket_batch.core.config import SAMPLE_RATE, RunConfig
 from pocket_batch.core.errors import ExitCode, PocketBatchError, one_line, os_error_line
 from pocket_batch.core.files import sha256_file, sha256_json
 from pocket_batch.core.layout import OutputLayout, inside, safe_name
 from pocket_batch.core.measure import clock
 from pocket_batch.core.records import Book, Chunk, ChunkAudio
+from pocket_batch.postproc.manifest import Manifest, RedoneChunk
 from pocket_batch.ingest.book import check_input, read_book
 from pocket_batch.ingest.selection import select
 from pocket_batch.pipeline import stop
@@ -31,7 +33,6 @@ from pocket_batch.pipeline.progress import EncodeProgress
 from pocket_batch.pipeline.runlog import log, run_log
 from pocket_batch.pipeline.state import DONE, FAILED, BookState, finished_manifest, write_state
 from pocket_batch.pipeline.synthesizer import Synthesizer
-from pocket_batch.postproc.manifest import Manifest, RedoneChunk
 from pocket_batch.synth.model.cache import AudioCache
 from pocket_batch.synth.model.source import ModelSource
 from pocket_batch.synth.model.voices import Cast, resolve_voice

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pocket_batch.core.measure import clock
-from pocket_batch.core.records import NOT_READ
-from pocket_batch.pipeline.progress import run_table
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from pocket_batch.core.measure import clock
+from pocket_batch.core.records import NOT_READ
+from pocket_batch.pipeline.progress import run_table
 
 err = Console(stderr=True, markup=False, highlight=False)
 out = Console(markup=False, highlight=False)

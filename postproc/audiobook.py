@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pocket_batch.core.config import PRESETS, SAMPLE_RATE, SYNTHETIC, PostprocOptions
+
 from pocket_batch.core.files import SCRATCH_PREFIX
+from pocket_batch.core.config import PRESETS, SAMPLE_RATE, SYNTHETIC, PostprocOptions
 from pocket_batch.core.layout import safe_name
 from pocket_batch.core.records import Book, ChunkAudio
 from pocket_batch.postproc.encode import LOSSY, Encoder, codec_args, ffmetadata

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+
 from pocket_batch.core.config import SAMPLE_RATE, LoudnessPreset, PostprocOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import atomic_path

@@ -19,6 +19,7 @@ from pocket_batch.postproc.audiobook import Audiobook, ChapterResult
 from pocket_batch.postproc.placement import PlacedChunk
 from pocket_batch.postproc.readalong.build import ReadAlong
 
+
 MANIFEST_VERSION = 7  # 2: what is not read, by kind; every output file with its size and hash. 3: verification.
 # 4: the read-along book. 5: every other voice the text names, with its provenance. 6: the quality gates' scores,
 # statuses and the chunks whose words could not be verified. 7: where each print page begins in the audio.

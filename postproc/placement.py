@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from pocket_batch.core.config import SAMPLE_RATE, LoudnessPreset, PostprocOptions
 from pocket_batch.core.records import Book, Boundary, Chapter, Chunk, ChunkAudio
 from pocket_batch.postproc.loudness import chunk_level

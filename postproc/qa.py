@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from pocket_batch.core.config import QAOptions
 from pocket_batch.postproc.placement import TRIM_FRAME, trim_bounds
 

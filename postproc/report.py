@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
+
 from pocket_batch.core.config import PRESETS
 from pocket_batch.core.files import atomic_open
 from pocket_batch.core.measure import clock

@@ -12,6 +12,7 @@ from pathlib import Path
 from pocket_batch.core.files import atomic_open
 from pocket_batch.verify.words import words
 
+
 WORDS_PER_GROUP = 6  # an SRT line of word-timed subtitles: short enough to follow the voice
 
 

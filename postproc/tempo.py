@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 
 import numpy as np
+
 from pocket_batch.core.config import SAMPLE_RATE, PostprocOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.records import ChunkAudio

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
 from pocket_batch.core.config import NEVER_EOS, SAMPLE_RATE
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import atomic_open, atomic_path
@@ -134,6 +135,7 @@ def _save_random_weights(config, weights: Path, seed: int) -> None:
 def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
     """A state for every preset name, from synthetic audio through the real cloning path."""
     import torch
+
     from pocket_batch.synth.fast.internals import pocket_tts, preset_origins
 
     tts = pocket_tts()
@@ -154,6 +156,7 @@ def _make_preset_voices(config_path: Path, voices_dir: Path) -> None:
 def make_voice_state(config_path: Path, seconds: float, target: Path) -> Path:
     """An exported voice state cloned from `seconds` of synthetic voice: a long prompt for benchmarks."""
     import torch
+
     from pocket_batch.synth.fast.internals import pocket_tts
 
     tts = pocket_tts()

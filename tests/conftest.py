@@ -11,9 +11,10 @@ import pytest
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
-from helpers.epubs import sample_book
 from pocket_batch.core.config import ModelOptions, PostprocOptions, RunConfig, VerifyOptions
 from pocket_batch.testing.random_model import make_random_model
+
+from helpers.epubs import sample_book
 
 TEXT = (
     "It was the best of times, it was the worst of times. Mr. Lorry paid for the coach.\n\n"

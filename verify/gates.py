@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
+
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.core.records import Verdict, flag_kind
 

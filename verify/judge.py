@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.core.records import Verdict, WordTime
 from pocket_batch.verify.hearing import Backend, Hearing, Span

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from pocket_batch.core.records import Chunk, Take, Verdict
 from pocket_batch.verify.gates import Gates, Heard, rank
 from pocket_batch.verify.verifier import ReadAudio, Verifier

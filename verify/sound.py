@@ -14,9 +14,10 @@ import threading
 from pathlib import Path
 
 import numpy as np
+from scipy.signal import resample_poly
+
 from pocket_batch.core.files import package_file
 from pocket_batch.core.records import Sound
-from scipy.signal import resample_poly
 
 RATE = 16_000
 WINDOW = int(9.01 * RATE)

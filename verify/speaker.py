@@ -13,9 +13,10 @@ import threading
 from pathlib import Path
 
 import numpy as np
+from scipy.signal import resample_poly
+
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.files import package_file
-from scipy.signal import resample_poly
 
 RATE = 16_000
 PARTIAL_FRAMES = 160  # 1.6 s of 10 ms frames per partial utterance

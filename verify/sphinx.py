@@ -24,6 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+
 from pocket_batch.core.audio import resample
 from pocket_batch.core.config import MAX_WER
 from pocket_batch.verify.hearing import Hearing, Span

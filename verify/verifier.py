@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
+
 from pocket_batch.core.config import SAMPLE_RATE, VerifyOptions
 from pocket_batch.core.records import Verdict
 from pocket_batch.verify.backends import make_backend, verdicts_fingerprint

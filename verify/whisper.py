@@ -12,6 +12,7 @@ from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
+
 from pocket_batch.core.audio import resample
 from pocket_batch.core.config import MAX_WER
 from pocket_batch.core.errors import PocketBatchError

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from pocket_batch.core.audio import resample
 from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig
 from pocket_batch.core.files import atomic_open, atomic_path, sha256_file, write_json

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
+
 from pocket_batch.core.config import PRESETS, PostprocOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import SCRATCH_PREFIX, sha256_file

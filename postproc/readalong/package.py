@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from lxml import etree
+
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import atomic_path
 

@@ -16,6 +16,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from lxml import etree
+
 from pocket_batch.ingest import html
 
 

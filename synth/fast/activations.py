@@ -86,8 +86,6 @@ def _bits(x: torch.Tensor) -> np.ndarray:
 
 @functools.cache
 def _kernels():
-    from pocket_batch.synth.fast import (
-        activation_kernels,  # numba, and its compiled loops from the cache, when first used
-    )
+    from pocket_batch.synth.fast import activation_kernels  # numba, and its compiled loops from the cache, when first used
 
     return activation_kernels

@@ -38,22 +38,15 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import torch
+
 from pocket_batch.synth.fast.activations import gelu_tanh
 from pocket_batch.synth.fast.int8_rows import Int8PerRow, int8_per_row, int8_per_step
-from pocket_batch.synth.fast.internals import (
-    expand_kv_cache,
-    flow_decoder,
-    flow_lm_end,
-    init_states,
-    max_gen_len,
-    min_frames_before_eos,
-    module_name,
-    prefill,
-    prepare_text_prompt,
-    to_encoder_framerate,
-)
+from pocket_batch.synth.fast.internals import (expand_kv_cache, flow_decoder, flow_lm_end, init_states, max_gen_len,
+                                          min_frames_before_eos, module_name, prefill, prepare_text_prompt,
+                                          to_encoder_framerate)
 from pocket_batch.synth.fast.row_attention import RowAttention
 from pocket_batch.synth.fast.seanet import ChannelsLastDecoder
+
 
 # Latent frames per Mimi call. One core, full-size decoder, 160 frames: 4 to 32 frames a call all
 # measured 10-12 ms per frame; 1 frame a call (pocket-tts frame by frame) 22.7.

@@ -7,6 +7,7 @@ import functools
 
 import numpy as np
 import torch
+
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.synth.fast.internals import packed_weight_bias, per_tensor_quantized
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.nn import functional as F
+
 from pocket_batch.synth.fast import one_query
 from pocket_batch.synth.fast.internals import attention_mask, feed_forward
-from torch.nn import functional as F
 
 # Queries a band of the context-window attention (Mimi's decoder) computes at once. One decode call's 256
 # queries over the 505 keys their window spans: half of each query's keys are masked; in bands of 32 a

@@ -19,16 +19,11 @@ laid out only where oneDNN computes in bf16 (AVX-512); elsewhere F.conv2d emulat
 from __future__ import annotations
 
 import torch
-from pocket_batch.synth.fast.activations import elu
-from pocket_batch.synth.fast.internals import (
-    can_pack_conv_weight,
-    effective_kernel_size,
-    init_states,
-    pack_conv_weight,
-    packed_conv,
-    seanet_layer_classes,
-)
 from torch.nn import functional as F
+
+from pocket_batch.synth.fast.internals import (can_pack_conv_weight, init_states, effective_kernel_size, pack_conv_weight, packed_conv,
+                                          seanet_layer_classes)
+from pocket_batch.synth.fast.activations import elu
 
 
 def channels_last(x: torch.Tensor) -> torch.Tensor:

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from pocket_batch.core.audio import float_wav_header
-from pocket_batch.core.files import atomic_path, read_record, sha256_file, write_record
 from pocket_batch.core.layout import KEY, key_path
+from pocket_batch.core.files import atomic_path, read_record, sha256_file, write_record
 from pocket_batch.core.records import ChunkAudio
 
 log = logging.getLogger("pocket_batch")

@@ -20,16 +20,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
+
 from pocket_batch.core.config import FRAME_RATE, NEVER_EOS, ModelOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import sha256_file, sha256_json
-from pocket_batch.synth.fast.internals import (
-    build_tokenizer,
-    config_class,
-    configs_dir,
-    pocket_tts,
-    prepare_text_prompt,
-)
+from pocket_batch.synth.fast.internals import build_tokenizer, config_class, configs_dir, pocket_tts, prepare_text_prompt
 
 DEFAULT_LANGUAGE = "english"
 # pocket-tts's language configs (english, french_24l, english_2026-10, ...) by the language they speak

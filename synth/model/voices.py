@@ -8,11 +8,12 @@ shared filesystem.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import date
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from pocket_batch.core.audio import resample
 from pocket_batch.core.config import (
     MAX_VOICE_SECONDS,

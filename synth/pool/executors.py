@@ -11,8 +11,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
 from pocket_batch.core.errors import one_line
-from pocket_batch.synth.model.voices import Voice
 from pocket_batch.synth.pool.calls import Attempts, take
+from pocket_batch.synth.model.voices import Voice
 from pocket_batch.synth.pool.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
 
 WorkerFactory = Callable[[], SynthWorker]

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.synth.model.voices import Voice
 from pocket_batch.synth.pool.calls import Attempts, deal_by_length, take
 from pocket_batch.synth.pool.ray_backend import ActorDied, CallFailed, RayBackend
+from pocket_batch.synth.model.voices import Voice
 from pocket_batch.synth.pool.worker import SynthFailure, SynthOutput, SynthTask, SynthWorker
 
 CHECK_EVERY = 1.0  # seconds between looks for a stuck worker (sooner if a deadline falls sooner)

@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
+
 from pocket_batch.core.config import CACHE_BYTES, SAMPLE_RATE, SAMPLES_PER_FRAME, ModelOptions, VerifyOptions
 from pocket_batch.core.records import Verdict
-from pocket_batch.synth.fast.internals import max_gen_len, split_into_best_sentences
 from pocket_batch.synth.model.cache import wav_sha256
+from pocket_batch.synth.fast.internals import max_gen_len, split_into_best_sentences
 from pocket_batch.synth.model.source import ModelSource, hub_errors
 from pocket_batch.synth.model.voices import Voice
 from pocket_batch.verify.backends import make_backend
@@ -225,6 +226,7 @@ class SynthWorker:
         """The generator the feed runs: the loaded model, `batch_size` rows and the cache memory they share,
         the decoder's precision."""
         import torch
+
         from pocket_batch.synth.fast.batched import BatchedGenerator
 
         options = self.source.options

@@ -2,6 +2,7 @@ import os
 import stat
 
 import pytest
+
 from pocket_batch.core.files import atomic_open, write_json
 
 

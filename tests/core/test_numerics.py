@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from pocket_batch.core.config import ModelOptions, Synthesis
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.synth.model.source import ModelSource

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from pocket_batch.core import errors
 from pocket_batch.pipeline import reference
 
@@ -21,6 +22,7 @@ def test_the_checked_in_reference_is_current(name):
 
 def test_every_command_and_every_exit_code_is_in_it():
     import typer
+
     from pocket_batch.pipeline.cli import app
 
     cli = reference.cli_reference()

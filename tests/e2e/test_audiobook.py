@@ -8,10 +8,11 @@ import re
 import numpy as np
 import pytest
 import soundfile as sf
-from helpers.readback import AAC_FRAME, RATE, chapters_of, ebur128
+
 from pocket_batch.core.config import PRESETS, PostprocOptions
 from pocket_batch.postproc.tags import read_synthetic
 
+from helpers.readback import AAC_FRAME, RATE, chapters_of, ebur128
 
 @pytest.fixture(scope="module")
 def audiobook(sample_render):

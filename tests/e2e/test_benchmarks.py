@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pocket_batch.benchmarks.synth import bench_synth
 from rich.console import Console
+
+from pocket_batch.benchmarks.synth import bench_synth
 
 
 def test_bench_synth_repeats_in_alternating_order_and_reports_the_median(small_model, tmp_path):
@@ -44,8 +45,9 @@ def test_bench_synth_reads_with_a_long_cloned_voice_when_asked(small_model, tmp_
 
 
 def test_bench_postproc_runs_end_to_end(small_model, tmp_path):
-    from pocket_batch.benchmarks.postproc import bench_postproc
     from rich.console import Console
+
+    from pocket_batch.benchmarks.postproc import bench_postproc
 
     [row] = bench_postproc([0.02], small_model.parent, tmp_path, "podcast", Console(file=open("/dev/null", "w")))
     assert row["chapters"] >= 1 and row["audio_hours"] > 0.01 and row["wall"] > 0 and row["peak_mb"] > 0

@@ -10,6 +10,7 @@ from helpers.cli import cli as run
 from helpers.voices import write_sample
 
 
+
 def test_help_lists_commands():
     result = run("--help")
     assert result.returncode == 0

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from helpers.cli import CLI, kill_session, write_book, write_job
 
 RAY = str(Path(sys.executable).with_name("ray")) if Path(sys.executable).with_name("ray").exists() else "ray"

@@ -8,12 +8,14 @@ import shutil
 
 import pytest
 import soundfile as sf
-from helpers.browser import local_file, visit
+
 from pocket_batch.core.config import CorpusConfig, ModelOptions, QAOptions, VerifyOptions
+from pocket_batch.pipeline.corpus import build_corpus
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.layout import OutputLayout
-from pocket_batch.pipeline.corpus import build_corpus
 from pocket_batch.postproc.corpus.rows import wav_file
+
+from helpers.browser import local_file, visit
 
 PAGE = """() => ({
   voices: [...document.querySelectorAll('#voice-table tbody tr')].map(r => [...r.cells].map(c => c.textContent)),

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
 from pocket_batch.core.config import CORPUS_FORMATS, CorpusConfig, ModelOptions, QAOptions, VerifyOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.pipeline.corpus import build_corpus
@@ -185,13 +186,15 @@ def test_a_book_is_cut_into_prompts_as_a_render_cuts_it(corpus_config, tmp_path)
 def test_word_times_of_real_speech_reach_pocket_tts_and_lhotse_as_their_scripts_write_them(tmp_path, small_model):
     """espeak's words aligned by verification against the bounds espeak itself reports, through the writers."""
     import lhotse
-    from helpers.speech import SPEECH, utterances
+    from scipy.signal import resample_poly
+
     from pocket_batch.core.config import SAMPLE_RATE
     from pocket_batch.postproc.corpus.formats import FORMATS
     from pocket_batch.postproc.corpus.rows import transcript_words
     from pocket_batch.verify.backends import make_backend
     from pocket_batch.verify.judge import verify_audio
-    from scipy.signal import resample_poly
+
+    from helpers.speech import SPEECH, utterances
 
     bounds = json.loads((SPEECH / "espeak" / "word_bounds.json").read_text())
     rows = [u for u in utterances("espeak") if u.key in bounds][:3]

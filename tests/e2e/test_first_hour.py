@@ -8,9 +8,10 @@ import os
 import time
 
 import pytest
-from helpers.cli import cli, write_book, write_job
-from helpers.cli import cli as run
+
 from helpers.epubs import sample_book
+from helpers.cli import cli as run
+from helpers.cli import cli, write_book, write_job
 
 
 @pytest.mark.parametrize("args, code, says", [
@@ -145,7 +146,6 @@ def test_inspect_uses_the_released_models_tokenizer_when_hugging_faces_cache_has
     """Nothing is fetched: the tokenizer file is looked up where huggingface_hub keeps it (a stand-in
     trained here, at the path and revision of the english config's tokenizer)."""
     from pydoc_data.topics import topics
-
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
     snapshot = (tmp_path / "hf" / "models--kyutai--pocket-tts-without-voice-cloning" / "snapshots"

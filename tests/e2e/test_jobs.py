@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
+
 from helpers.cli import CLI, cli, kill_session, outputs, session_pids, write_book, write_job
 from pocket_batch.pipeline.lock import output_lock
-
 
 def proc_title(pid: int) -> str:
     try:
@@ -209,6 +209,7 @@ def test_bad_job_files_are_one_line_errors(small_model, tmp_path):
 
 def test_a_late_result_never_replaces_a_committed_chunk(tmp_path):
     import numpy as np
+
     from pocket_batch.synth.model.cache import AudioCache
 
     cache = AudioCache(tmp_path / "cache")

@@ -11,14 +11,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers.epubs import sample_book
 from lxml import etree
+
 from pocket_batch.core.config import IngestOptions, ModelOptions, PostprocOptions, RunConfig, VerifyOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.ingest.book import read_book
 from pocket_batch.pipeline.inspect import estimate_tokens
 from pocket_batch.pipeline.run import render
 from pocket_batch.postproc.manifest import read_manifest
+
+from helpers.epubs import sample_book
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 WCAG = Path(__file__).parents[1] / "fixtures" / "books" / "wcag.epub"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from pocket_batch.core.config import IngestOptions, ModelOptions, RunConfig, VerifyOptions
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.pipeline.run import render
 from pocket_batch.postproc.manifest import read_manifest
+from pocket_batch.pipeline.run import render
 
 DIALOGUE = """CHAPTER I
 

@@ -10,13 +10,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers.check_epub import epubcheck_all
-from helpers.epubs import Doc, sample_book
 from lxml import etree
+
 from pocket_batch.core.config import IngestOptions, ModelOptions, PostprocOptions, RunConfig, VerifyOptions
 from pocket_batch.pipeline.inspect import inspect_book
 from pocket_batch.pipeline.run import render
 from pocket_batch.postproc.manifest import read_manifest
+
+from helpers.check_epub import epubcheck_all
+from helpers.epubs import Doc, sample_book
 
 pytestmark = pytest.mark.slow
 WCAG = Path(__file__).parents[1] / "fixtures" / "books" / "wcag.epub"

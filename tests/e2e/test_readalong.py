@@ -9,13 +9,15 @@ import shutil
 import zipfile
 
 import pytest
+from lxml import etree
+
+from pocket_batch.core.config import PostprocOptions
+from pocket_batch.postproc.manifest import read_manifest
+from pocket_batch.pipeline.run import render
+from pocket_batch.postproc.readalong.spans import nonspace, read_text
+
 from helpers.check_epub import epubcheck_all
 from helpers.readback import decoded_seconds
-from lxml import etree
-from pocket_batch.core.config import PostprocOptions
-from pocket_batch.pipeline.run import render
-from pocket_batch.postproc.manifest import read_manifest
-from pocket_batch.postproc.readalong.spans import nonspace, read_text
 
 OPF = "{http://www.idpf.org/2007/opf}"
 SMIL = "{http://www.w3.org/ns/SMIL}"

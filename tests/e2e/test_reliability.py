@@ -14,10 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.cli import CLI, cli, kill_session, outputs, write_book, write_job
+
 from pocket_batch.core.config import PostprocOptions
 from pocket_batch.pipeline.lock import lock_holder
 from pocket_batch.pipeline.run import render
+
+from helpers.cli import CLI, cli, kill_session, outputs, write_book, write_job
 
 
 def test_a_damaged_cache_is_repaired_and_the_outputs_come_out_the_same(notes, make_config):

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.voices import write_consent, write_sample
+
 from pocket_batch.core.config import GenerationOptions, ModelOptions
 from pocket_batch.core.cpu import Cpu
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.pipeline.run import render
+
+from helpers.voices import write_consent, write_sample
 
 
 def digest(path) -> str:

@@ -8,12 +8,14 @@ import shutil
 import zipfile
 
 import pytest
-from helpers.browser import local_file, visit
-from helpers.readback import AAC_FRAME, chapters_of
+
 from pocket_batch.core.config import ModelOptions, PostprocOptions, RunConfig, VerifyOptions
+from pocket_batch.postproc.manifest import read_manifest
 from pocket_batch.pipeline.redo import redo
 from pocket_batch.pipeline.run import render
-from pocket_batch.postproc.manifest import read_manifest
+
+from helpers.browser import local_file, visit
+from helpers.readback import AAC_FRAME, chapters_of
 
 BOOK = """CHAPTER I
 

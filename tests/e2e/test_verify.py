@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from helpers.cli import cli as run
+
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.core.errors import ExitCode
 from pocket_batch.pipeline.housekeeping import prune_cache

@@ -15,20 +15,22 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from helpers.check_epub import epubcheck
-from helpers.speech import utterances
 from lxml import etree
+from scipy.signal import resample_poly
+
+from helpers.speech import utterances
+from helpers.check_epub import epubcheck
+
 from pocket_batch.core.config import SAMPLE_RATE, PostprocOptions, VerifyOptions
 from pocket_batch.core.records import Book, Boundary, Chapter, Chunk, Take
 from pocket_batch.postproc.audiobook import Assembly, assemble
 from pocket_batch.postproc.manifest import write_manifest
-from pocket_batch.postproc.readalong.build import write_readalong
 from pocket_batch.postproc.readalong.spans import read_text
+from pocket_batch.postproc.readalong.build import write_readalong
 from pocket_batch.postproc.verify_report import write_verify_report
 from pocket_batch.synth.model.cache import AudioCache
 from pocket_batch.verify.backends import make_backend
 from pocket_batch.verify.judge import verify_audio
-from scipy.signal import resample_poly
 
 CUE = re.compile(r"^(\d\d:\d\d:\d\d[.,]\d{3}) --> (\d\d:\d\d:\d\d[.,]\d{3})$", re.MULTILINE)
 

@@ -157,6 +157,7 @@ def large_book(chapters: int = 60) -> Epub:
     """About 1 MB of real English prose (Python's bundled help pages) in `chapters` chapters."""
     import html
     import re
+
     from pydoc_data.topics import topics
 
     text = " ".join(topics[name] for name in sorted(topics))

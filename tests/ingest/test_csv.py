@@ -5,8 +5,9 @@ from __future__ import annotations
 import codecs
 
 import pytest
-from pocket_batch.core.errors import PocketBatchError
+
 from pocket_batch.ingest.csvfile import read_csv, read_prompts
+from pocket_batch.core.errors import PocketBatchError
 
 
 def write(tmp_path, text, name="prompts.csv", bom=False):

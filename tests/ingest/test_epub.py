@@ -5,11 +5,13 @@ from __future__ import annotations
 import zipfile
 
 import pytest
-from helpers.epubs import Doc, Epub, chapter, sample_book
+
+from pocket_batch.ingest.book import extract, read_book
+from pocket_batch.ingest import epub_safety
 from pocket_batch.core.config import IngestOptions
 from pocket_batch.core.errors import PocketBatchError
-from pocket_batch.ingest import epub_safety
-from pocket_batch.ingest.book import extract, read_book
+
+from helpers.epubs import Doc, Epub, chapter, sample_book
 
 CHAPTERS = ["Part One", "Chapter 1", "Chapter 2", "Chapter 3", "Chapter 4"]
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers.epubs import Doc, Epub
+
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.ingest.book import read_book
 from pocket_batch.ingest.marks import MarkError, Run, runs
+
+from helpers.epubs import Doc, Epub
 
 
 def words(text: str) -> int:

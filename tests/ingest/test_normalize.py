@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from pocket_batch.core.errors import PocketBatchError
+
 from pocket_batch.ingest.normalize import Normalizer, load_lexicon
+from pocket_batch.core.errors import PocketBatchError
 
 
 @pytest.mark.parametrize("written, spoken", [

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from helpers.epubs import Doc, notes_and_math_book, sample_book
 from pocket_batch.core.config import IngestOptions
 from pocket_batch.ingest.book import read_book
 from pocket_batch.pipeline.inspect import estimate_tokens, inspect_book
+
+from helpers.epubs import Doc, notes_and_math_book, sample_book
 
 
 def words_by_kind(book) -> dict[str, int]:

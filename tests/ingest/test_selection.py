@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.records import Boundary
 from pocket_batch.ingest.book import read_book

@@ -5,10 +5,11 @@ from __future__ import annotations
 import codecs
 
 import pytest
+
+from pocket_batch.ingest.book import extract, read_book
 from pocket_batch.core.config import IngestOptions
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.records import Boundary
-from pocket_batch.ingest.book import extract, read_book
 
 BODY = "The coach went on along the road. It was dark and the horses were tired.\n\n"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.jobs.jobfile import job_inputs, load_job, unmatched
 from pocket_batch.synth.model.voices import read_consent

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from pocket_batch.core.config import JobConfig, RunConfig
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.layout import NAME_BYTES, inside, safe_name
 from pocket_batch.pipeline.lock import remove_partial_files
 from pocket_batch.pipeline.run import book_dir
-from pydantic import ValidationError
 
 
 @pytest.mark.parametrize("title", ["中文段落" * 20, "é" * 40 + "😀" * 10, "a" * 300])

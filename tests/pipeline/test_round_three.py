@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from pocket_batch.core.config import IngestOptions, ModelOptions, RunConfig
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.core.files import write_json
@@ -152,6 +153,7 @@ def test_1_no_console_reads_markup():
 
 def test_7_every_options_shown_default_is_the_one_a_run_uses():
     import typer
+
     from pocket_batch.core import config as settings
     from pocket_batch.pipeline.cli import app
     from pocket_batch.verify.sphinx import SphinxBackend

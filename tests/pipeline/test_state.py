@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 
 from pocket_batch.core.files import write_record
-from pocket_batch.pipeline.state import DONE, FAILED, BookState, is_finished, read_states, write_state
 from pocket_batch.postproc.manifest import BookEntry, Manifest, OutputFile, Outputs, SyntheticSpeech, read_manifest
+from pocket_batch.pipeline.state import DONE, FAILED, BookState, is_finished, read_states, write_state
 
 
 def manifest() -> Manifest:

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+
 from pocket_batch.core.errors import Terminated
 from pocket_batch.pipeline import stop
 

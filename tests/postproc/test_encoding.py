@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 
 import numpy as np
-from helpers.readback import FFMPEG, RATE, ebur128
+
 from pocket_batch.core.config import PRESETS, PostprocOptions
 from pocket_batch.core.records import Book, Boundary, Chapter, Chunk
 from pocket_batch.postproc.audiobook import Assembly, assemble
 from pocket_batch.postproc.encode import ffmetadata
 from pocket_batch.synth.model.cache import AudioCache
+
+from helpers.readback import FFMPEG, RATE, ebur128
 
 
 def test_ffmetadata_escaping_survives_a_round_trip(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from pocket_batch.core.config import PRESETS, SAMPLE_RATE, PostprocOptions
 from pocket_batch.core.records import Book, Boundary, Chapter, Chunk
 from pocket_batch.postproc.audiobook import chapter_blocks

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from pocket_batch.core.config import SAMPLE_RATE, CorpusConfig, QAOptions
 from pocket_batch.postproc.corpus.splits import SPLITS, plan_splits
 from pocket_batch.postproc.qa import failing, qa_flags, silence_ratio

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lxml import etree
+
 from pocket_batch.ingest import html
 from pocket_batch.pipeline.cli import optional_values
 from pocket_batch.postproc.readalong.spans import Stream, nonspace, read_text, wrap

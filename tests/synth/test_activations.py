@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from pocket_batch.synth.fast.activations import Activation, elu, gelu_tanh
 from torch.nn import functional as F
+
+from pocket_batch.synth.fast.activations import Activation, elu, gelu_tanh
 
 pytestmark = pytest.mark.slow  # numba compiles its loops
 
@@ -113,8 +114,9 @@ def test_the_decoders_feed_forward_with_our_gelu_is_pocket_tts_own(small_model, 
     rounding in fp32."""
     import copy
 
-    from pocket_batch.synth.fast.internals import feed_forward
     from pocket_tts import TTSModel
+
+    from pocket_batch.synth.fast.internals import feed_forward
 
     model = TTSModel.load_model(config=str(small_model))
     layer = copy.deepcopy(model.mimi.decoder_transformer.transformer.layers[0]).to(dtype)

@@ -12,6 +12,7 @@ import logging
 import numpy as np
 import pytest
 import torch
+
 from pocket_batch.core.config import ModelOptions
 from pocket_batch.synth.fast.batched import BatchedGenerator, Request
 from pocket_batch.synth.model.source import quiet_int8_load

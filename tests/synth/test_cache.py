@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from pocket_batch.core.files import sha256_file
 from pocket_batch.synth.model.cache import AudioCache, NonFiniteAudio, wav_sha256
 

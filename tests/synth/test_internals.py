@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
+
 from pocket_batch.synth.fast import internals
 
 pytestmark = pytest.mark.model  # pocket-tts imported, a model loaded

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from pocket_batch.synth.fast.one_query import attend
 from torch.nn import functional as F
+
+from pocket_batch.synth.fast.one_query import attend
 
 pytestmark = pytest.mark.slow  # numba compiles its loop
 

@@ -9,6 +9,7 @@ import safetensors.torch
 import sentencepiece as spm
 import torch
 import yaml
+
 from pocket_batch.synth.model.voices import preset_names
 
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+
 from pocket_batch.core.errors import PocketBatchError
 from pocket_batch.synth.pool.ray_backend import ActorDied, CallFailed
 from pocket_batch.synth.pool.ray_pool import RayExecutor

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.nn import functional as F
+
 from pocket_batch.synth.fast.internals import attention_mask
 from pocket_batch.synth.fast.row_attention import bands
-from torch.nn import functional as F
 
 
 @pytest.mark.parametrize("queries,keys,context,size", [(256, 505, 250, 32), (256, 256, 250, 32), (16, 266, 250, 32),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from pocket_batch.synth.fast.seanet import ChannelsLastDecoder
 
 pytestmark = pytest.mark.model  # Mimi's decoder, layer for layer

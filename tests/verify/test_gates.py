@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from helpers.speech import SPEECH, utterances
+
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.verify.gates import Gates, Heard
 from pocket_batch.verify.judge import verify_audio

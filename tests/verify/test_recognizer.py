@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers.speech import espeak_word_bounds, utterances
+
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.verify.backends import make_backend
 from pocket_batch.verify.judge import verify_audio

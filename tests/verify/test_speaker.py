@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 from helpers.speech import utterances
+
 from pocket_batch.verify.speaker import embed, similarity
 
 pytestmark = pytest.mark.model  # the speaker encoder

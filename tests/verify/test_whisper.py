@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
-import pytest
 from helpers.cli import cli as run
 
 pytestmark = pytest.mark.slow  # the CLI in a process of its own
