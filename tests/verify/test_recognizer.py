@@ -6,9 +6,11 @@ The separation these tests rest on, measured over every fixture, is in docs/desi
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-from helpers.speech import espeak_word_bounds, utterances
+from helpers.speech import SPEECH, espeak_word_bounds, sphinx_hearing, utterances
 
 from pocket_batch.core.config import VerifyOptions
 from pocket_batch.verify.backends import make_backend
@@ -153,3 +155,11 @@ def test_a_verdict_does_not_depend_on_which_blocks_were_heard_before(long_run):
         assert backend._block != backend._block_of[own]  # switched away: heard next after switching back
         after_others.append(check(backend, u.audio, u.rate, u.text))
     assert after_others == in_order
+
+
+def test_the_installed_pocketsphinx_hears_exactly_as_pypis_own_build():
+    """third_party/pocketsphinx's build computes a codebook's distances many codewords at once: every
+    score, frame, transcript, span and misfit must be the number PyPI's wheel gives (recorded by
+    tests/fixtures/speech/sphinx_upstream.py), on speech and on noise, heard with and without the right text."""
+    expected = json.loads((SPEECH / "sphinx_upstream.json").read_text())
+    assert json.loads(json.dumps(sphinx_hearing())) == expected
