@@ -2,7 +2,8 @@
 
 pip asks it for a wheel; it fetches the sdist once (through pip, so from the same index and proxy; kept
 in build/), checks its hash, copies src/ over the sdist's files of the same names, and hands the tree to
-the sdist's own backend (scikit-build-core).
+the sdist's own backend (scikit-build-core), with floating-point contraction off: a fused multiply-add
+(which `-march=native` in a user's CFLAGS would allow) rounds differently from PyPI's wheel.
 """
 
 from __future__ import annotations
@@ -43,12 +44,17 @@ def _patched_tree():
         tree = work / f"pocketsphinx-{VERSION}"
         for ours in (HERE / "src").iterdir():
             shutil.copyfile(ours, tree / "src" / ours.name)
-        here = Path.cwd()
+        here, flags = Path.cwd(), os.environ.get("CFLAGS")
         os.chdir(tree)
+        os.environ["CFLAGS"] = f"{flags or ''} -ffp-contract=off".strip()  # CMake reads it when it configures
         try:
             yield
         finally:
             os.chdir(here)
+            if flags is None:
+                del os.environ["CFLAGS"]
+            else:
+                os.environ["CFLAGS"] = flags
 
 
 def _skbuild():
