@@ -149,30 +149,53 @@ insertion_sort_cb(ptm_topn_t **cur, ptm_topn_t *worst, ptm_topn_t *best,
 }
 
 #ifndef FIXED_POINT
-/* Every codeword's distance first, many codewords at once (the loop over codewords vectorizes; each
- * codeword's sum runs over its dimensions in the order the one-at-a-time loop takes them, so each
- * distance is the same number), then the top-N chosen from them in codeword order as before. A
- * codeword the one-at-a-time loop leaves early is one whose distance only falls further: below the
- * threshold either way, so the same codewords enter the top-N in the same order. */
+/* Every codeword's distance first, many codewords at once, then the top-N chosen from them in
+ * codeword order as before. Each codeword's sum runs over its dimensions in the order the
+ * one-at-a-time loop takes them, with no fused multiply-add (the build turns contraction off), so
+ * each distance is the same number whatever the vector width. A codeword the one-at-a-time loop
+ * leaves early is one whose distance only falls further: below the threshold either way, so the
+ * same codewords enter the top-N in the same order.
+ *
+ * CW_BLOCK codewords' sums stay in registers over all dimensions (two AVX-512 registers, four AVX2,
+ * eight SSE2), and the loop is compiled for each of those, picked at load time where the
+ * toolchain can (GCC or Clang on x86-64 Linux). */
+#define CW_BLOCK 32
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 static void
 cb_distances(ptm_mgau_t *s, int cb, int feat, mfcc_t const *z)
 {
-    int32 n = s->g->n_density, ceplen = s->g->featlen[feat], g, j;
+    int32 n = s->g->n_density, ceplen = s->g->featlen[feat], g, j, k;
     size_t base = ((size_t)cb * s->veclen + s->featoff[feat]) * n;
     mfcc_t const *mean = s->tmean + base, *var = s->tvar + base;
     mfcc_t const *det = s->g->det[cb][feat];
     mfcc_t *restrict dist = s->dist;
 
-    for (g = 0; g < n; ++g)
-        dist[g] = det[g];
-    for (j = 0; j < ceplen; ++j) {
-        mfcc_t const *restrict m = mean + (size_t)j * n, *restrict v = var + (size_t)j * n;
-        mfcc_t zj = z[j];
-        for (g = 0; g < n; ++g) {
-            mfcc_t diff = zj - m[g];
-            mfcc_t sqdiff = diff * diff;
-            dist[g] = dist[g] - sqdiff * v[g];
+    for (g = 0; g + CW_BLOCK <= n; g += CW_BLOCK) {
+        mfcc_t acc[CW_BLOCK];
+        for (k = 0; k < CW_BLOCK; ++k)
+            acc[k] = det[g + k];
+        for (j = 0; j < ceplen; ++j) {
+            mfcc_t const *restrict m = mean + (size_t)j * n + g, *restrict v = var + (size_t)j * n + g;
+            mfcc_t zj = z[j];
+            for (k = 0; k < CW_BLOCK; ++k) {
+                mfcc_t diff = zj - m[k];
+                mfcc_t sqdiff = diff * diff;
+                acc[k] = acc[k] - sqdiff * v[k];
+            }
         }
+        for (k = 0; k < CW_BLOCK; ++k)
+            dist[g + k] = acc[k];
+    }
+    for (; g < n; ++g) {  /* codewords past the last whole block, one at a time */
+        mfcc_t d = det[g];
+        for (j = 0; j < ceplen; ++j) {
+            mfcc_t diff = z[j] - mean[(size_t)j * n + g];
+            mfcc_t sqdiff = diff * diff;
+            d = d - sqdiff * var[(size_t)j * n + g];
+        }
+        dist[g] = d;
     }
 }
 
