@@ -53,7 +53,9 @@ def bench_decoder(chunks: int, model_dir: Path, console: Console, rounds: int = 
     requests = [Request(f"b{n}", source.prepare(text), state, n) for n, text in enumerate(bench_sentences(chunks))]
     list(Recording(model, 16).generate(requests))
     precisions = {"fp32": {}, "bf16": {"decoder_dtype": torch.bfloat16}, "fp32, int8 linears": {"decoder_int8": True},
-                  "bf16, int8 linears": {"decoder_dtype": torch.bfloat16, "decoder_int8": True}}
+                  "bf16, int8 linears": {"decoder_dtype": torch.bfloat16, "decoder_int8": True},
+                  "bf16, int8 linears and convolutions": {"decoder_dtype": torch.bfloat16, "decoder_int8": True,
+                                                          "seanet_int8": True}}
 
     def every_decoder() -> dict:  # built from the model's weights as they are now: copies, rounded, laid out
         return {name: BatchedGenerator(model, 1, **kwargs) for name, kwargs in precisions.items()}

@@ -118,7 +118,7 @@ def _measure(workers: int, chunks: int, batch_size: int, seconds_per_chunk: floa
     sentences = bench_sentences(641)
     tasks = [SynthTask(f"{n:032x}", sentences[n % len(sentences)], STAND_IN_VOICE.fingerprint, n, 50)
              for n in range(chunks)]
-    options = ModelOptions(decoder="fp32", decoder_int8=False)  # stand-ins decode nothing: any settled formats
+    options = ModelOptions(decoder="fp32", decoder_int8=False, seanet_int8=False)  # stand-ins decode nothing: any settled formats
     make_worker = functools.partial(StandInWorker, options, batch_size=batch_size, seconds_per_chunk=seconds_per_chunk)
     defaults, audio = Synthesis(), 0  # the pipeline's own retries and per-chunk deadline
     with (tempfile.TemporaryDirectory() as tmp,

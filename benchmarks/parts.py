@@ -49,7 +49,6 @@ class Tally:
 
 def _generator(model, batch: int, options: ModelOptions, tally: Tally, count_flops: bool):
     """A BatchedGenerator that times (or counts the FLOPs of) its backbone steps, decoder and SEANet."""
-    import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     from pocket_batch.synth.fast.batched import BatchedGenerator
@@ -76,8 +75,7 @@ def _generator(model, batch: int, options: ModelOptions, tally: Tally, count_flo
         def _decode(self, latents):
             return measured("decoder", super()._decode)(latents)
 
-    dtype = torch.bfloat16 if options.decoder == "bf16" else torch.float32
-    generator = Timed(model, batch, dtype, CACHE_BYTES, bool(options.decoder_int8))
+    generator = Timed.settled(model, batch, options, CACHE_BYTES)
     flow_head = model.flow_lm.flow_net
     flow_head.forward = measured("flow head", flow_head.forward)  # inside the backbone's time
     seanet = generator.seanet
@@ -153,7 +151,7 @@ def bench_parts(chunks: int, batch: int | None, model_dir: Path, console: Consol
     cpu = Cpu.this()
     settled = Synthesis(batch_size=batch).on(cpu)
     batch, settled = settled.batch_size, settled.model.model_copy(update={"config": config})
-    plain = ModelOptions(config=config, quantize=False, decoder="fp32", decoder_int8=False)
+    plain = ModelOptions(config=config, quantize=False, decoder="fp32", decoder_int8=False, seanet_int8=False)
     texts = bench_sentences(chunks)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:  # each in a fresh process: the counting pass's fp32 model leaves with it
@@ -173,7 +171,7 @@ def _report(timed: Tally, counted: Tally, options: ModelOptions, batch: int, cpu
     total = sum(p.seconds for name, p in parts.items() if name not in inside)
     arithmetic = {"backbone": "", "transformer": "int8" if options.quantize else "fp32", "flow head": "fp32",
                   "decoder": f"{options.decoder}{' + int8 linears' if options.decoder_int8 else ''}",
-                  "seanet": options.decoder}
+                  "seanet": "int8" if options.seanet_int8 else options.decoder}
     table = Table(title=f"bench parts: one worker's core, batch {batch}, {timed.frames} frames ({audio_s:.0f} s of "
                         f"audio), every check on; {cpu.describe()}, {cpu.clock_ghz():.2f} GHz")
     for column in ("part", "share of the core", "ms per audio-s", "GFLOP per audio-s", "achieved GFLOP/s",

@@ -47,6 +47,7 @@ class Setup:
     checks: tuple[str, ...] = ()  # what workers check of each chunk as they make it (none: not verified)
     decoder: str = "fp32"  # the batched workers' Mimi decoder: fp32 or bf16
     decoder_int8: bool = False  # its transformer's linear layers in int8
+    seanet_int8: bool = False  # its SEANet's convolutions in int8
 
 
 def bench_sentences(count: int) -> list[str]:
@@ -67,7 +68,7 @@ def setups(workers: int, batch_size: int) -> list[Setup]:
         rows.append(Setup(f"pipeline, {workers} workers x batch 1, {kind}", quantize, workers, 1))
         rows.append(Setup(f"pipeline, {workers} workers x batch {batch_size}, {kind}", quantize, workers, batch_size))
     default = _default(workers, batch_size)
-    if default.decoder != "fp32" or default.decoder_int8:  # the default here, where it differs from the rows above
+    if default.decoder != "fp32" or default.decoder_int8 or default.seanet_int8:  # the default, where it differs
         rows.append(default)
     return rows
 
@@ -85,10 +86,11 @@ def verify_setups(workers: int, batch_size: int) -> list[Setup]:
 def _default(workers: int, batch_size: int) -> Setup:
     """What a run uses by default on this machine: int8, and the decoder `auto` settles on."""
     model = Synthesis(batch_size=batch_size).on(Cpu.this()).model
-    decoder = {(False, False): "", (True, False): "bf16 decoder, ", (False, True): "int8 decoder linears, ",
-               (True, True): "bf16 decoder, int8 linears, "}[model.decoder == "bf16", model.decoder_int8]
-    return Setup(f"pipeline, {workers} workers x batch {batch_size}, {decoder}int8", True, workers, batch_size,
-                 decoder=model.decoder, decoder_int8=model.decoder_int8)
+    decoder = [part for part, on in (("bf16 decoder", model.decoder == "bf16"), ("int8 linears", model.decoder_int8),
+                                     ("int8 convolutions", model.seanet_int8)) if on]
+    return Setup(f"pipeline, {workers} workers x batch {batch_size}, {''.join(p + ', ' for p in decoder)}int8", True,
+                 workers, batch_size, decoder=model.decoder, decoder_int8=model.decoder_int8,
+                 seanet_int8=model.seanet_int8)
 
 
 def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int | None, model_dir: Path,
@@ -140,7 +142,7 @@ def _median(runs: list[dict]) -> dict:
 
 def _measure(setup: Setup, config: Path, texts: list[str], voice: str = BENCH_VOICE) -> dict:
     options = ModelOptions(config=config, quantize=setup.quantize, decoder=setup.decoder,
-                           decoder_int8=setup.decoder_int8)
+                           decoder_int8=setup.decoder_int8, seanet_int8=setup.seanet_int8)
     if not setup.workers:
         samples, wall, rss, private = _stock(options, texts, voice)
     else:

@@ -57,7 +57,7 @@ class Cpu:
         if arithmetic == "int8":
             if "amx_int8" in self.flags:
                 return 2048
-            return 4 * fp32 if self.flags & {"avx512_vnni", "avx_vnni"} else 2 * fp32
+            return 4 * fp32 if self.int8_dot else 2 * fp32
         return fp32
 
     def peak_gflops(self, arithmetic: str) -> float:
@@ -67,6 +67,11 @@ class Cpu:
     def native_bf16(self) -> bool:
         """Computes bfloat16 natively (AVX512_BF16 or AMX): elsewhere bf16 is emulated, and slow."""
         return bool(self.flags & {"avx512_bf16", "amx_bf16"})
+
+    @property
+    def int8_dot(self) -> bool:
+        """Sums int8 products straight into int32 (VNNI), so 8-bit inputs cannot saturate a pair sum in int16."""
+        return bool(self.flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
     @property
     def int8_tiles(self) -> bool:

@@ -42,6 +42,8 @@ Quantize = Annotated[bool, option(ModelOptions, "quantize", "--quantize/--no-qua
 Decoder = Annotated[str, option(ModelOptions, "decoder")]
 DecoderInt8 = Annotated[Optional[bool], option(ModelOptions, "decoder_int8", "--decoder-int8/--no-decoder-int8",
                                                show_default=False)]
+SeanetInt8 = Annotated[Optional[bool], option(ModelOptions, "seanet_int8", "--seanet-int8/--no-seanet-int8",
+                                              show_default=False)]
 Seed = Annotated[int, option(GenerationOptions, "seed")]
 FrontMatter = Annotated[bool, option(IngestOptions, "include_front_matter")]
 Footnotes = Annotated[str, option(IngestOptions, "footnotes")]
@@ -81,6 +83,7 @@ def render(
     quantize: Quantize = default(ModelOptions, "quantize"),
     decoder: Decoder = default(ModelOptions, "decoder"),
     decoder_int8: DecoderInt8 = None,
+    seanet_int8: SeanetInt8 = None,
     temperature: Annotated[Optional[float], option(GenerationOptions, "temperature")] = None,
     seed: Seed = default(GenerationOptions, "seed"),
     workers: Workers = None,
@@ -123,7 +126,7 @@ def render(
                              characters=read_voice_map(voices) if voices else {}, chapters=chapters,
                              preview=parse_seconds(preview) if preview else None),
         model=ModelOptions(language=language, config=model_config, quantize=quantize, decoder=decoder,
-                           decoder_int8=decoder_int8),
+                           decoder_int8=decoder_int8, seanet_int8=seanet_int8),
         generation=GenerationOptions(temperature=temperature, seed=seed),
         postproc=PostprocOptions(loudness=loudness, format=format, subtitles=subtitles, readalong=readalong, rate=rate),
         workers=workers, address=address, batch_size=batch_size, chunk_retries=chunk_retries,
@@ -217,6 +220,7 @@ def corpus(
     quantize: Quantize = default(ModelOptions, "quantize"),
     decoder: Decoder = default(ModelOptions, "decoder"),
     decoder_int8: DecoderInt8 = None,
+    seanet_int8: SeanetInt8 = None,
     seed: Seed = default(GenerationOptions, "seed"),
     workers: Workers = None,
     address: Address = None,
@@ -235,7 +239,7 @@ def corpus(
         shard_size=shard_size, keep=keep, id_column=id_column, text_column=text_column, consent=consent,
         sample_rate=sample_rate, splits=ratios, lexicon=lexicon, qa=QAOptions(retries=retries, max_length=max_length),
         model=ModelOptions(language=language, config=model_config, quantize=quantize, decoder=decoder,
-                           decoder_int8=decoder_int8),
+                           decoder_int8=decoder_int8, seanet_int8=seanet_int8),
         generation=GenerationOptions(seed=seed), workers=workers, address=address,
         verify=VerifyOptions(enabled=verify, backend=verify_backend, max_wer=verify_max_wer),
     )

@@ -59,3 +59,42 @@ def gelu_tanh(source, target):
 def lookup(source, target, table):
     for i in range(source.size):
         target[i] = table[source[i] + 32768]
+
+
+@jit("int16(int16)", inline="always")
+def _ordered(bits):
+    """A bf16 value's bits as an int16 that orders as the values do (negative values' magnitude bits flipped)."""
+    return bits ^ ((bits >> np.int16(15)) & np.int16(0x7FFF))
+
+
+@jit("UniTuple(int16, 2)(int16[::1], int16[::1])")
+def bf16_limits(first, second):
+    """The bits of the smallest and largest value of two runs of bf16 values (NaN-free), by integer
+    comparisons, which vectorize."""
+    low, high = np.int16(32767), np.int16(-32768)
+    for i in range(first.size):
+        key = _ordered(first[i])
+        low, high = min(low, key), max(high, key)
+    for i in range(second.size):
+        key = _ordered(second[i])
+        low, high = min(low, key), max(high, key)
+    return _ordered(low), _ordered(high)  # the mapping is its own inverse
+
+
+@jit("void(int16[::1], float32, int32, int32, uint8[::1])")
+def u8_table(values, inverse, zero, qmax, table):
+    """table[bits + 2**15]: the bf16 value values[bits + 2**15] rounded onto 0..qmax (x·inverse, half to even, + zero)."""
+    for i in range(table.size):
+        v = float_from_bits((np.int32(values[i]) & np.int32(0xFFFF)) << np.int32(16))
+        q = np.int32(np.rint(v * inverse)) + zero
+        table[i] = min(max(q, np.int32(0)), qmax)
+
+
+@jit("void(int16[::1], int16[::1], uint8[::1], uint8[::1])")
+def u8_lookup(first, second, table, out):
+    """Two runs of bf16 values, one after the other, through a 65,536-entry table into bytes."""
+    n = first.size
+    for i in range(n):
+        out[i] = table[first[i] + 32768]
+    for i in range(second.size):
+        out[n + i] = table[second[i] + 32768]

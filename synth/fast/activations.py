@@ -38,7 +38,7 @@ class Activation:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.dtype == torch.bfloat16:
-            return _elementwise(_kernels().lookup, x, _bits, self.table)
+            return _elementwise(kernels().lookup, x, _bits, self.table)
         if x.dtype == torch.float32 and self.fp32 is not None:
             return _elementwise(self.fp32, x, torch.Tensor.numpy)
         return self.fn(x)
@@ -47,13 +47,13 @@ class Activation:
 @functools.cache
 def elu(alpha: float) -> Activation:
     return Activation(functools.partial(F.elu, alpha=alpha),
-                      functools.partial(_kernels().elu, alpha=np.float32(alpha)))
+                      functools.partial(kernels().elu, alpha=np.float32(alpha)))
 
 
 @functools.cache
 def gelu_tanh() -> Activation:
     """pocket-tts's transformers' GELU (tanh approximation)."""
-    return Activation(functools.partial(F.gelu, approximate="tanh"), _kernels().gelu_tanh)
+    return Activation(functools.partial(F.gelu, approximate="tanh"), kernels().gelu_tanh)
 
 
 def _elementwise(kernel: Callable, x: torch.Tensor, as_array: Callable, *args) -> torch.Tensor:
@@ -84,8 +84,12 @@ def _bits(x: torch.Tensor) -> np.ndarray:
     return x.view(torch.int16).numpy()
 
 
+def activationkernels():
+    return kernels()
+
+
 @functools.cache
-def _kernels():
+def kernels():
     from pocket_batch.synth.fast import activation_kernels  # numba, and its compiled loops from the cache, when first used
 
     return activation_kernels

@@ -105,10 +105,11 @@ class BatchedGenerator:
     """Generates many chunks with one TTSModel, `batch` rows at a time."""
 
     def __init__(self, model, batch: int, decoder_dtype: torch.dtype = torch.float32, cache_bytes: int | None = None,
-                 decoder_int8: bool = False):
+                 decoder_int8: bool = False, seanet_int8: bool = False):
         """`cache_bytes`: the KV caches the rows in flight may hold together; a row that would pass it waits
         for others to finish (a row alone always runs). None: `batch` rows, however long their voices.
-        `decoder_int8`: the decoder transformer's linear layers in int8, each time step quantized on its own."""
+        `decoder_int8`: the decoder transformer's linear layers in int8, each time step quantized on its own;
+        `seanet_int8`: its SEANet's convolutions in int8 (seanet.py)."""
         int8_per_row(model.flow_lm)
         self.model = model
         self.batch = batch
@@ -128,8 +129,14 @@ class BatchedGenerator:
             if decoder_int8:
                 int8_per_step(self.decoder_transformer.transformer)
             self.decoder_transformer.to(decoder_dtype)  # what stays float: norms, layer scales
-        self.seanet = ChannelsLastDecoder(mimi.decoder, decoder_dtype, DECODE_FRAMES * self.mimi_steps)
+        self.seanet = ChannelsLastDecoder(mimi.decoder, decoder_dtype, DECODE_FRAMES * self.mimi_steps, seanet_int8)
         self.ldim = fl.ldim
+
+    @classmethod
+    def settled(cls, model, batch: int, options, cache_bytes: int | None = None):
+        """The generator for settled ModelOptions (`Synthesis.on`): the decoder in their formats."""
+        dtype = torch.bfloat16 if options.decoder == "bf16" else torch.float32
+        return cls(model, batch, dtype, cache_bytes, bool(options.decoder_int8), bool(options.seanet_int8))
 
     # -- admission -----------------------------------------------------------------------
 

@@ -169,7 +169,8 @@ class ModelSource:
             "files": local,
             "quantize": self.options.quantize,
         } | ({"decoder": "bf16"} if self.options.decoder == "bf16" else {})
-          | ({"decoder_linears": "int8"} if self.options.decoder_int8 else {}))[:16]
+          | ({"decoder_linears": "int8"} if self.options.decoder_int8 else {})
+          | ({"decoder_convs": "int8"} if self.options.seanet_int8 else {}))[:16]
 
     @cached_property
     def file_refs(self) -> list[str]:

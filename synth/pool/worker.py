@@ -225,14 +225,9 @@ class SynthWorker:
     def _rows(self):
         """The generator the feed runs: the loaded model, `batch_size` rows and the cache memory they share,
         the decoder's precision."""
-        import torch
-
         from pocket_batch.synth.fast.batched import BatchedGenerator
 
-        options = self.source.options
-        dtype = torch.bfloat16 if options.decoder == "bf16" else torch.float32
-        return BatchedGenerator(self.model, self.batch_size, dtype, CACHE_BYTES,
-                                bool(options.decoder_int8))
+        return BatchedGenerator.settled(self.model, self.batch_size, self.source.options, CACHE_BYTES)
 
     def _pieces(self, task: SynthTask) -> list[str]:
         return split_into_best_sentences(self.model, task.text, task.max_tokens)
