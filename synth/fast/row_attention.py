@@ -78,8 +78,10 @@ class RowAttention:
             start, end, mask = self._window(positions[i: i + 1])
             first = self._slide(slot, start, end)
             windows.append((slot, first, first + end - start, mask))
+        attn = self.layers[0].self_attn  # every layer rotates by the same angles: computed once a call
+        rotation = rope_rotation(positions, attn.dim_per_head, attn.rope.max_period)
         for n, layer in enumerate(self.layers):
-            update = self._attend(layer.self_attn, layer.norm1(x), n, positions, windows)
+            update = self._attend(layer.self_attn, layer.norm1(x), n, rotation, windows)
             x = x.to(update) + layer.layer_scale_1(update)
             x = feed_forward(layer, x, self.gelu)
         self.offsets[slots] += t
@@ -108,14 +110,14 @@ class RowAttention:
             self.bases[row] = base = start
         return start - base
 
-    def _attend(self, attn, x: torch.Tensor, layer: int, positions: torch.Tensor,
+    def _attend(self, attn, x: torch.Tensor, layer: int, rotation: tuple[torch.Tensor, torch.Tensor],
                 windows: list[tuple[int, int, int, torch.Tensor | None]]) -> torch.Tensor:
         projected = attn.in_proj(x)
         b, t, _ = projected.shape
         d = attn.dim_per_head
         q = projected[..., : attn.attn_dim].view(b, t, attn.num_heads, d)
         k, v = torch.unbind(projected[..., attn.attn_dim:].view(b, t, 2, attn.num_kv_heads, d), dim=2)
-        q, k = rope_rows(q, k, positions, attn.rope.max_period)
+        q, k = rope_rows(q, k, rotation)
         q = q.transpose(1, 2)
         kv = torch.stack([k, v], dim=2)  # [B, t, 2, H, D]: each row's keys and values go in with one copy
         out = torch.zeros(b, attn.num_heads, t, d, dtype=q.dtype)
@@ -148,18 +150,24 @@ def bands(queries: int, keys: int, context: int, size: int = BAND) -> list[tuple
             for a in range(0, queries, size)]
 
 
-def rope_rows(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, max_period: float):
-    """pocket-tts's apply_rope, with a position per row instead of one offset for the batch."""
-    b, t, h, d = q.shape
-    hk = k.shape[2]
+def rope_rotation(positions: torch.Tensor, d: int, max_period: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The cosines and sines pocket-tts's apply_rope rotates by, for a position per row ([B, t])."""
+    b, t = positions.shape
     ds = torch.arange(d // 2, dtype=torch.float32)
     freqs = torch.exp(ds * (-math.log(max_period) * 2 / d))
     ts = positions.to(torch.float32).view(b, t, 1, 1)
+    return torch.cos(freqs * ts), torch.sin(freqs * ts)
+
+
+def rope_rows(q: torch.Tensor, k: torch.Tensor, rotation: tuple[torch.Tensor, torch.Tensor]):
+    """pocket-tts's apply_rope, with a position per row instead of one offset for the batch."""
+    b, t, h, d = q.shape
+    hk = k.shape[2]
+    rotr, roti = rotation
     q = q.view(b, t, h, d // 2, 2)
     k = k.view(b, t, hk, d // 2, 2)
     qr, qi = q[..., 0].float(), q[..., 1].float()
     kr, ki = k[..., 0].float(), k[..., 1].float()
-    rotr, roti = torch.cos(freqs * ts), torch.sin(freqs * ts)
     dtype = q.dtype
     qo = torch.stack([(qr * rotr - qi * roti).to(dtype), (qr * roti + qi * rotr).to(dtype)], dim=-1)
     ko = torch.stack([(kr * rotr - ki * roti).to(dtype), (kr * roti + ki * rotr).to(dtype)], dim=-1)

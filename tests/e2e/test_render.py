@@ -60,7 +60,7 @@ def test_workers_on_a_joined_cluster_run_with_two_malloc_heaps(small_model, ray_
     from pocket_batch.synth.pool.ray_pool import RayExecutor
     from pocket_batch.synth.pool.worker import SynthWorker
 
-    with RayExecutor(lambda: SynthWorker(ModelOptions(config=small_model, decoder="fp32", decoder_int8=False), batch_size=2), 2) as executor:
+    with RayExecutor(lambda: SynthWorker(ModelOptions(config=small_model, decoder="fp32", decoder_int8=False, seanet_int8=False), batch_size=2), 2) as executor:
         for name in executor.worker_names:
             environ = Path(f"/proc/{name.rsplit(':', 1)[1]}/environ").read_bytes().split(b"\0")
             assert b"MALLOC_ARENA_MAX=2" in environ, name

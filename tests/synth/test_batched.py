@@ -221,7 +221,7 @@ def test_worker_batches_and_keeps_task_order(small_model):
     from pocket_batch.synth.model.source import ModelSource
     from pocket_batch.synth.model.voices import resolve_voice
 
-    options = ModelOptions(config=small_model, decoder="fp32", decoder_int8=False)  # an int8 backbone, the default
+    options = ModelOptions(config=small_model, decoder="fp32", decoder_int8=False, seanet_int8=False)  # an int8 backbone, the default
     voice = resolve_voice("alba", ModelSource(options))
     worker = SynthWorker(options, temperature=0.7, batch_size=2)
     worker.add_voice(voice)
@@ -242,7 +242,7 @@ def test_worker_takes_the_int8_decoder_linears_from_its_options(small_model):
 
     audio = {}
     for int8 in (False, True, True):
-        options = ModelOptions(config=small_model, decoder="fp32", decoder_int8=int8)
+        options = ModelOptions(config=small_model, decoder="fp32", decoder_int8=int8, seanet_int8=False)
         voice = resolve_voice("alba", ModelSource(options))
         worker = SynthWorker(options, temperature=0.7, batch_size=2)
         worker.add_voice(voice)
@@ -455,7 +455,7 @@ def test_a_workers_rows_take_the_next_calls_chunks_without_waiting_for_a_drain(s
     from pocket_batch.synth.model.source import ModelSource
     from pocket_batch.synth.model.voices import resolve_voice
 
-    options = ModelOptions(config=small_model, decoder="fp32", decoder_int8=False)
+    options = ModelOptions(config=small_model, decoder="fp32", decoder_int8=False, seanet_int8=False)
     voice = resolve_voice("alba", ModelSource(options))
     long_text, short_text = TEXTS[3], TEXTS[2]
     first = [SynthTask("long", long_text, voice.fingerprint, 1, 50), SynthTask("short", short_text, voice.fingerprint, 2, 50)]
