@@ -79,7 +79,7 @@ def test_bench_decoder_measures_each_precision_against_fp32_on_the_same_latents(
     with (tmp_path / "decoder.txt").open("w") as out:
         result = bench_decoder(3, small_model.parent, Console(file=out, width=200), rounds=1)
     assert result["chunks"] == 3 and result["audio_s"] > 1
-    names = {"fp32", "bf16", "fp32, int8 linears", "bf16, int8 linears"}
+    names = {"fp32", "bf16", "fp32, int8 linears", "bf16, int8 linears", "bf16, int8 linears and convolutions"}
     assert set(result["ms_per_frame"]) == names and all(ms > 0 for ms in result["ms_per_frame"].values())
     for fidelity in (result["fidelity"], result["fidelity_full_scales"]):
         assert set(fidelity) == names - {"fp32"}
