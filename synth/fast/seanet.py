@@ -36,7 +36,30 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
     return x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
 
 
-class _Conv:
+class _Streaming:
+    """What a StreamingConv1d carries from call to call: its input's last `history` steps (zeros before the
+    first call, or the first step repeated where the layer pads by replication)."""
+
+    in_channels: int
+    history: int
+    replicate: bool
+    dtype: torch.dtype
+
+    def initial(self) -> dict:
+        return {"previous": channels_last(torch.zeros(1, self.in_channels, self.history, dtype=self.dtype)),
+                "first": True}
+
+    def _carried(self, x: torch.Tensor, state: dict) -> torch.Tensor:
+        """The steps to put before `x`; `x`'s own last ones are kept for the next call."""
+        previous = state["previous"]
+        if self.replicate and state["first"]:
+            previous = x[..., :1].expand_as(previous)
+        kept = x if x.shape[-1] >= self.history else torch.cat([previous, x], dim=-1)
+        state["previous"], state["first"] = kept[..., -self.history:].clone(), False
+        return previous
+
+
+class _Conv(_Streaming):
     """StreamingConv1d: the previous `history` steps are kept and put before the next input."""
 
     def __init__(self, layer, dtype: torch.dtype):
@@ -59,17 +82,9 @@ class _Conv:
         self.weight = None  # oneDNN's copy is the one used
         return (length - self.dilation * (kernel - 1) - 1) // self.stride + 1
 
-    def initial(self) -> dict:
-        return {"previous": channels_last(torch.zeros(1, self.in_channels, self.history, dtype=self.dtype)),
-                "first": True}
-
     def __call__(self, x: torch.Tensor, state: dict) -> torch.Tensor:
         if self.history:
-            previous = state["previous"]
-            if self.replicate and state["first"]:
-                previous = x[..., :1].expand_as(previous)
-            x = torch.cat([previous, x], dim=-1)
-            state["previous"], state["first"] = x[..., -self.history:].clone(), False
+            x = torch.cat([self._carried(x, state), x], dim=-1)
         if self.packed is not None:
             return packed_conv(x, self.packed, self.bias, self.stride, self.dilation, self.groups)
         return F.conv2d(x, self.weight, self.bias, stride=(1, self.stride), dilation=(1, self.dilation),
@@ -113,7 +128,7 @@ class _ConvTranspose:
         return y[..., : -self.tail]
 
 
-class _Int8Conv:
+class _Int8Conv(_Streaming):
     """A StreamingConv1d, or a transposed one as its polyphase convolution, in int8 through oneDNN, with
     the ELU before it (if any) applied as its input is rounded.
 
@@ -172,18 +187,8 @@ class _Int8Conv:
     def pack(self, steps: int) -> int:
         return steps * self.upsample
 
-    def initial(self) -> dict:
-        return {"previous": channels_last(torch.zeros(1, self.in_channels, self.history, dtype=self.dtype)),
-                "first": True}
-
     def __call__(self, x: torch.Tensor, state: dict) -> torch.Tensor:
-        previous = x[..., :0]
-        if self.history:
-            previous = state["previous"]
-            if self.replicate and state["first"]:
-                previous = x[..., :1].expand_as(previous).contiguous(memory_format=torch.channels_last)
-            kept = x if x.shape[-1] >= self.history else torch.cat([previous, x], dim=-1)
-            state["previous"], state["first"] = kept[..., -self.history:].clone(), False
+        previous = self._carried(x, state) if self.history else x[..., :0]
         q, scale, zero = self._rounded(previous, x)  # [T, C in]
         span = self.dilation * (self.kernel - 1) + 1
         windows = q.unfold(0, span, self.stride)[:, :, :: self.dilation]  # [T out, C in, K]
@@ -205,7 +210,7 @@ class _Int8Conv:
             return q[0, :, 0].t().contiguous(), scale, zero
         loops = kernels()
         first, second = _bits(previous), _bits(x)
-        values = identity_table() if self.elu is None else self.elu.table
+        values = _identity_table() if self.elu is None else self.elu.table
         # the limits after the ELU: ELU is monotonic, so they are the limits' images
         limits = torch.from_numpy(values[np.array(loops.bf16_limits(first, second), np.int32) + 2 ** 15])
         scale, zero = self._range(*(float(v) for v in limits.view(torch.bfloat16)))
@@ -227,7 +232,8 @@ def _bits(x: torch.Tensor) -> np.ndarray:
 
 
 @functools.cache
-def identity_table() -> np.ndarray:
+def _identity_table() -> np.ndarray:
+    """The bf16 values' bits, each at its own index: the table of no function."""
     return np.arange(-2 ** 15, 2 ** 15, dtype=np.int32).astype(np.int16)
 
 
