@@ -169,9 +169,11 @@ def _report(timed: Tally, counted: Tally, options: ModelOptions, batch: int, cpu
         backbone, head = tally.parts["backbone"], tally.parts["flow head"]
         tally.parts["transformer"] = Part(backbone.seconds - head.seconds, backbone.flops - head.flops)
     total = sum(p.seconds for name, p in parts.items() if name not in inside)
+    # A part's peak is that of its first arithmetic, the one most of its work is in.
+    decoder = f"{options.decoder}{' + int8 linears' if options.decoder_int8 else ''}"
     arithmetic = {"backbone": "", "transformer": "int8" if options.quantize else "fp32", "flow head": "fp32",
-                  "decoder": f"{options.decoder}{' + int8 linears' if options.decoder_int8 else ''}",
-                  "seanet": "int8" if options.seanet_int8 else options.decoder}
+                  "decoder": f"int8 convolutions + {decoder}" if options.seanet_int8 else decoder,
+                  "seanet": f"int8 + {options.decoder} at the audio rate" if options.seanet_int8 else options.decoder}
     table = Table(title=f"bench parts: one worker's core, batch {batch}, {timed.frames} frames ({audio_s:.0f} s of "
                         f"audio), every check on; {cpu.describe()}, {cpu.clock_ghz():.2f} GHz")
     for column in ("part", "share of the core", "ms per audio-s", "GFLOP per audio-s", "achieved GFLOP/s",
