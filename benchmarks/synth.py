@@ -114,7 +114,7 @@ def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int | 
     if len(texts) < max(chunk_counts):
         console.print(f"[yellow]only {len(texts)} distinct sentences available[/]")
     every = (verify_setups if verify else setups)(workers or default_workers(), batch_size)
-    chosen = [s for s in every if not only or any(o in s.name for o in only)]
+    chosen = _chosen(every, only)
     rows = []
     for count in chunk_counts:
         runs: dict[str, list[dict]] = {setup.name: [] for setup in chosen}
@@ -129,6 +129,15 @@ def bench_synth(chunk_counts: list[int], workers: int | None, batch_size: int | 
         rows += [_median(measured) for measured in runs.values()]
     _print(rows, console)
     return rows
+
+
+def _chosen(every: list[Setup], only: list[str] | None) -> list[Setup]:
+    """A configuration's full name picks it alone (the default row's name begins every verified row's);
+    any other text picks each configuration whose name contains it."""
+    if not only:
+        return every
+    names = {s.name for s in every}
+    return [s for s in every if s.name in only or any(o not in names and o in s.name for o in only)]
 
 
 def _median(runs: list[dict]) -> dict:

@@ -367,7 +367,7 @@ def bench_synth(
     workers: Annotated[Optional[int], typer.Option(help="Ray workers for the pipeline rows (default from cores).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Rows per worker for the batched pipeline rows (default: by CPU class).")] = None,
     model_dir: Annotated[Path, typer.Option(help="Where the full-size random model is built or reused.")] = Path("models/random-english"),
-    only: Annotated[Optional[list[str]], typer.Option(help="Only configurations whose name contains this (repeat the option).")] = None,
+    only: Annotated[Optional[list[str]], typer.Option(help="Only this configuration (its full name) or those whose name contains this (repeat the option).")] = None,
     repeat: Annotated[int, typer.Option(min=1, help="Runs per configuration, alternating order; the median is shown.")] = 1,
     verify: Annotated[bool, typer.Option("--verify", help="The default pipeline unverified, hearing words only, with every default gate, and with DNSMOS too.")] = False,
     voice_seconds: Annotated[Optional[float], typer.Option(min=1, help="Read with a voice cloned from this many seconds of audio (a longer prompt: more memory a row) instead of the 3 s preset.")] = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from pocket_batch.benchmarks.synth import bench_synth
+from pocket_batch.benchmarks.synth import _chosen, bench_synth, verify_setups
 
 
 def test_bench_synth_repeats_in_alternating_order_and_reports_the_median(small_model, tmp_path):
@@ -108,3 +108,15 @@ def test_bench_parts_times_each_part_of_a_workers_core_and_splits_the_backbone(s
     assert "peak_gflops" not in parts["backbone"]  # int8 and fp32 together: no one peak
     assert result["backbone_weight_gb_s"] > 0
     assert "of which flow head" in (tmp_path / "parts.txt").read_text()
+
+
+def test_bench_only_picks_a_configuration_by_its_full_name_or_by_part_of_it():
+    """The default row's name begins every verified row's: its full name picks it alone."""
+    every = verify_setups(2, 24)
+    plain = every[1].name
+    names = [s.name for s in _chosen(every, [plain, "words + voice + quality"])]
+    assert names == [plain, f"{plain}, verified, words + voice + quality",
+                     f"{plain}, verified, words + voice + quality + mos"]
+    assert [s.name for s in _chosen(every, [plain])] == [plain]
+    assert [s.name for s in _chosen(every, ["stock"])] == ["stock pocket-tts, 1 process, int8"]
+    assert _chosen(every, None) == every
