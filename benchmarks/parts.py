@@ -169,11 +169,13 @@ def _report(timed: Tally, counted: Tally, options: ModelOptions, batch: int, cpu
         backbone, head = tally.parts["backbone"], tally.parts["flow head"]
         tally.parts["transformer"] = Part(backbone.seconds - head.seconds, backbone.flops - head.flops)
     total = sum(p.seconds for name, p in parts.items() if name not in inside)
-    # A part's peak is that of its first arithmetic, the one most of its work is in.
+    # Each part's arithmetic, and the one most of its work is in, whose peak it is held to (the backbone
+    # has none: its two parts have theirs).
     decoder = f"{options.decoder}{' + int8 linears' if options.decoder_int8 else ''}"
-    arithmetic = {"backbone": "", "transformer": "int8" if options.quantize else "fp32", "flow head": "fp32",
-                  "decoder": f"int8 convolutions + {decoder}" if options.seanet_int8 else decoder,
-                  "seanet": f"int8 + {options.decoder} at the audio rate" if options.seanet_int8 else options.decoder}
+    transformer, seanet = "int8" if options.quantize else "fp32", "int8" if options.seanet_int8 else options.decoder
+    arithmetic = {"backbone": ("", None), "transformer": (transformer, transformer), "flow head": ("fp32", "fp32"),
+                  "decoder": (f"int8 convolutions + {decoder}" if options.seanet_int8 else decoder, seanet),
+                  "seanet": (f"int8 + {options.decoder} at the audio rate" if options.seanet_int8 else seanet, seanet)}
     table = Table(title=f"bench parts: one worker's core, batch {batch}, {timed.frames} frames ({audio_s:.0f} s of "
                         f"audio), every check on; {cpu.describe()}, {cpu.clock_ghz():.2f} GHz")
     for column in ("part", "share of the core", "ms per audio-s", "GFLOP per audio-s", "achieved GFLOP/s",
@@ -192,9 +194,10 @@ def _report(timed: Tally, counted: Tally, options: ModelOptions, batch: int, cpu
             gflop = counted.parts[name].flops / (counted.frames * 0.08) / 1e9
             achieved = gflop / (ms / 1000)
             row |= {"gflop_per_audio_s": gflop, "gflops": achieved}
-            cells += [f"{gflop:.2f}", f"{achieved:.1f}", arithmetic[name]]
-            if arithmetic[name]:  # one kind of arithmetic: its peak (the backbone's two parts have theirs)
-                row["peak_gflops"] = peak = cpu.peak_gflops(arithmetic[name].split(" ")[0])
+            described, main = arithmetic[name]
+            cells += [f"{gflop:.2f}", f"{achieved:.1f}", described]
+            if main:
+                row["peak_gflops"] = peak = cpu.peak_gflops(main)
                 cells += [f"{peak:.0f}", f"{achieved / peak:.0%}"]
             else:
                 cells += ["", ""]
